@@ -1,0 +1,123 @@
+"""chalkgrad's autograd: ``Tensor``, ``Function``, the backward engine, and the ops.
+
+Warning: this package is named ``autograd`` and shadows the unrelated HIPS ``autograd`` package;
+install chalkgrad in its own virtual environment (``make install`` makes one).
+"""
+
+from backends.dtypes import (
+    bool_,
+    float16,
+    float32,
+    float64,
+    int8,
+    int16,
+    int32,
+    int64,
+    uint8,
+)
+
+from .tensor import Tensor  # noqa: I001  (Tensor first: the ops import it)
+from .factories import (
+    arange,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randint_like,
+    randn,
+    randn_like,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .function import Function, backward, grad
+from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .ops.elementwise import (
+    clamp,
+    isfinite,
+    isnan,
+    maximum,
+    minimum,
+    where,
+)
+from .ops.index import gather, index_select, masked_fill, one_hot
+from .ops.linalg import matmul
+from .ops.reduce import (
+    amax,
+    amin,
+    argmax,
+    argmin,
+    logsumexp,
+    mean,
+    norm,
+    prod,
+    std,
+    var,
+)
+from .ops.shape import cat, chunk, flatten, pad, permute, reshape, split, squeeze, stack
+from .ops.shape import transpose, unsqueeze
+from .gradcheck import gradcheck, gradgradcheck
+from .serialization import load, save
+
+float = float32  # noqa: A001  (PyTorch's aliases)
+double = float64
+long = int64
+bool = bool_  # noqa: A001
+
+
+def is_tensor(obj) -> bool:  # noqa: ANN001
+    return isinstance(obj, Tensor)
+
+
+def cuda_is_available() -> bool:
+    """True when CuPy is installed and sees a GPU."""
+    import backends
+
+    return backends.cuda_available()
+
+
+# Elementwise functions with a Tensor-method twin, exposed as autograd.exp(x) etc.
+def _method(name: str):  # noqa: ANN202
+    def fn(t, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+        return getattr(t, name)(*args, **kwargs)
+
+    fn.__name__ = name
+    fn.__doc__ = f"``autograd.{name}(t, ...)`` is ``t.{name}(...)``."
+    return fn
+
+
+exp = _method("exp")
+log = _method("log")
+sqrt = _method("sqrt")
+sin = _method("sin")
+cos = _method("cos")
+tanh = _method("tanh")
+sigmoid = _method("sigmoid")
+relu = _method("relu")
+abs = _method("abs")  # noqa: A001
+neg = _method("neg")
+sum = _method("sum")  # noqa: A001
+max = _method("max")  # noqa: A001
+min = _method("min")  # noqa: A001
+add = _method("add")
+sub = _method("sub")
+mul = _method("mul")
+div = _method("div")
+pow = _method("pow")  # noqa: A001
+sign = _method("sign")
+expand = _method("expand")
+repeat = _method("repeat")
+clone = _method("clone")
+detach = _method("detach")
+all = _method("all")  # noqa: A001
+any = _method("any")  # noqa: A001

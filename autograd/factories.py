@@ -1,0 +1,182 @@
+"""Tensor factories, PyTorch style: ``zeros(2, 3, dtype=..., device=..., requires_grad=...)``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import backends
+from backends import dtypes as _dtypes
+
+from .tensor import Tensor
+
+
+def _size(size: tuple) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    for s in size:
+        if not isinstance(s, int) or isinstance(s, bool) or s < 0:
+            raise ValueError(f"expected a shape of non-negative ints, got {size!r}")
+    return tuple(size)
+
+
+def _finish(array: Any, backend: Any, requires_grad: bool) -> Tensor:
+    t = Tensor._make(array, backend)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _float(backend: Any, dtype: Any) -> Any:
+    return backend.default_float if dtype is None else _dtypes.to_dtype(dtype)
+
+
+def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """A new tensor from data (lists, scalars, NumPy/CuPy arrays, Tensors); floats -> float32."""
+    return Tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def from_numpy(array: Any) -> Tensor:
+    """A CPU tensor sharing memory with a NumPy array (its dtype kept)."""
+    if type(array).__module__ != "numpy":
+        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+    return Tensor._make(array, backends.cpu)
+
+
+def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    backend = backends.get_backend(device or "cpu")
+    return _finish(backend.xp.zeros(_size(size), _float(backend, dtype)), backend, requires_grad)
+
+
+def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    backend = backends.get_backend(device or "cpu")
+    return _finish(backend.xp.ones(_size(size), _float(backend, dtype)), backend, requires_grad)
+
+
+def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    backend = backends.get_backend(device or "cpu")
+    return _finish(backend.xp.empty(_size(size), _float(backend, dtype)), backend, requires_grad)
+
+
+def full(
+    size: Any, fill_value: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    backend = backends.get_backend(device or "cpu")
+    if dtype is None:
+        dtype = _dtypes.host_array(fill_value).dtype
+    array = backend.xp.full(_size((size,)), fill_value, _dtypes.to_dtype(dtype))
+    return _finish(array, backend, requires_grad)
+
+
+def arange(
+    start: Any,
+    end: Any = None,
+    step: Any = 1,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """Integers (int64) unless a bound or the step is a float, then float32, as PyTorch."""
+    if end is None:
+        start, end = 0, start
+    backend = backends.get_backend(device or "cpu")
+    if dtype is None:
+        is_float = any(isinstance(v, float) for v in (start, end, step))
+        dtype = backend.default_float if is_float else _dtypes.int64
+    array = backend.xp.arange(start, end, step, dtype=_dtypes.to_dtype(dtype))
+    return _finish(array, backend, requires_grad)
+
+
+def linspace(
+    start: float,
+    end: float,
+    steps: int,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    backend = backends.get_backend(device or "cpu")
+    array = backend.xp.linspace(start, end, steps, dtype=_float(backend, dtype))
+    return _finish(array, backend, requires_grad)
+
+
+def eye(
+    n: int, m: int | None = None, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    backend = backends.get_backend(device or "cpu")
+    return _finish(backend.xp.eye(n, m, dtype=_float(backend, dtype)), backend, requires_grad)
+
+
+def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Uniform on [0, 1), from the device's seeded generator (see ``manual_seed``)."""
+    backend = backends.get_backend(device or "cpu")
+    dtype = _float(backend, dtype)
+    work = dtype if dtype in (_dtypes.float32, _dtypes.float64) else _dtypes.float64
+    array = backend.rng.random(_size(size), dtype=work).astype(dtype, copy=False)
+    return _finish(array, backend, requires_grad)
+
+
+def randn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Standard normal, from the device's seeded generator."""
+    backend = backends.get_backend(device or "cpu")
+    dtype = _float(backend, dtype)
+    work = dtype if dtype in (_dtypes.float32, _dtypes.float64) else _dtypes.float64
+    array = backend.rng.standard_normal(_size(size), dtype=work).astype(dtype, copy=False)
+    return _finish(array, backend, requires_grad)
+
+
+def randint(
+    low: int, high: Any = None, size: Any = None, dtype: Any = None, device: Any = None
+) -> Tensor:
+    """``randint(high, size)`` or ``randint(low, high, size)``: integers in [low, high)."""
+    if size is None:
+        low, high, size = 0, low, high
+    if size is None:
+        raise TypeError("randint: missing the size argument, e.g. randint(0, 10, (3,))")
+    backend = backends.get_backend(device or "cpu")
+    dtype = _dtypes.int64 if dtype is None else _dtypes.to_dtype(dtype)
+    array = backend.rng.integers(low, high, size=_size((size,)), dtype=_dtypes.int64)
+    return Tensor._make(array.astype(dtype, copy=False), backend)
+
+
+def randperm(n: int, device: Any = None) -> Tensor:
+    backend = backends.get_backend(device or "cpu")
+    return Tensor._make(backend.rng.permutation(n).astype(_dtypes.int64), backend)
+
+
+def _like(t: Tensor, dtype: Any, device: Any) -> dict:
+    return {"dtype": t.dtype if dtype is None else dtype, "device": device or t.device}
+
+
+def zeros_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return zeros(*t.shape, requires_grad=requires_grad, **_like(t, dtype, device))
+
+
+def ones_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return ones(*t.shape, requires_grad=requires_grad, **_like(t, dtype, device))
+
+
+def empty_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return empty(*t.shape, requires_grad=requires_grad, **_like(t, dtype, device))
+
+
+def full_like(
+    t: Tensor, fill_value: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    return full(t.shape, fill_value, requires_grad=requires_grad, **_like(t, dtype, device))
+
+
+def rand_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return rand(*t.shape, requires_grad=requires_grad, **_like(t, dtype, device))
+
+
+def randn_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return randn(*t.shape, requires_grad=requires_grad, **_like(t, dtype, device))
+
+
+def randint_like(t: Tensor, low: int, high: Any = None, dtype: Any = None, device: Any = None) -> Tensor:
+    return randint(low, high, t.shape, **_like(t, dtype, device))
+
+
+def manual_seed(seed: int) -> None:
+    """Seed the random generators of every device (CPU and each GPU)."""
+    backends.manual_seed(seed)

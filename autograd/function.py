@@ -1,0 +1,497 @@
+"""``Function``: one op's forward and backward, and the graph node it leaves behind.
+
+A Function subclass defines two static methods, PyTorch style::
+
+    class Exp(Function):
+        @staticmethod
+        def forward(ctx, x):                 # backend arrays in, backend array(s) out
+            y = ctx.xp.exp(x)
+            ctx.save_for_backward(y)
+            return y
+
+        @staticmethod
+        def backward(ctx, grad_out):         # Tensors in, Tensors out (so it is differentiable)
+            (y,) = ctx.saved_tensors
+            return grad_out * y
+
+``Exp.apply(t)`` runs ``forward`` on the tensors' arrays and, when a gradient will be wanted,
+keeps the ``ctx`` object as the output's ``grad_fn``: the node of the graph. ``ctx`` is an
+instance of the Function subclass, so ``y.grad_fn`` prints as ``<Exp>``.
+
+Where we differ from PyTorch: ``forward`` receives the backend arrays (``ctx.xp`` is their array
+module), not Tensors, and returns arrays. ``backward`` works on Tensors, which is what makes
+higher-order gradients come for free. ``ctx.save_for_backward`` takes arrays: an input's array
+comes back from ``ctx.saved_tensors`` as that input Tensor (with its graph), the output's array
+as the output, and any other array as a constant.
+"""
+
+from __future__ import annotations
+
+import heapq
+import weakref
+from typing import Any
+
+from .grad_mode import _state, no_grad, set_grad_enabled
+from .tensor import Tensor
+
+_FREED = (
+    "Trying to backward through the graph a second time (or to read saved tensors after they "
+    "were freed). Saved arrays are released after backward; pass retain_graph=True to the first "
+    "backward() or autograd.grad() if you need to backward through the graph again."
+)
+
+# Called as _tracer(node, outputs) for every recorded op while set (autograd.viz uses it).
+_tracer = None
+
+_SAVED_INPUT = 0
+_SAVED_OUTPUT = 1
+_SAVED_CONST = 2
+
+
+class Function:
+    """Base class of every op. Subclass it, define ``forward`` and ``backward``, call ``apply``."""
+
+    __slots__ = (
+        "_backend",
+        "needs_input_grad",
+        "_next",
+        "_gen",
+        "_saved",
+        "_n_out",
+        "_out_meta",
+        "_non_differentiable",
+        "_hooks",
+        "_retained",
+        "_released",
+        "_viz",
+        "__weakref__",
+    )
+
+    # ----------------------------------------------------------------------------- the op
+    @staticmethod
+    def forward(ctx: Function, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("Function subclasses must define forward(ctx, ...)")
+
+    @staticmethod
+    def backward(ctx: Function, *grad_outs: Tensor) -> Any:
+        raise NotImplementedError(f"{type(ctx).__name__} does not define backward")
+
+    # ------------------------------------------------------------------------ ctx helpers
+    @property
+    def xp(self) -> Any:
+        """The array module of this op's inputs (numpy or cupy)."""
+        return self._backend.xp
+
+    @property
+    def backend(self) -> Any:
+        return self._backend
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        self._saved = arrays
+
+    def mark_non_differentiable(self, *arrays: Any) -> None:
+        self._non_differentiable = arrays
+
+    @property
+    def saved_tensors(self) -> tuple:
+        if self._released:
+            raise RuntimeError(_FREED)
+        saved = self._saved
+        if not saved:
+            return ()
+        result = []
+        for kind, value, extra in saved:
+            if kind == _SAVED_INPUT:
+                if value._version != extra:
+                    raise RuntimeError(
+                        f"{type(self).__name__}.backward: one of the tensors needed for gradient "
+                        f"computation has been modified by an in-place operation: a tensor of "
+                        f"shape {value.shape} is at version {value._version}; expected version "
+                        f"{extra}. Do the in-place change after backward(), or clone() first."
+                    )
+                result.append(value)
+            elif kind == _SAVED_OUTPUT:
+                result.append(Tensor._make(value, self._backend, _state.enabled, self, extra))
+            elif kind == _SAVED_CONST:
+                result.append(Tensor._make(value, self._backend, False, None, 0))
+            else:
+                result.append(value)
+        return tuple(result)
+
+    @property
+    def next_functions(self) -> tuple:
+        """``((node_or_leaf, output_index), ...)`` per input; None for inputs without gradient."""
+        return tuple(None if e is None else (e[0], e[1]) for e in (self._next or ()))
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
+
+    def register_hook(self, hook: Any, output_index: int = 0) -> None:
+        if self._hooks is None:
+            self._hooks = {}
+        self._hooks.setdefault(output_index, []).append(hook)
+
+    def _release(self) -> None:
+        self._saved = None
+        self._released = True
+
+    # ------------------------------------------------------------------------------ apply
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any) -> Any:
+        """Run ``forward`` on the arrays of ``args``; record the node if a gradient is wanted."""
+        backend = None
+        requires_grad = False
+        arrays = list(args)
+        for i, arg in enumerate(args):
+            if isinstance(arg, Tensor):
+                if backend is None:
+                    backend = arg._backend
+                elif arg._backend is not backend:
+                    _device_error(cls, args)
+                arrays[i] = arg.data
+                if arg.requires_grad:
+                    requires_grad = True
+        if backend is None:
+            raise TypeError(f"{cls.__name__}: expected at least one Tensor argument")
+        requires_grad = requires_grad and _state.enabled
+
+        ctx = cls.__new__(cls)
+        ctx._backend = backend
+        ctx._saved = None
+        ctx._non_differentiable = None
+        if requires_grad:
+            ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        else:
+            ctx.needs_input_grad = (False,) * len(args)
+        out = cls.forward(ctx, *arrays, **kwargs)
+        backend = ctx._backend  # a device move (ToDevice) sets the output's backend
+        multiple = type(out) is tuple
+        outs = out if multiple else (out,)
+        xp_ndarray = backend.xp.ndarray
+        if not requires_grad:
+            results = tuple(
+                Tensor._make(o if type(o) is xp_ndarray else backend.xp.asarray(o), backend)
+                for o in outs
+            )
+            if _tracer is not None:
+                _tracer(None, results)
+            return results if multiple else results[0]
+
+        # Edges: per argument, None or (node-or-leaf, output index, shape, dtype).
+        next_edges = []
+        gen = 0
+        for arg in args:
+            if isinstance(arg, Tensor) and arg.requires_grad:
+                node = arg.grad_fn
+                if node is None:
+                    next_edges.append((arg, 0, arg.data.shape, arg.data.dtype))
+                else:
+                    next_edges.append((node, arg._out_idx, arg.data.shape, arg.data.dtype))
+                    if node._gen >= gen:
+                        gen = node._gen + 1
+            else:
+                next_edges.append(None)
+        ctx._next = tuple(next_edges)
+        ctx._gen = gen
+        ctx._n_out = len(outs)
+        ctx._hooks = None
+        ctx._retained = None
+        ctx._released = False
+        ctx._viz = None
+        non_diff = ctx._non_differentiable
+        results = []
+        for i, o in enumerate(outs):
+            if type(o) is not xp_ndarray:
+                o = backend.xp.asarray(o)
+            differentiable = o.dtype.kind in "fc" and not (
+                non_diff and any(o is nd for nd in non_diff)
+            )
+            if differentiable:
+                results.append(Tensor._make(o, backend, True, ctx, i))
+            else:
+                results.append(Tensor._make(o, backend))
+        ctx._out_meta = tuple((r.data.shape, r.data.dtype) for r in results) if multiple else None
+        if ctx._saved:
+            ctx._saved = _resolve_saved(ctx._saved, args, arrays, outs)
+        if _tracer is not None:
+            _tracer(ctx, results)
+        return tuple(results) if multiple else results[0]
+
+
+def _resolve_saved(items: tuple, args: tuple, arrays: list, outs: tuple) -> tuple:
+    """Map saved arrays back to input Tensors (version-checked), outputs, or constants."""
+    resolved = []
+    for item in items:
+        for j, array in enumerate(arrays):
+            if item is array and isinstance(args[j], Tensor):
+                resolved.append((_SAVED_INPUT, args[j], args[j]._version))
+                break
+        else:
+            for j, o in enumerate(outs):
+                if item is o:
+                    resolved.append((_SAVED_OUTPUT, o, j))
+                    break
+            else:
+                if isinstance(item, Tensor):
+                    resolved.append((_SAVED_INPUT, item, item._version))
+                elif hasattr(item, "shape") and hasattr(item, "dtype"):
+                    resolved.append((_SAVED_CONST, item, None))
+                else:
+                    resolved.append((3, item, None))
+    return tuple(resolved)
+
+
+def _device_error(cls: type, args: tuple) -> None:
+    devices = [a.device for a in args if isinstance(a, Tensor)]
+    raise RuntimeError(
+        f"{cls.__name__.lower()}: expected all tensors on the same device, found "
+        f"{', '.join(devices)}; move them with .to(device) first"
+    )
+
+
+# ------------------------------------------------------------------------------ the engine
+def run_backward(
+    roots: tuple,
+    grad_roots: tuple,
+    retain_graph: bool,
+    create_graph: bool,
+    inputs: tuple | None = None,
+    allow_unused: bool = False,
+) -> tuple | None:
+    """Backpropagate from ``roots``; into leaves' ``.grad``, or into a tuple when ``inputs``.
+
+    Nodes are visited in decreasing generation (a node's generation exceeds its inputs'), from
+    a heap, so a node runs only after every consumer has sent its gradient; one pass, no
+    recursion, linear in the graph's size.
+    """
+    from .ops.shape import sum_to
+
+    buffers: dict = {}  # node -> list of gradients, one per output
+    leaf_grads: dict = {}  # leaf tensor -> accumulated gradient
+    heap: list = []
+    counter = 0
+    captured = None
+    if inputs is not None:
+        captured = {}
+        wanted_nodes = {(t.grad_fn, t._out_idx): t for t in inputs if t.grad_fn is not None}
+
+    with set_grad_enabled(create_graph):
+        for root, grad in zip(roots, grad_roots):
+            node = root.grad_fn
+            if node is None:
+                leaf_grads[root] = leaf_grads[root] + grad if root in leaf_grads else grad
+                continue
+            buf = buffers.get(node)
+            if buf is None:
+                buf = buffers[node] = [None] * node._n_out
+                heapq.heappush(heap, (-node._gen, counter, node))
+                counter += 1
+            idx = root._out_idx
+            buf[idx] = grad if buf[idx] is None else buf[idx] + grad
+
+        while heap:
+            node = heapq.heappop(heap)[2]
+            grad_outs = buffers.pop(node)
+            if node._hooks is not None or node._retained is not None:
+                _run_tensor_hooks(node, grad_outs)
+            if captured is not None:
+                for i, g in enumerate(grad_outs):
+                    t = wanted_nodes.get((node, i))
+                    if t is not None:
+                        captured[t] = g
+            if node._n_out > 1:
+                grad_outs = _materialize(node, grad_outs)
+            grad_ins = node.backward(node, *grad_outs)
+            if type(grad_ins) is not tuple:
+                grad_ins = (grad_ins,)
+            edges = node._next
+            if len(grad_ins) != len(edges):
+                raise RuntimeError(
+                    f"{type(node).__name__}.backward returned {len(grad_ins)} gradients for "
+                    f"{len(edges)} inputs"
+                )
+            for edge, g in zip(edges, grad_ins):
+                if edge is None or g is None:
+                    continue
+                target, idx, shape, dtype = edge
+                if g.data.shape != shape:
+                    g = _reduce_to_shape(g, shape, node, sum_to)
+                if g.data.dtype != dtype:
+                    raise RuntimeError(
+                        f"{type(node).__name__}.backward returned a {g.data.dtype} gradient for a "
+                        f"{dtype} input of shape {shape}: gradients keep their input's dtype"
+                    )
+                if target.__class__ is Tensor or isinstance(target, Tensor):
+                    old = leaf_grads.get(target)
+                    leaf_grads[target] = g if old is None else old + g
+                    continue
+                buf = buffers.get(target)
+                if buf is None:
+                    buf = buffers[target] = [None] * target._n_out
+                    heapq.heappush(heap, (-target._gen, counter, target))
+                    counter += 1
+                buf[idx] = g if buf[idx] is None else buf[idx] + g
+            if not retain_graph:
+                node._release()
+
+        if captured is not None:
+            return _collect(inputs, captured, leaf_grads, allow_unused)
+        assigned: set = set()
+        for leaf, g in leaf_grads.items():
+            if leaf._hooks:
+                for hook in leaf._hooks:
+                    result = hook(g)
+                    if result is not None:
+                        g = result
+            if not create_graph and g.requires_grad:
+                g = g.detach()
+            key = id(g.data if g.data.base is None else g.data.base)
+            if leaf.grad is None:
+                # Two leaves must never share one gradient array (in-place clipping would hit both).
+                leaf.grad = g.clone() if key in assigned else g
+            else:
+                leaf.grad = leaf.grad + g
+            assigned.add(key)
+    return None
+
+
+def _reduce_to_shape(g: Tensor, shape: tuple, node: Function, sum_to: Any) -> Tensor:
+    """The one place where a broadcast gradient is summed back to its input's shape."""
+    gshape = g.data.shape
+    lead = len(gshape) - len(shape)
+    if lead < 0 or any(s != 1 and s != gs for s, gs in zip(shape, gshape[lead:])):
+        raise RuntimeError(
+            f"{type(node).__name__}.backward returned a gradient of shape {gshape} for an input "
+            f"of shape {shape}, and it cannot be summed to that shape"
+        )
+    return sum_to(g, shape)
+
+
+def _materialize(node: Function, grad_outs: list) -> list:
+    """Outputs that received no gradient get zeros, so backward sees one Tensor per output."""
+    if all(g is not None for g in grad_outs):
+        return grad_outs
+    xp = node._backend.xp
+    return [
+        Tensor._make(xp.zeros(shape, dtype), node._backend) if g is None else g
+        for g, (shape, dtype) in zip(grad_outs, node._out_meta)
+    ]
+
+
+def _run_tensor_hooks(node: Function, grad_outs: list) -> None:
+    """Hooks registered on non-leaf tensors, then ``retain_grad``, for each output."""
+    if node._hooks:
+        for i, hooks in node._hooks.items():
+            for hook in hooks:
+                if grad_outs[i] is not None:
+                    result = hook(grad_outs[i])
+                    if result is not None:
+                        grad_outs[i] = result
+    if node._retained:
+        for i, ref in node._retained.items():
+            tensor = ref()
+            if tensor is not None and grad_outs[i] is not None:
+                g = grad_outs[i].detach()
+                tensor.grad = g if tensor.grad is None else tensor.grad + g
+
+
+def _collect(inputs: tuple, captured: dict, leaf_grads: dict, allow_unused: bool) -> tuple:
+    result = []
+    for i, t in enumerate(inputs):
+        g = captured.get(t) if t.grad_fn is not None else leaf_grads.get(t)
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"autograd.grad: input {i} (shape {t.shape}) was not used in the graph of the "
+                "outputs; pass allow_unused=True to get None for it"
+            )
+        result.append(g)
+    return tuple(result)
+
+
+def _retain(tensor: Tensor) -> None:
+    node = tensor.grad_fn
+    if node._retained is None:
+        node._retained = {}
+    node._retained[tensor._out_idx] = weakref.ref(tensor)
+
+
+def backward(
+    tensors: Any,
+    grad_tensors: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+) -> None:
+    """``autograd.backward``: accumulate the gradients of ``tensors`` into the leaves' ``.grad``."""
+    roots, grads = _roots_and_grads(tensors, grad_tensors, "backward")
+    if retain_graph is None:
+        retain_graph = create_graph
+    run_backward(roots, grads, retain_graph, create_graph)
+
+
+def grad(
+    outputs: Any,
+    inputs: Any,
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple:
+    """``autograd.grad``: the gradients of ``outputs`` with respect to ``inputs``, as a tuple.
+
+    Leaves' ``.grad`` are left untouched. With ``create_graph=True`` the result is itself
+    differentiable (second derivatives, Hessian-vector products, gradient penalties).
+    """
+    roots, grads = _roots_and_grads(outputs, grad_outputs, "grad")
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"autograd.grad: inputs[{i}] is a {type(t).__name__}, not a Tensor")
+        if not t.requires_grad:
+            raise RuntimeError(f"autograd.grad: inputs[{i}] (shape {t.shape}) does not require grad")
+    if retain_graph is None:
+        retain_graph = create_graph
+    return run_backward(roots, grads, retain_graph, create_graph, inputs, allow_unused)
+
+
+def _roots_and_grads(tensors: Any, grads: Any, op: str) -> tuple:
+    tensors = (tensors,) if isinstance(tensors, Tensor) else tuple(tensors)
+    if grads is None:
+        grads = (None,) * len(tensors)
+    elif isinstance(grads, Tensor):
+        grads = (grads,)
+    else:
+        grads = tuple(grads)
+    if len(grads) != len(tensors):
+        raise ValueError(f"{op}: got {len(grads)} gradients for {len(tensors)} outputs")
+    out_grads = []
+    for t, g in zip(tensors, grads):
+        if not t.requires_grad:
+            raise RuntimeError(
+                f"{op}: a tensor of shape {t.shape} does not require grad and has no grad_fn "
+                "(did you build it inside no_grad, or forget requires_grad=True?)"
+            )
+        if g is None:
+            if t.data.size != 1:
+                raise RuntimeError(
+                    f"{op}: grad can be implicitly created only for scalar outputs; this output "
+                    f"has shape {t.shape}: pass gradient= (e.g. torch-style ones_like(out))"
+                )
+            with no_grad():
+                g = Tensor._make(t._backend.xp.ones(t.data.shape, t.data.dtype), t._backend)
+        else:
+            if not isinstance(g, Tensor):
+                g = Tensor(g, dtype=t.dtype, device=t.device)
+            if g.shape != t.shape:
+                raise RuntimeError(
+                    f"{op}: gradient of shape {g.shape} does not match its output's shape {t.shape}"
+                )
+            if g.device != t.device:
+                raise RuntimeError(
+                    f"{op}: gradient on {g.device} for an output on {t.device}; move it first"
+                )
+        out_grads.append(g)
+    return tuple(tensors), tuple(out_grads)

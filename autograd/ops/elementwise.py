@@ -1,0 +1,550 @@
+"""Elementwise ops: arithmetic (with broadcasting and PyTorch's type promotion), math, activations.
+
+Binary ops never reduce broadcast gradients themselves: the engine sums every gradient back to
+its input's shape in one place (``function._reduce_to_shape``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from backends import dtypes as _dtypes
+
+from ..function import Function
+from ..grad_mode import _state
+from ..tensor import Tensor
+
+# ------------------------------------------------------------------ type promotion, scalars
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def _as_tensor(value: Any, like: Tensor) -> Tensor:
+    """A non-Tensor operand (NumPy array, list, scalar) as a Tensor on ``like``'s device."""
+    if isinstance(value, Tensor):
+        return value
+    return Tensor(value, device=like._backend)
+
+
+def _promote_tensors(a: Tensor, b: Tensor) -> tuple:
+    """PyTorch's rule: the higher category wins; within one, a 0-d tensor defers to a shaped one."""
+    da, db = a.data.dtype, b.data.dtype
+    ca, cb = _CATEGORY[da.kind], _CATEGORY[db.kind]
+    if ca != cb:
+        target = da if ca > cb else db
+    elif a.data.ndim == 0 and b.data.ndim != 0:
+        target = db
+    elif b.data.ndim == 0 and a.data.ndim != 0:
+        target = da
+    else:
+        target = _dtypes.result_type(da, db)
+    if da != target:
+        a = a.to(target)
+    if db != target:
+        b = b.to(target)
+    return a, b
+
+
+def _binary(a: Tensor, b: Any) -> tuple:
+    """Operands ready for a binary op: same dtype, or ``b`` a Python scalar that won't promote."""
+    tb = type(b)
+    if tb is float or tb is int:
+        kind = a.data.dtype.kind
+        if kind in "fc" or (tb is int and kind in "iu"):
+            return a, b
+        if tb is float:
+            return a.to(_dtypes.float32), b
+        return a.to(_dtypes.int64), b
+    if tb is bool:
+        return _binary(a, int(b))
+    if not isinstance(b, Tensor):
+        b = _as_tensor(b, a)
+    if a.data.dtype != b.data.dtype:
+        return _promote_tensors(a, b)
+    return a, b
+
+
+def _float_input(a: Tensor) -> Tensor:
+    """Math ops (exp, log, ...) on integer tensors compute in the default float dtype."""
+    return a if a.data.dtype.kind in "fc" else a.to(_dtypes.float32)
+
+
+# ----------------------------------------------------------------------------- arithmetic
+class Add(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return a + b
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return grad_out, grad_out
+
+
+class Sub(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return a - b
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return grad_out, (-grad_out if ctx.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        return (grad_out * b if need_a else None), (grad_out * a if need_b else None)
+
+
+class Div(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a / b
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        grad_a = grad_out / b if need_a else None
+        grad_b = -grad_out * a / (b * b) if need_b else None
+        return grad_a, grad_b
+
+
+class Pow(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        out = a**b
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        a, b, out = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        grad_a = grad_b = None
+        if need_a:
+            if isinstance(b, Tensor):
+                grad_a = grad_out * b * a ** (b - 1)
+            elif b == 2:
+                grad_a = grad_out * a * 2.0
+            else:
+                grad_a = grad_out * b * a ** (b - 1)
+        if need_b:
+            if isinstance(a, Tensor):
+                # d(a^b)/db = a^b log a, taken as 0 where a == 0 (PyTorch's convention).
+                log_a = where(a == 0, 0.0, Log.apply(where(a == 0, 1.0, a)))
+                grad_b = grad_out * out * log_a
+            else:
+                grad_b = grad_out * out * (math.log(a) if a > 0 else math.nan)
+        return grad_a, grad_b
+
+
+def add(a: Tensor, b: Any) -> Tensor:
+    a, b = _binary(a, b)
+    return Add.apply(a, b)
+
+
+def sub(a: Tensor, b: Any) -> Tensor:
+    a, b = _binary(a, b)
+    return Sub.apply(a, b)
+
+
+def rsub(a: Tensor, b: Any) -> Tensor:
+    """``b - a`` for a non-Tensor ``b``."""
+    a, b = _binary(a, b)
+    return Sub.apply(b, a)
+
+
+def mul(a: Tensor, b: Any) -> Tensor:
+    a, b = _binary(a, b)
+    return Mul.apply(a, b)
+
+
+def div(a: Tensor, b: Any) -> Tensor:
+    a, b = _binary(_float_input(a), b)
+    return Div.apply(a, b)
+
+
+def rdiv(a: Tensor, b: Any) -> Tensor:
+    """``b / a`` for a non-Tensor ``b``."""
+    a, b = _binary(_float_input(a), b)
+    return Div.apply(b, a)
+
+
+def pow(a: Tensor, exponent: Any) -> Tensor:
+    if type(exponent) is float and a.data.dtype.kind not in "fc":
+        a = a.to(_dtypes.float32)
+    a, exponent = _binary(a, exponent)
+    return Pow.apply(a, exponent)
+
+
+def rpow(a: Tensor, base: Any) -> Tensor:
+    """``base ** a`` for a non-Tensor ``base``."""
+    a, base = _binary(_float_input(a), base)
+    return Pow.apply(base, a)
+
+
+class Maximum(Function):
+    """Ties send half of the gradient to each side, as PyTorch does."""
+
+    @staticmethod
+    def forward(ctx, a, b, take_max=True):
+        xp = ctx.xp
+        out = xp.maximum(a, b) if take_max else xp.minimum(a, b)
+        wins = (a > b) if take_max else (a < b)
+        weight_a = wins.astype(out.dtype) + (a == b).astype(out.dtype) * 0.5
+        ctx.save_for_backward(weight_a)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (weight_a,) = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad[:2]
+        grad_a = grad_out * weight_a if need_a else None
+        grad_b = grad_out * (1.0 - weight_a) if need_b else None
+        return grad_a, grad_b, None
+
+
+def maximum(a: Tensor, b: Any) -> Tensor:
+    a, b = _binary(a, b)
+    return Maximum.apply(a, b, True)
+
+
+def minimum(a: Tensor, b: Any) -> Tensor:
+    a, b = _binary(a, b)
+    return Maximum.apply(a, b, False)
+
+
+# ---------------------------------------------------------------------------------- unary
+class Neg(Function):
+    @staticmethod
+    def forward(ctx, a):
+        return -a
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return -grad_out
+
+
+class Abs(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(ctx.xp.sign(a))
+        return ctx.xp.abs(a)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (sign_a,) = ctx.saved_tensors
+        return grad_out * sign_a
+
+
+class Exp(Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = ctx.xp.exp(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (out,) = ctx.saved_tensors
+        return grad_out * out
+
+
+class Log(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return ctx.xp.log(a)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (a,) = ctx.saved_tensors
+        return grad_out / a
+
+
+class Sqrt(Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = ctx.xp.sqrt(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (out,) = ctx.saved_tensors
+        return grad_out / (out * 2.0)
+
+
+class Sin(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return ctx.xp.sin(a)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (a,) = ctx.saved_tensors
+        return grad_out * Cos.apply(a)
+
+
+class Cos(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return ctx.xp.cos(a)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (a,) = ctx.saved_tensors
+        return -grad_out * Sin.apply(a)
+
+
+class Tanh(Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = ctx.xp.tanh(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (out,) = ctx.saved_tensors
+        return grad_out * (1.0 - out * out)
+
+
+class Sigmoid(Function):
+    @staticmethod
+    def forward(ctx, a):
+        xp = ctx.xp
+        # exp of a non-positive number only: no overflow for large |a|.
+        e = xp.exp(-xp.abs(a))
+        out = xp.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(a.dtype, copy=False)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (out,) = ctx.saved_tensors
+        return grad_out * out * (1.0 - out)
+
+
+class Relu(Function):
+    @staticmethod
+    def forward(ctx, a):
+        mask = a > 0
+        ctx.save_for_backward(mask.astype(a.dtype))
+        return a * mask
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (mask,) = ctx.saved_tensors
+        return grad_out * mask
+
+
+class Clamp(Function):
+    """The gradient passes where ``min <= a <= max`` (inclusive, as PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, a, lo, hi):
+        xp = ctx.xp
+        inside = xp.ones(a.shape, dtype=bool)
+        if lo is not None:
+            inside &= a >= lo
+        if hi is not None:
+            inside &= a <= hi
+        ctx.save_for_backward(inside.astype(a.dtype))
+        return xp.clip(a, lo, hi).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (inside,) = ctx.saved_tensors
+        return grad_out * inside, None, None
+
+
+def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = a if min is None else maximum(a, min)
+        return out if max is None else minimum(out, max)
+    if a.data.dtype.kind not in "fc" and isinstance(min or max, float):
+        a = a.to(_dtypes.float32)
+    return Clamp.apply(a, min, max)
+
+
+class Where(Function):
+    @staticmethod
+    def forward(ctx, condition, a, b):
+        ctx.save_for_backward(condition)
+        out = ctx.xp.where(condition, a, b)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (condition,) = ctx.saved_tensors
+        _, need_a, need_b = ctx.needs_input_grad
+        grad_a = Where.apply(condition, grad_out, 0.0) if need_a else None
+        grad_b = Where.apply(condition, 0.0, grad_out) if need_b else None
+        return None, grad_a, grad_b
+
+
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    """``a`` where ``condition`` else ``b``; ``a`` and ``b`` broadcast, either may be a scalar."""
+    like = next((t for t in (a, b, condition) if isinstance(t, Tensor)), None)
+    if like is None:
+        raise TypeError("where: expected at least one Tensor argument")
+    condition = _as_tensor(condition, like)
+    if condition.data.dtype != _dtypes.bool_:
+        condition = condition.to(_dtypes.bool_)
+    if isinstance(a, Tensor):
+        a, b = _binary(a, b)
+    elif isinstance(b, Tensor):
+        b, a = _binary(b, a)
+    return Where.apply(condition, a, b)
+
+
+# --------------------------------------------------------------- without gradient
+def _no_grad_result(a: Tensor, array: Any) -> Tensor:
+    return Tensor._make(array, a._backend)
+
+
+def _other_array(a: Tensor, b: Any, op: str) -> Any:
+    if isinstance(b, Tensor):
+        if b._backend is not a._backend:
+            raise RuntimeError(
+                f"{op}: expected both tensors on the same device, found {a.device} and {b.device}"
+            )
+        return b.data
+    if isinstance(b, (int, float, bool)):
+        return b
+    return _as_tensor(b, a).data
+
+
+def compare(a: Tensor, b: Any, name: str) -> Tensor:
+    """``==``, ``<`` and friends: boolean results, no gradient."""
+    return _no_grad_result(a, getattr(a._backend.xp, name)(a.data, _other_array(a, b, name)))
+
+
+def logical_not(a: Tensor) -> Tensor:
+    return _no_grad_result(a, a._backend.xp.logical_not(a.data))
+
+
+def logical_and(a: Tensor, b: Any) -> Tensor:
+    return _no_grad_result(a, a._backend.xp.logical_and(a.data, _other_array(a, b, "and")))
+
+
+def logical_or(a: Tensor, b: Any) -> Tensor:
+    return _no_grad_result(a, a._backend.xp.logical_or(a.data, _other_array(a, b, "or")))
+
+
+def logical_xor(a: Tensor, b: Any) -> Tensor:
+    return _no_grad_result(a, a._backend.xp.logical_xor(a.data, _other_array(a, b, "xor")))
+
+
+def isnan(a: Tensor) -> Tensor:
+    return _no_grad_result(a, a._backend.xp.isnan(a.data))
+
+
+def isfinite(a: Tensor) -> Tensor:
+    return _no_grad_result(a, a._backend.xp.isfinite(a.data))
+
+
+def sign(a: Tensor) -> Tensor:
+    """The sign (-1, 0, 1); its gradient is zero everywhere, so it is not recorded."""
+    return _no_grad_result(a, a._backend.xp.sign(a.data))
+
+
+def floor_divide(a: Tensor, b: Any) -> Tensor:
+    return _no_grad_result(a, a._backend.xp.floor_divide(a.data, _other_array(a, b, "floor_divide")))
+
+
+def remainder(a: Tensor, b: Any) -> Tensor:
+    return _no_grad_result(a, a._backend.xp.remainder(a.data, _other_array(a, b, "remainder")))
+
+
+# ------------------------------------------------------------------------------ in place
+_INPLACE_RECORDED = {
+    "add": add,
+    "subtract": sub,
+    "multiply": mul,
+    "divide": div,
+}
+
+
+def inplace(t: Tensor, op: str, other: Any) -> Tensor:
+    """Modify ``t`` in place and bump its version (so a pending backward that saved it raises).
+
+    Outside ``no_grad``, a leaf that requires grad is refused (as PyTorch); a non-leaf that is
+    part of a graph is rebased onto the out-of-place result, so gradients stay right.
+    """
+    other_requires = isinstance(other, Tensor) and other.requires_grad
+    if _state.enabled and (t.requires_grad or other_requires):
+        if t.requires_grad and t.grad_fn is None:
+            raise RuntimeError(
+                f"{op}_: a leaf tensor of shape {t.shape} that requires grad is used in an "
+                "in-place operation; wrap the update in `with autograd.no_grad():` "
+                "(as optimizers and nn.init do)"
+            )
+        result = _recorded_inplace(t, op, other)
+        t.data = result.data
+        t.grad_fn = result.grad_fn
+        t._out_idx = result._out_idx
+        t.requires_grad = result.requires_grad
+    else:
+        _array_inplace(t, op, other)
+    t._version += 1
+    return t
+
+
+def _recorded_inplace(t: Tensor, op: str, other: Any) -> Tensor:
+    from .shape import expand
+
+    if op == "clamp":
+        result = clamp(t, *other)
+    elif op == "copy":
+        source = _as_tensor(other, t)
+        if source._backend is not t._backend:
+            source = source.to(t.device)
+        result = expand(source.to(t.dtype), t.shape).clone()
+    else:
+        result = _INPLACE_RECORDED[op](t, other)
+    if result.shape != t.shape:
+        raise RuntimeError(
+            f"{op}_: the result's shape {result.shape} does not match the tensor's shape {t.shape}"
+        )
+    return result.to(t.dtype)
+
+
+def _array_inplace(t: Tensor, op: str, other: Any) -> None:
+    xp = t._backend.xp
+    if isinstance(other, Tensor) and other._backend is not t._backend:
+        if op != "copy":
+            raise RuntimeError(
+                f"{op}_: expected both tensors on the same device, found {t.device} and "
+                f"{other.device}"
+            )
+        other = t._backend.from_host(other._backend.to_host(other.data))
+    elif isinstance(other, Tensor):
+        other = other.data
+    try:
+        if op == "copy":
+            t.data[...] = other
+        elif op == "clamp":
+            xp.clip(t.data, other[0], other[1], out=t.data)
+        else:
+            getattr(xp, op)(t.data, other, out=t.data, casting="unsafe")
+    except ValueError as exc:
+        other_shape = getattr(other, "shape", ())
+        raise RuntimeError(
+            f"{op}_: cannot update a tensor of shape {t.shape} in place with shape "
+            f"{other_shape}: {exc}"
+        ) from None

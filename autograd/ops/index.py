@@ -1,0 +1,189 @@
+"""Indexing: ``t[index]``, ``gather``, ``index_select``, ``masked_fill``, ``one_hot``.
+
+Every gather-like op is a ``Getitem`` with some index tuple; its backward is ``IndexAdd``, which
+scatter-adds the gradient into zeros (repeated indices accumulate), and whose own backward is
+``Getitem`` again, so indexing is differentiable to any order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backends import dtypes as _dtypes
+
+from ..function import Function
+from ..grad_mode import _state
+from ..tensor import Tensor, _normalize_dim
+
+
+def _is_advanced(index: tuple, xp: Any) -> bool:
+    return any(isinstance(i, xp.ndarray) for i in index)
+
+
+class Getitem(Function):
+    @staticmethod
+    def forward(ctx, a, index):
+        ctx.input_shape = a.shape
+        ctx.index = index
+        return a[index]
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return IndexAdd.apply(grad_out, ctx.input_shape, ctx.index), None
+
+
+class IndexAdd(Function):
+    """zeros(shape) with ``grad`` added at ``index``."""
+
+    @staticmethod
+    def forward(ctx, grad, shape, index):
+        ctx.index = index
+        xp = ctx.xp
+        out = xp.zeros(shape, dtype=grad.dtype)
+        if _is_advanced(index, xp):
+            ctx.backend.scatter_add(out, index, grad)
+        else:
+            out[index] = grad
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return Getitem.apply(grad_out, ctx.index), None, None
+
+
+def _normalize_index(a: Tensor, index: Any) -> tuple:
+    """Tensors, lists and bool masks in an index become backend integer arrays."""
+    xp = a._backend.xp
+    if not isinstance(index, tuple):
+        index = (index,)
+    out = []
+    for item in index:
+        if isinstance(item, Tensor):
+            if item._backend is not a._backend:
+                raise RuntimeError(
+                    f"getitem: indices on {item.device} cannot index a tensor on {a.device}"
+                )
+            item = item.data
+        elif isinstance(item, list):
+            item = a._backend.from_host(_dtypes.host_array(item))
+        elif type(item).__module__ == "numpy" and xp.__name__ != "numpy":
+            item = a._backend.from_host(item)
+        if isinstance(item, xp.ndarray):
+            if item.dtype == _dtypes.bool_:
+                out.extend(item.nonzero())
+                continue
+            if item.dtype.kind not in "iu":
+                raise IndexError(
+                    f"getitem: tensors used as indices must be long, int or bool, got {item.dtype}"
+                )
+        out.append(item)
+    return tuple(out)
+
+
+def getitem(a: Tensor, index: Any) -> Tensor:
+    index = _normalize_index(a, index)
+    try:
+        return Getitem.apply(a, index)
+    except IndexError as exc:
+        raise IndexError(f"getitem: {exc} (tensor of shape {a.shape})") from None
+
+
+def setitem(a: Tensor, index: Any, value: Any) -> None:
+    """``a[index] = value`` for tensors outside the graph (data, masks, buffers)."""
+    if _state.enabled and (a.requires_grad or (isinstance(value, Tensor) and value.requires_grad)):
+        raise RuntimeError(
+            f"setitem: cannot assign into a tensor of shape {a.shape} that is part of the graph "
+            "(requires grad); build the result with where(), cat() or masked_fill() instead, or "
+            "assign inside `with autograd.no_grad():`"
+        )
+    index = _normalize_index(a, index)
+    if isinstance(value, Tensor):
+        if value._backend is not a._backend:
+            raise RuntimeError(
+                f"setitem: value on {value.device} cannot be assigned into a tensor on {a.device}"
+            )
+        value = value.data
+    try:
+        a.data[index] = value
+    except IndexError as exc:
+        raise IndexError(f"setitem: {exc} (tensor of shape {a.shape})") from None
+    except ValueError as exc:
+        raise RuntimeError(f"setitem: {exc} (tensor of shape {a.shape})") from None
+    a._version += 1
+
+
+def _index_array(a: Tensor, index: Any, op: str) -> Any:
+    if isinstance(index, Tensor):
+        if index._backend is not a._backend:
+            raise RuntimeError(f"{op}: index on {index.device}, input on {a.device}")
+        index = index.data
+    else:
+        index = a._backend.from_host(_dtypes.host_array(index))
+    if index.dtype.kind not in "iu":
+        raise TypeError(f"{op}: index must be an integer tensor (int64), got {index.dtype}")
+    return index
+
+
+def gather(a: Tensor, dim: int, index: Any) -> Tensor:
+    """``out[i][j] = a[i][index[i][j]]`` for ``dim=1`` (and likewise for any dim).
+
+    Shape: ``index`` has ``a``'s number of dims and is no larger outside ``dim``; out = index.
+    """
+    index = _index_array(a, index, "gather")
+    ndim = a.data.ndim
+    dim = _normalize_dim(dim, ndim, "gather")
+    if index.ndim != ndim:
+        raise ValueError(
+            f"gather: index {index.shape} and input {a.shape} must have the same number of dims"
+        )
+    for d in range(ndim):
+        if d != dim and index.shape[d] > a.data.shape[d]:
+            raise ValueError(
+                f"gather: index {index.shape} is larger than input {a.shape} at dimension {d}"
+            )
+    n = a.data.shape[dim]
+    if index.size and (int(index.min()) < -n or int(index.max()) >= n):
+        raise IndexError(f"gather: index out of range for dimension {dim} of size {n}")
+    grid = list(a._backend.xp.indices(index.shape, sparse=True))
+    grid[dim] = index
+    return Getitem.apply(a, tuple(grid))
+
+
+def index_select(a: Tensor, dim: int, index: Any) -> Tensor:
+    """Rows (or slices along ``dim``) picked by the 1-D integer ``index``."""
+    index = _index_array(a, index, "index_select")
+    if index.ndim > 1:
+        raise ValueError(f"index_select: index must be 1-D, got shape {index.shape}")
+    dim = _normalize_dim(dim, a.data.ndim, "index_select")
+    n = a.data.shape[dim]
+    if index.size and (int(index.min()) < -n or int(index.max()) >= n):
+        raise IndexError(f"index_select: index out of range for dimension {dim} of size {n}")
+    return Getitem.apply(a, (slice(None),) * dim + (index.reshape(-1),))
+
+
+def masked_fill(a: Tensor, mask: Any, value: Any) -> Tensor:
+    """``value`` where ``mask`` is True; the gradient flows only where it is False."""
+    from .elementwise import where
+
+    if isinstance(mask, Tensor) and mask.dtype != _dtypes.bool_:
+        raise TypeError(f"masked_fill: mask must be a bool tensor, got {mask.dtype}")
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise ValueError(
+                f"masked_fill: value must be a 0-dim tensor or a number, got shape {value.shape}"
+            )
+        value = value.item() if not value.requires_grad else value
+    return where(mask, value, a)
+
+
+def one_hot(t: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 one-hot encoding with a new last dimension (no gradient, as PyTorch)."""
+    if t.data.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: expected an integer (int64) tensor, got {t.dtype}")
+    xp = t._backend.xp
+    if num_classes == -1:
+        num_classes = int(t.data.max()) + 1 if t.data.size else 0
+    if t.data.size and (int(t.data.min()) < 0 or int(t.data.max()) >= num_classes):
+        raise ValueError(f"one_hot: class values must be in [0, {num_classes}), got {t.tolist()}")
+    out = (t.data[..., None] == xp.arange(num_classes)).astype(_dtypes.int64)
+    return Tensor._make(out, t._backend)

@@ -1,0 +1,309 @@
+"""Reductions over ``dim`` (an int, a tuple, or None for all) with ``keepdim``, as PyTorch names them."""
+
+from __future__ import annotations
+
+import builtins
+from collections import namedtuple
+from typing import Any
+
+from backends import dtypes as _dtypes
+
+from ..function import Function
+from ..tensor import Tensor, _normalize_dim
+from .shape import expand
+
+MaxResult = namedtuple("MaxResult", ["values", "indices"])
+MinResult = namedtuple("MinResult", ["values", "indices"])
+
+
+def _dims(dim: Any, ndim: int, op: str) -> tuple | None:
+    """``dim`` as a sorted tuple of non-negative axes, or None for every axis."""
+    if dim is None:
+        return None
+    dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+    dims = tuple(sorted({_normalize_dim(d, ndim, op) for d in dims}))
+    return dims if dims else None
+
+
+def _keep_shape(shape: tuple, dims: tuple | None) -> tuple:
+    """``shape`` with the reduced axes set to 1 (the keepdim shape)."""
+    if dims is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in dims else s for i, s in enumerate(shape))
+
+
+def _unreduce(grad_out: Tensor, shape: tuple, dims: tuple | None) -> Tensor:
+    """Broadcast a reduction's gradient back over the reduced axes."""
+    return expand(grad_out.reshape(_keep_shape(shape, dims)), shape)
+
+
+class Sum(Function):
+    @staticmethod
+    def forward(ctx, a, dims, keepdim):
+        ctx.input_shape = a.shape
+        ctx.dims = dims
+        return a.sum(axis=dims, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return _unreduce(grad_out, ctx.input_shape, ctx.dims), None, None
+
+
+def sum(a: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+    if dtype is not None:
+        a = a.to(dtype)
+    elif a.data.dtype.kind in "bui":
+        a = a.to(_dtypes.int64)
+    return Sum.apply(a, _dims(dim, a.data.ndim, "sum"), keepdim)
+
+
+def _count(shape: tuple, dims: tuple | None) -> int:
+    n = 1
+    for i, s in enumerate(shape):
+        if dims is None or i in dims:
+            n *= s
+    return n
+
+
+def mean(a: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    if a.data.dtype.kind not in "fc":
+        raise TypeError(
+            f"mean: could not infer output dtype; input dtype must be floating point, got "
+            f"{a.dtype} (use .float() first)"
+        )
+    dims = _dims(dim, a.data.ndim, "mean")
+    return Sum.apply(a, dims, keepdim) / _count(a.data.shape, dims)
+
+
+def var(
+    a: Tensor,
+    dim: Any = None,
+    unbiased: Any = None,
+    keepdim: bool = False,
+    *,
+    correction: Any = None,
+) -> Tensor:
+    """Unbiased (divides by N - 1) by default, as PyTorch; ``correction=0`` is the population var."""
+    if correction is None:
+        correction = 0 if unbiased is False else 1
+    dims = _dims(dim, a.data.ndim, "var")
+    centered = a - mean(a, dims, keepdim=True)
+    n = _count(a.data.shape, dims)
+    return sum(centered * centered, dims, keepdim) / builtins.max(n - correction, 0)
+
+
+def std(
+    a: Tensor,
+    dim: Any = None,
+    unbiased: Any = None,
+    keepdim: bool = False,
+    *,
+    correction: Any = None,
+) -> Tensor:
+    return var(a, dim, unbiased, keepdim, correction=correction).sqrt()
+
+
+class Amax(Function):
+    """Max (or min) over ``dims``; ties share the gradient evenly, as PyTorch's amax."""
+
+    @staticmethod
+    def forward(ctx, a, dims, keepdim, take_max):
+        xp = ctx.xp
+        if a.size == 0:
+            raise RuntimeError(f"amax: cannot reduce an empty tensor of shape {a.shape}")
+        out = xp.amax(a, axis=dims, keepdims=True) if take_max else xp.amin(a, axis=dims, keepdims=True)
+        hits = (a == out).astype(a.dtype)
+        ctx.save_for_backward(hits / hits.sum(axis=dims, keepdims=True))
+        ctx.input_shape = a.shape
+        ctx.dims = dims
+        return out if keepdim else out.reshape(_reduced_shape(a.shape, dims))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (share,) = ctx.saved_tensors
+        return _unreduce(grad_out, ctx.input_shape, ctx.dims) * share, None, None, None
+
+
+def amax(a: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    return Amax.apply(a, _dims(dim, a.data.ndim, "amax"), keepdim, True)
+
+
+def amin(a: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    return Amax.apply(a, _dims(dim, a.data.ndim, "amin"), keepdim, False)
+
+
+class MaxDim(Function):
+    """``max(dim)``: values and indices; the gradient goes to the index that was chosen."""
+
+    @staticmethod
+    def forward(ctx, a, dim, keepdim, take_max):
+        xp = ctx.xp
+        if a.shape[dim] == 0:
+            raise IndexError(f"max: cannot reduce over dimension {dim} of size 0 ({a.shape})")
+        index = xp.argmax(a, axis=dim) if take_max else xp.argmin(a, axis=dim)
+        index_k = xp.expand_dims(index, dim)
+        values = xp.take_along_axis(a, index_k, axis=dim)
+        positions = xp.arange(a.shape[dim]).reshape([-1 if i == dim else 1 for i in range(a.ndim)])
+        ctx.save_for_backward((positions == index_k).astype(a.dtype))
+        ctx.keep_shape = values.shape
+        if not keepdim:
+            values = values.reshape(index.shape)
+        else:
+            index = index_k
+        ctx.mark_non_differentiable(index)
+        return values, index
+
+    @staticmethod
+    def backward(ctx, grad_values, grad_indices):
+        (chosen,) = ctx.saved_tensors
+        return grad_values.reshape(ctx.keep_shape) * chosen, None, None, None
+
+
+def _max_or_min(a: Tensor, dim: Any, keepdim: bool, take_max: bool) -> Any:
+    if isinstance(dim, Tensor):
+        from .elementwise import maximum, minimum
+
+        return maximum(a, dim) if take_max else minimum(a, dim)
+    if dim is None:
+        return Amax.apply(a, None, False, take_max)
+    dim = _normalize_dim(dim, a.data.ndim, "max" if take_max else "min")
+    values, indices = MaxDim.apply(a, dim, keepdim, take_max)
+    return (MaxResult if take_max else MinResult)(values, indices)
+
+
+def max(a: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+    """``max()`` the largest value; ``max(dim)`` (values, indices); ``max(other)`` elementwise."""
+    return _max_or_min(a, dim, keepdim, True)
+
+
+def min(a: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+    return _max_or_min(a, dim, keepdim, False)
+
+
+def _arg(a: Tensor, dim: Any, keepdim: bool, name: str) -> Tensor:
+    xp = a._backend.xp
+    fn = getattr(xp, name)
+    if dim is None:
+        out = fn(a.data.reshape(-1))
+        if keepdim:
+            out = xp.asarray(out).reshape((1,) * a.data.ndim)
+    else:
+        dim = _normalize_dim(dim, a.data.ndim, name)
+        out = fn(a.data, axis=dim)
+        if keepdim:
+            out = xp.expand_dims(out, dim)
+    return Tensor._make(xp.asarray(out, dtype=_dtypes.int64), a._backend)
+
+
+def argmax(a: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    return _arg(a, dim, keepdim, "argmax")
+
+
+def argmin(a: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    return _arg(a, dim, keepdim, "argmin")
+
+
+def logsumexp(a: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
+    """log(sum(exp(a))) computed stably: the max is subtracted first (and added back)."""
+    from .elementwise import where
+
+    dims = _dims(dim, a.data.ndim, "logsumexp")
+    shift = amax(a.detach(), dims, keepdim=True)
+    shift = where(shift.isfinite(), shift, 0.0)
+    out = sum((a - shift).exp(), dims, keepdim=True).log() + shift
+    return out if keepdim else out.reshape(_reduced_shape(a.shape, dims))
+
+
+class Norm2(Function):
+    """The Euclidean norm; its gradient is 0 (not NaN) at the zero vector, as PyTorch."""
+
+    @staticmethod
+    def forward(ctx, a, dims, keepdim):
+        out = ctx.xp.sqrt((a * a).sum(axis=dims, keepdims=True))
+        ctx.save_for_backward(a)
+        ctx.input_shape = a.shape
+        ctx.dims = dims
+        return out if keepdim else out.reshape(_reduced_shape(a.shape, dims))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        from .elementwise import where
+
+        (a,) = ctx.saved_tensors
+        # Recomputed from the input so that the second derivative sees d(1/norm)/da too.
+        out = Norm2.apply(a, ctx.dims, True)
+        safe = where(out == 0, 1.0, out)
+        return _unreduce(grad_out, ctx.input_shape, ctx.dims) * a / safe, None, None
+
+
+def _reduced_shape(shape: tuple, dims: tuple | None) -> tuple:
+    if dims is None:
+        return ()
+    return tuple(s for i, s in enumerate(shape) if i not in dims)
+
+
+def norm(a: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Tensor:
+    """Vector p-norm over ``dim`` (all elements by default): p = 2 / 'fro', 1, inf, or any p > 0."""
+    dims = _dims(dim, a.data.ndim, "norm")
+    if p in ("fro", 2, 2.0):
+        return Norm2.apply(a, dims, keepdim)
+    if p == 1:
+        return sum(a.abs(), dims, keepdim)
+    if p == float("inf"):
+        return amax(a.abs(), dims, keepdim)
+    if p == float("-inf"):
+        return amin(a.abs(), dims, keepdim)
+    if isinstance(p, (int, float)) and p > 0:
+        return sum(a.abs() ** p, dims, keepdim) ** (1.0 / p)
+    raise ValueError(f"norm: unsupported p={p!r}; use 'fro', a positive number, or inf")
+
+
+class Prod(Function):
+    @staticmethod
+    def forward(ctx, a, dims, keepdim):
+        xp = ctx.xp
+        out = xp.prod(a, axis=dims, keepdims=True)
+        ctx.input_shape = a.shape
+        ctx.dims = dims
+        ctx.has_zero = bool((a == 0).any())
+        others = _product_of_others(xp, a, dims) if ctx.has_zero else None
+        ctx.save_for_backward(a, others)
+        return out if keepdim else out.reshape(_reduced_shape(a.shape, dims))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        a, others = ctx.saved_tensors
+        grad = _unreduce(grad_out, ctx.input_shape, ctx.dims)
+        if not ctx.has_zero:
+            # Recomputed from the input (not the saved array) so that it is differentiable too.
+            full = Prod.apply(a, ctx.dims, True)
+            return grad * expand(full, ctx.input_shape) / a, None, None
+        # With zeros, out / a is 0/0: use the product of the other elements (first order only).
+        return grad * others, None, None
+
+
+def _product_of_others(xp: Any, a: Any, dims: tuple | None) -> Any:
+    """For each element, the product of the other elements of its reduction group."""
+    moved = a.reshape(-1) if dims is None else xp.moveaxis(a, dims, tuple(range(-len(dims), 0)))
+    groups = moved.reshape(-1) if dims is None else moved.reshape(moved.shape[: -len(dims)] + (-1,))
+    ones = xp.ones_like(groups[..., :1])
+    before = xp.cumprod(xp.concatenate([ones, groups[..., :-1]], axis=-1), axis=-1)
+    after = xp.flip(xp.cumprod(xp.flip(xp.concatenate([groups[..., 1:], ones], axis=-1), -1), -1), -1)
+    others = (before * after).reshape(moved.shape)
+    if dims is None:
+        return others.reshape(a.shape)
+    return xp.moveaxis(others, tuple(range(-len(dims), 0)), dims)
+
+
+def prod(a: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    return Prod.apply(a, _dims(dim, a.data.ndim, "prod"), keepdim)
+
+
+def all(a: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    dims = _dims(dim, a.data.ndim, "all")
+    return Tensor._make(a._backend.xp.asarray(a.data.all(axis=dims, keepdims=keepdim)), a._backend)
+
+
+def any(a: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    dims = _dims(dim, a.data.ndim, "any")
+    return Tensor._make(a._backend.xp.asarray(a.data.any(axis=dims, keepdims=keepdim)), a._backend)

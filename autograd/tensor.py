@@ -1,0 +1,786 @@
+"""``Tensor``: an array on a device, plus what the graph needs to send gradients back through it.
+
+Every method that computes is a one-line call into an op in ``autograd/ops/``; the op's forward
+and backward sit together there. Tensors are created by ops through ``Tensor._make`` (fast, no
+checks) and by users through ``Tensor(data)`` / ``autograd.tensor(data)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import backends
+from backends import dtypes as _dtypes
+
+from .grad_mode import _state, no_grad
+
+
+class Tensor:
+    """A multi-dimensional array that can record the operations applied to it.
+
+    Attributes follow PyTorch: ``data`` (the backend array), ``grad``, ``requires_grad``,
+    ``grad_fn`` (the op node that produced it; None for leaves), ``is_leaf``, ``shape``,
+    ``dtype``, ``device``. ``name`` is an optional label used by ``autograd.viz``.
+    Where we differ: ``dtype`` is a NumPy dtype object and ``device`` a string such as
+    ``"cpu"`` or ``"cuda:0"``.
+    """
+
+    __slots__ = (
+        "data",
+        "grad",
+        "requires_grad",
+        "grad_fn",
+        "_out_idx",
+        "_version",
+        "_backend",
+        "_hooks",
+        "name",
+        "__weakref__",
+    )
+
+    # Makes NumPy defer to our reflected operators (ndarray + Tensor -> Tensor.__radd__).
+    __array_priority__ = 1000
+
+    def __init__(
+        self,
+        data: Any,
+        dtype: Any = None,
+        device: Any = None,
+        requires_grad: bool = False,
+        name: str | None = None,
+    ) -> None:
+        if isinstance(data, Tensor):
+            backend = data._backend if device is None else backends.get_backend(device)
+            array = data.data
+            if backend is not data._backend:
+                array = backend.from_host(data._backend.to_host(array))
+            array = array.astype(_dtypes.to_dtype(dtype)) if dtype is not None else array.copy()
+        else:
+            dtype = None if dtype is None else _dtypes.to_dtype(dtype)
+            source = backends.backend_of_array(data)
+            backend = source if device is None else backends.get_backend(device)
+            if source is backend and backend.is_array(data):
+                array = data if dtype is None else data.astype(dtype)
+            else:
+                array = backend.from_host(_dtypes.host_array(source.to_host(data), dtype))
+        if requires_grad and array.dtype.kind not in "fc":
+            raise RuntimeError(
+                f"tensor: only floating point tensors can require gradients, got {array.dtype}"
+            )
+        self.data = array
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self.grad_fn = None
+        self._out_idx = 0
+        self._version = 0
+        self._backend = backend
+        self._hooks = None
+        self.name = name
+
+    @staticmethod
+    def _make(
+        data: Any,
+        backend: Any,
+        requires_grad: bool = False,
+        grad_fn: Any = None,
+        out_idx: int = 0,
+    ) -> Tensor:
+        """Wrap a backend array without checks (the ops' fast path)."""
+        t = _new(Tensor)
+        t.data = data
+        t.grad = None
+        t.requires_grad = requires_grad
+        t.grad_fn = grad_fn
+        t._out_idx = out_idx
+        t._version = 0
+        t._backend = backend
+        t._hooks = None
+        t.name = None
+        return t
+
+    # ------------------------------------------------------------------------ properties
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> Any:
+        return self.data.dtype
+
+    @property
+    def device(self) -> str:
+        return self._backend.device
+
+    @property
+    def backend(self) -> Any:
+        return self._backend
+
+    @property
+    def xp(self) -> Any:
+        return self._backend.xp
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def is_cuda(self) -> bool:
+        return self._backend.device != "cpu"
+
+    @property
+    def T(self) -> Tensor:
+        return Permute.apply(self, tuple(range(self.data.ndim - 1, -1, -1)))
+
+    @property
+    def mT(self) -> Tensor:
+        return transpose(self, -2, -1)
+
+    def size(self, dim: int | None = None) -> Any:
+        if dim is None:
+            return self.data.shape
+        return self.data.shape[_normalize_dim(dim, self.data.ndim, "size")]
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    # ------------------------------------------------------------------- host conversion
+    def item(self) -> Any:
+        if self.data.size != 1:
+            raise ValueError(
+                f"item: only one-element tensors can be converted to Python scalars, got shape "
+                f"{self.shape}"
+            )
+        return self._backend.to_host(self.data).item()
+
+    def tolist(self) -> Any:
+        return self._backend.to_host(self.data).tolist()
+
+    def numpy(self) -> Any:
+        """The data as a host NumPy array (shares memory on the CPU, like PyTorch)."""
+        if self.requires_grad and _state.enabled:
+            raise RuntimeError(
+                "numpy: can't call numpy() on a tensor that requires grad; use detach().numpy()"
+            )
+        return self._backend.to_host(self.data)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        array = self._backend.to_host(self.data)
+        return array if dtype is None else array.astype(dtype)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"bool: the truth value of a tensor of shape {self.shape} is ambiguous; "
+                "use .any() or .all()"
+            )
+        return bool(self.item())
+
+    # ---------------------------------------------------------------- device and dtype
+    def to(self, *args: Any, dtype: Any = None, device: Any = None, copy: bool = False) -> Tensor:
+        """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(other_tensor)``."""
+        for arg in args:
+            if isinstance(arg, Tensor):
+                device, dtype = arg.device, arg.dtype
+            elif _is_device(arg):
+                device = arg
+            else:
+                dtype = arg
+        out = self
+        if device is not None:
+            backend = backends.get_backend(device)
+            if backend is not self._backend:
+                out = ToDevice.apply(out, backend)
+        if dtype is not None:
+            dtype = _dtypes.to_dtype(dtype)
+            if dtype != out.data.dtype:
+                out = Cast.apply(out, dtype)
+        if copy and out is self:
+            out = self.clone()
+        return out
+
+    def cpu(self) -> Tensor:
+        return self.to("cpu")
+
+    def cuda(self, device: Any = None) -> Tensor:
+        return self.to("cuda" if device is None else f"cuda:{int(device)}")
+
+    def float(self) -> Tensor:
+        return self.to(_dtypes.float32)
+
+    def double(self) -> Tensor:
+        return self.to(_dtypes.float64)
+
+    def half(self) -> Tensor:
+        return self.to(_dtypes.float16)
+
+    def long(self) -> Tensor:
+        return self.to(_dtypes.int64)
+
+    def int(self) -> Tensor:
+        return self.to(_dtypes.int32)
+
+    def bool(self) -> Tensor:
+        return self.to(_dtypes.bool_)
+
+    def type(self, dtype: Any = None) -> Any:
+        return str(self.dtype) if dtype is None else self.to(dtype)
+
+    def is_floating_point(self) -> bool:
+        return self.data.dtype.kind == "f"
+
+    # ------------------------------------------------------------------------ the graph
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph (shares memory)."""
+        return Tensor._make(self.data, self._backend)
+
+    def detach_(self) -> Tensor:
+        self.grad_fn = None
+        self.requires_grad = False
+        return self
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if not self.is_leaf:
+            raise RuntimeError(
+                "requires_grad_: you can only change requires_grad of leaf tensors; "
+                "use detach().requires_grad_() for a non-leaf"
+            )
+        if requires_grad and self.data.dtype.kind not in "fc":
+            raise RuntimeError(
+                f"requires_grad_: only floating point tensors can require gradients, "
+                f"got {self.dtype}"
+            )
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def clone(self) -> Tensor:
+        return Clone.apply(self)
+
+    def backward(
+        self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False
+    ) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (``gradient`` = d(loss)/d(self))."""
+        _function.backward(self, gradient, retain_graph, create_graph)
+
+    def register_hook(self, hook: Any) -> Any:
+        """``hook(grad) -> grad or None`` runs when this tensor's gradient is computed."""
+        if not self.requires_grad:
+            raise RuntimeError(
+                "register_hook: cannot register a hook on a tensor that doesn't require gradient"
+            )
+        if self.grad_fn is None:
+            if self._hooks is None:
+                self._hooks = []
+            self._hooks.append(hook)
+            hooks = self._hooks
+        else:
+            self.grad_fn.register_hook(hook, self._out_idx)
+            hooks = self.grad_fn._hooks[self._out_idx]
+        return _RemovableHandle(hooks, hook)
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's gradient in ``.grad`` after backward."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: can't retain_grad on a tensor that has requires_grad=False")
+        if self.grad_fn is not None:
+            _function._retain(self)
+
+    @property
+    def retains_grad(self) -> bool:
+        node = self.grad_fn
+        return node is not None and bool(node._retained) and self._out_idx in node._retained
+
+    # ------------------------------------------------------------------------ printing
+    def __repr__(self) -> str:
+        body = repr(self._backend.to_host(self.data))
+        body = body[body.index("(") + 1 : body.rindex(")")] if body.startswith("array(") else body
+        body = body.split(", dtype=")[0]
+        extras = []
+        if self.device != "cpu":
+            extras.append(f"device='{self.device}'")
+        if self.data.dtype not in (_dtypes.float32, _dtypes.int64, _dtypes.bool_):
+            extras.append(f"dtype={self.dtype}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{type(self.grad_fn).__name__}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        body = body.replace("\n      ", "\n       ")
+        return "tensor(" + ", ".join([body, *extras]) + ")"
+
+    __hash__ = object.__hash__
+
+    # -------------------------------------------------------------------- arithmetic
+    def __add__(self, other: Any) -> Tensor:
+        return add(self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return add(self, other)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return sub(self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return rsub(self, other)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return mul(self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return mul(self, other)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return div(self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return rdiv(self, other)
+
+    def __floordiv__(self, other: Any) -> Tensor:
+        return floor_divide(self, other)
+
+    def __mod__(self, other: Any) -> Tensor:
+        return remainder(self, other)
+
+    def __pow__(self, exponent: Any) -> Tensor:
+        return pow(self, exponent)
+
+    def __rpow__(self, base: Any) -> Tensor:
+        return rpow(self, base)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return matmul(_as_tensor(other, self), self)
+
+    def __neg__(self) -> Tensor:
+        return Neg.apply(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __abs__(self) -> Tensor:
+        return Abs.apply(self)
+
+    def __invert__(self) -> Tensor:
+        return logical_not(self)
+
+    def __and__(self, other: Any) -> Tensor:
+        return logical_and(self, other)
+
+    def __or__(self, other: Any) -> Tensor:
+        return logical_or(self, other)
+
+    def __xor__(self, other: Any) -> Tensor:
+        return logical_xor(self, other)
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return compare(self, other, "equal")
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return compare(self, other, "not_equal")
+
+    def __lt__(self, other: Any) -> Tensor:
+        return compare(self, other, "less")
+
+    def __le__(self, other: Any) -> Tensor:
+        return compare(self, other, "less_equal")
+
+    def __gt__(self, other: Any) -> Tensor:
+        return compare(self, other, "greater")
+
+    def __ge__(self, other: Any) -> Tensor:
+        return compare(self, other, "greater_equal")
+
+    def add(self, other: Any, alpha: Any = 1) -> Tensor:
+        return add(self, other if alpha == 1 else other * alpha)
+
+    def sub(self, other: Any, alpha: Any = 1) -> Tensor:
+        return sub(self, other if alpha == 1 else other * alpha)
+
+    def mul(self, other: Any) -> Tensor:
+        return mul(self, other)
+
+    def div(self, other: Any) -> Tensor:
+        return div(self, other)
+
+    def pow(self, exponent: Any) -> Tensor:
+        return pow(self, exponent)
+
+    def matmul(self, other: Any) -> Tensor:
+        return matmul(self, other)
+
+    def eq(self, other: Any) -> Tensor:
+        return compare(self, other, "equal")
+
+    def ne(self, other: Any) -> Tensor:
+        return compare(self, other, "not_equal")
+
+    def lt(self, other: Any) -> Tensor:
+        return compare(self, other, "less")
+
+    def le(self, other: Any) -> Tensor:
+        return compare(self, other, "less_equal")
+
+    def gt(self, other: Any) -> Tensor:
+        return compare(self, other, "greater")
+
+    def ge(self, other: Any) -> Tensor:
+        return compare(self, other, "greater_equal")
+
+    def maximum(self, other: Any) -> Tensor:
+        return maximum(self, other)
+
+    def minimum(self, other: Any) -> Tensor:
+        return minimum(self, other)
+
+    # ------------------------------------------------------------------------- unary
+    def neg(self) -> Tensor:
+        return Neg.apply(self)
+
+    def abs(self) -> Tensor:
+        return Abs.apply(self)
+
+    def exp(self) -> Tensor:
+        return Exp.apply(self)
+
+    def log(self) -> Tensor:
+        return Log.apply(self)
+
+    def sqrt(self) -> Tensor:
+        return Sqrt.apply(self)
+
+    def rsqrt(self) -> Tensor:
+        return Sqrt.apply(self).reciprocal()
+
+    def reciprocal(self) -> Tensor:
+        return rdiv(self, 1.0)
+
+    def sin(self) -> Tensor:
+        return Sin.apply(self)
+
+    def cos(self) -> Tensor:
+        return Cos.apply(self)
+
+    def tanh(self) -> Tensor:
+        return Tanh.apply(self)
+
+    def sigmoid(self) -> Tensor:
+        return Sigmoid.apply(self)
+
+    def relu(self) -> Tensor:
+        return Relu.apply(self)
+
+    def sign(self) -> Tensor:
+        return sign(self)
+
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:
+        return clamp(self, min, max)
+
+    clip = clamp
+
+    def where(self, condition: Any, other: Any) -> Tensor:
+        return where(condition, self, other)
+
+    def isnan(self) -> Tensor:
+        return isnan(self)
+
+    def isfinite(self) -> Tensor:
+        return isfinite(self)
+
+    def logical_not(self) -> Tensor:
+        return logical_not(self)
+
+    # -------------------------------------------------------------------- reductions
+    def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+        return sum(self, dim, keepdim, dtype)
+
+    def mean(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return mean(self, dim, keepdim)
+
+    def var(self, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
+            correction: Any = None) -> Tensor:  # fmt: skip
+        return var(self, dim, unbiased, keepdim, correction=correction)
+
+    def std(self, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
+            correction: Any = None) -> Tensor:  # fmt: skip
+        return std(self, dim, unbiased, keepdim, correction=correction)
+
+    def max(self, dim: Any = None, keepdim: bool = False) -> Any:
+        return max(self, dim, keepdim)
+
+    def min(self, dim: Any = None, keepdim: bool = False) -> Any:
+        return min(self, dim, keepdim)
+
+    def amax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return amax(self, dim, keepdim)
+
+    def amin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return amin(self, dim, keepdim)
+
+    def argmax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return argmax(self, dim, keepdim)
+
+    def argmin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return argmin(self, dim, keepdim)
+
+    def logsumexp(self, dim: Any, keepdim: bool = False) -> Tensor:
+        return logsumexp(self, dim, keepdim)
+
+    def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Tensor:
+        return norm(self, p, dim, keepdim)
+
+    def prod(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return prod(self, dim, keepdim)
+
+    def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return all(self, dim, keepdim)
+
+    def any(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return any(self, dim, keepdim)
+
+    # ------------------------------------------------------------------------ shape
+    def reshape(self, *shape: Any) -> Tensor:
+        return reshape(self, *shape)
+
+    def view(self, *shape: Any) -> Tensor:
+        return reshape(self, *shape)
+
+    def view_as(self, other: Tensor) -> Tensor:
+        return reshape(self, other.shape)
+
+    def reshape_as(self, other: Tensor) -> Tensor:
+        return reshape(self, other.shape)
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        return transpose(self, dim0, dim1)
+
+    def t(self) -> Tensor:
+        if self.data.ndim > 2:
+            raise ValueError(f"t: expects a tensor with <= 2 dimensions, got {self.data.ndim}")
+        return self.T
+
+    def permute(self, *dims: Any) -> Tensor:
+        return permute(self, *dims)
+
+    def squeeze(self, dim: Any = None) -> Tensor:
+        return squeeze(self, dim)
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        return unsqueeze(self, dim)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        return flatten(self, start_dim, end_dim)
+
+    def expand(self, *sizes: Any) -> Tensor:
+        return expand(self, *sizes)
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        return expand(self, other.shape)
+
+    def repeat(self, *sizes: Any) -> Tensor:
+        return repeat(self, *sizes)
+
+    def split(self, split_size: Any, dim: int = 0) -> tuple:
+        return split(self, split_size, dim)
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple:
+        return chunk(self, chunks, dim)
+
+    def contiguous(self) -> Tensor:
+        return self
+
+    # --------------------------------------------------------------------- indexing
+    def __getitem__(self, index: Any) -> Tensor:
+        return getitem(self, index)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        setitem(self, index, value)
+
+    def gather(self, dim: int, index: Any) -> Tensor:
+        return gather(self, dim, index)
+
+    def index_select(self, dim: int, index: Any) -> Tensor:
+        return index_select(self, dim, index)
+
+    def masked_fill(self, mask: Any, value: Any) -> Tensor:
+        return masked_fill(self, mask, value)
+
+    def __iter__(self) -> Any:
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.data.shape[0]))
+
+    # ----------------------------------------------------------------- in place
+    def add_(self, other: Any, alpha: Any = 1) -> Tensor:
+        return inplace(self, "add", other if alpha == 1 else other * alpha)
+
+    def sub_(self, other: Any, alpha: Any = 1) -> Tensor:
+        return inplace(self, "subtract", other if alpha == 1 else other * alpha)
+
+    def mul_(self, other: Any) -> Tensor:
+        return inplace(self, "multiply", other)
+
+    def div_(self, other: Any) -> Tensor:
+        return inplace(self, "divide", other)
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
+        return inplace(self, "clamp", (min, max))
+
+    def addcmul_(self, tensor1: Any, tensor2: Any, value: Any = 1) -> Tensor:
+        return self.add_(tensor1 * tensor2 * value if value != 1 else tensor1 * tensor2)
+
+    def addcdiv_(self, tensor1: Any, tensor2: Any, value: Any = 1) -> Tensor:
+        return self.add_(tensor1 / tensor2 * value if value != 1 else tensor1 / tensor2)
+
+    def lerp_(self, end: Any, weight: Any) -> Tensor:
+        return self.add_((end - self) * weight)
+
+    def copy_(self, src: Any) -> Tensor:
+        return inplace(self, "copy", src)
+
+    def zero_(self) -> Tensor:
+        return inplace(self, "copy", 0)
+
+    def fill_(self, value: Any) -> Tensor:
+        return inplace(self, "copy", value)
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
+        with no_grad():
+            sample = rand(*self.shape, dtype=self.dtype, device=self.device)
+        return inplace(self, "copy", sample * (b - a) + a)
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
+        with no_grad():
+            sample = randn(*self.shape, dtype=self.dtype, device=self.device)
+        return inplace(self, "copy", sample * std + mean)
+
+
+class _RemovableHandle:
+    __slots__ = ("_hooks", "_hook")
+
+    def __init__(self, hooks: list, hook: Any) -> None:
+        self._hooks = hooks
+        self._hook = hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+_new = object.__new__
+
+
+def _is_device(arg: Any) -> bool:
+    if isinstance(arg, backends.Backend):
+        return True
+    if isinstance(arg, str):
+        return arg.split(":")[0].lower() in ("cpu", "cuda", "gpu")
+    return type(arg).__name__ == "device"
+
+
+def _normalize_dim(dim: int, ndim: int, op: str) -> int:
+    lo = -ndim if ndim else -1
+    hi = ndim - 1 if ndim else 0
+    if not isinstance(dim, int) or isinstance(dim, bool):
+        raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__}")
+    if not lo <= dim <= hi:
+        raise IndexError(
+            f"{op}: dimension out of range (expected to be in range of [{lo}, {hi}], but got {dim})"
+        )
+    return dim % ndim if ndim else 0
+
+
+# The ops import Tensor, so they come last; Tensor's methods find them as module globals.
+from . import function as _function  # noqa: E402
+from .factories import rand, randn  # noqa: E402
+from .ops.convert import Cast, Clone, ToDevice  # noqa: E402
+from .ops.elementwise import (  # noqa: E402
+    Abs,
+    Cos,
+    Exp,
+    Log,
+    Neg,
+    Relu,
+    Sigmoid,
+    Sin,
+    Sqrt,
+    Tanh,
+    _as_tensor,
+    add,
+    clamp,
+    compare,
+    div,
+    floor_divide,
+    inplace,
+    isfinite,
+    isnan,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+    maximum,
+    minimum,
+    mul,
+    pow,
+    rdiv,
+    remainder,
+    rpow,
+    rsub,
+    sign,
+    sub,
+    where,
+)
+from .ops.index import gather, getitem, index_select, masked_fill, setitem  # noqa: E402
+from .ops.linalg import matmul  # noqa: E402
+from .ops.reduce import (  # noqa: E402
+    all,
+    amax,
+    amin,
+    any,
+    argmax,
+    argmin,
+    logsumexp,
+    max,
+    mean,
+    min,
+    norm,
+    prod,
+    std,
+    sum,
+    var,
+)
+from .ops.shape import (  # noqa: E402
+    Permute,
+    chunk,
+    expand,
+    flatten,
+    permute,
+    repeat,
+    reshape,
+    split,
+    squeeze,
+    transpose,
+    unsqueeze,
+)

@@ -1,0 +1,53 @@
+"""The Backend interface: the small, named set of duties an array library must fulfil."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class Backend:
+    """One device's array library.
+
+    Everything device-specific in chalkgrad goes through one of these duties:
+
+    - ``xp``: the array module (``numpy`` or ``cupy``); every other op is ``xp.<same name>``
+    - ``device``: the canonical device string (``"cpu"``, ``"cuda:0"``)
+    - ``to_host`` / ``from_host``: conversion to and from host NumPy arrays
+    - ``rng``: a seeded random generator (``seed`` reseeds it)
+    - ``default_float`` / ``default_int``: the dtypes factories use
+    - ``synchronize``: wait for queued device work (a no-op on the CPU)
+    - the kernels where NumPy and CuPy differ: ``scatter_add``
+    """
+
+    __slots__ = ("xp", "device", "rng", "default_float", "default_int")
+
+    name = "abstract"
+
+    def __init__(self, xp: Any, device: str) -> None:
+        self.xp = xp
+        self.device = device
+        self.default_float = xp.dtype("float32")
+        self.default_int = xp.dtype("int64")
+        self.rng = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(device={self.device!r})"
+
+    def seed(self, seed: int) -> None:
+        raise NotImplementedError
+
+    def to_host(self, array: Any) -> Any:
+        raise NotImplementedError
+
+    def from_host(self, array: Any, dtype: Any = None) -> Any:
+        raise NotImplementedError
+
+    def is_array(self, obj: Any) -> bool:
+        return isinstance(obj, self.xp.ndarray)
+
+    def synchronize(self) -> None:
+        pass
+
+    def scatter_add(self, target: Any, index: Any, values: Any) -> None:
+        """``target[index] += values`` with repeated indices accumulating (in place)."""
+        raise NotImplementedError

@@ -1,0 +1,62 @@
+"""The CUDA backend: CuPy, imported lazily so that a CPU-only install never needs it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import Backend
+
+
+def import_cupy(device: str) -> Any:
+    """Import CuPy and check that a GPU is really there, with a message that says what to do."""
+    try:
+        import cupy
+    except ImportError as exc:
+        raise RuntimeError(
+            f"device {device!r} needs CuPy, which is not installed: "
+            "pip install 'chalkgrad[cuda]' (CUDA 12) or 'chalkgrad[cuda13]' (CUDA 13)"
+        ) from exc
+    # CuPy imports fine without a GPU and fails only at the first allocation.
+    if not cupy.is_available():
+        raise RuntimeError(
+            f"device {device!r}: CuPy is installed but no CUDA device was found "
+            "(check the driver with nvidia-smi, or use device='cpu')"
+        )
+    return cupy
+
+
+class CuPyBackend(Backend):
+    """Arrays in one GPU's memory, computed by CuPy (cuBLAS for matmul)."""
+
+    __slots__ = ("index",)
+
+    name = "cupy"
+
+    def __init__(self, index: int = 0) -> None:
+        cupy = import_cupy(f"cuda:{index}")
+        count = cupy.cuda.runtime.getDeviceCount()
+        if not 0 <= index < count:
+            raise RuntimeError(f"device 'cuda:{index}': only {count} CUDA device(s) found")
+        super().__init__(cupy, f"cuda:{index}")
+        self.index = index
+        with cupy.cuda.Device(index):
+            self.rng = cupy.random.default_rng()
+
+    def seed(self, seed: int) -> None:
+        with self.xp.cuda.Device(self.index):
+            self.rng = self.xp.random.default_rng(seed)
+
+    def to_host(self, array: Any) -> Any:
+        return self.xp.asnumpy(array)
+
+    def from_host(self, array: Any, dtype: Any = None) -> Any:
+        with self.xp.cuda.Device(self.index):
+            return self.xp.asarray(array, dtype=dtype)
+
+    def synchronize(self) -> None:
+        self.xp.cuda.Device(self.index).synchronize()
+
+    def scatter_add(self, target: Any, index: Any, values: Any) -> None:
+        import cupyx
+
+        cupyx.scatter_add(target, index, values)

@@ -1,0 +1,33 @@
+"""The CPU backend: NumPy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy
+
+from .base import Backend
+
+
+class NumPyBackend(Backend):
+    """Arrays in host memory, computed by NumPy (BLAS for matmul)."""
+
+    __slots__ = ()
+
+    name = "numpy"
+
+    def __init__(self) -> None:
+        super().__init__(numpy, "cpu")
+        self.rng = numpy.random.default_rng()
+
+    def seed(self, seed: int) -> None:
+        self.rng = numpy.random.default_rng(seed)
+
+    def to_host(self, array: Any) -> numpy.ndarray:
+        return array
+
+    def from_host(self, array: Any, dtype: Any = None) -> numpy.ndarray:
+        return numpy.asarray(array, dtype=dtype)
+
+    def scatter_add(self, target: Any, index: Any, values: Any) -> None:
+        numpy.add.at(target, index, values)
