@@ -51,21 +51,16 @@ _SAVED_CONST = 2
 class Function:
     """Base class of every op. Subclass it, define ``forward`` and ``backward``, call ``apply``."""
 
-    __slots__ = (
-        "_backend",
-        "needs_input_grad",
-        "_next",
-        "_gen",
-        "_saved",
-        "_n_out",
-        "_out_meta",
-        "_non_differentiable",
-        "_hooks",
-        "_retained",
-        "_released",
-        "_viz",
-        "__weakref__",
-    )
+    __slots__ = ("_backend", "needs_input_grad", "_next", "_gen", "_saved", "_n_out", "__weakref__")
+
+    # Rarely set, so class-level defaults: an op pays nothing for them (instances get them in
+    # their __dict__ only when used).
+    _out_meta = None  # ((shape, dtype), ...) for multi-output nodes
+    _non_differentiable = None
+    _hooks = None  # {output index: [hook, ...]}
+    _retained = None  # {output index: weakref to the tensor} for retain_grad
+    _released = False
+    _viz = None  # module-call records (autograd.scopes)
 
     # ----------------------------------------------------------------------------- the op
     @staticmethod
@@ -145,52 +140,61 @@ class Function:
         """Run ``forward`` on the arrays of ``args``; record the node if a gradient is wanted."""
         backend = None
         requires_grad = False
-        arrays = list(args)
-        for i, arg in enumerate(args):
+        arrays = []
+        for arg in args:
             if isinstance(arg, Tensor):
                 if backend is None:
                     backend = arg._backend
                 elif arg._backend is not backend:
                     _device_error(cls, args)
-                arrays[i] = arg.data
+                arrays.append(arg.data)
                 if arg.requires_grad:
                     requires_grad = True
+            else:
+                arrays.append(arg)
         if backend is None:
             raise TypeError(f"{cls.__name__}: expected at least one Tensor argument")
         requires_grad = requires_grad and _state.enabled
 
-        ctx = cls.__new__(cls)
+        ctx = _new(cls)
         ctx._backend = backend
         ctx._saved = None
-        ctx._non_differentiable = None
         if requires_grad:
             ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         else:
-            ctx.needs_input_grad = (False,) * len(args)
-        out = cls.forward(ctx, *arrays, **kwargs)
+            ctx.needs_input_grad = _NO_GRADS[len(args)] if len(args) < 8 else (False,) * len(args)
+        out = raw = cls.forward(ctx, *arrays, **kwargs)
         backend = ctx._backend  # a device move (ToDevice) sets the output's backend
-        multiple = type(out) is tuple
-        outs = out if multiple else (out,)
-        xp_ndarray = backend.xp.ndarray
-        if not requires_grad:
-            results = tuple(
-                Tensor._make(o if type(o) is xp_ndarray else backend.xp.asarray(o), backend)
-                for o in outs
-            )
-            if _tracer is not None:
-                _tracer(None, results)
-            return results if multiple else results[0]
+        ndarray = backend.xp.ndarray
+        if type(out) is not tuple:
+            if type(out) is not ndarray:
+                out = backend.xp.asarray(out)
+            if not requires_grad:
+                result = _make(out, backend, False, None, 0)
+                if _tracer is not None:
+                    _tracer(None, (result,))
+                return result
+            outs = (out,)
+        else:
+            outs = tuple(o if type(o) is ndarray else backend.xp.asarray(o) for o in out)
+            if not requires_grad:
+                results = tuple(_make(o, backend, False, None, 0) for o in outs)
+                if _tracer is not None:
+                    _tracer(None, results)
+                return results
 
-        # Edges: per argument, None or (node-or-leaf, output index, shape, dtype).
+        # Edges, one per argument: None, or (node, output index, shape, dtype) for an op's
+        # output, or (leaf tensor, -1, shape, dtype) for a leaf.
         next_edges = []
         gen = 0
         for arg in args:
             if isinstance(arg, Tensor) and arg.requires_grad:
                 node = arg.grad_fn
+                data = arg.data
                 if node is None:
-                    next_edges.append((arg, 0, arg.data.shape, arg.data.dtype))
+                    next_edges.append((arg, -1, data.shape, data.dtype))
                 else:
-                    next_edges.append((node, arg._out_idx, arg.data.shape, arg.data.dtype))
+                    next_edges.append((node, arg._out_idx, data.shape, data.dtype))
                     if node._gen >= gen:
                         gen = node._gen + 1
             else:
@@ -198,32 +202,41 @@ class Function:
         ctx._next = tuple(next_edges)
         ctx._gen = gen
         ctx._n_out = len(outs)
-        ctx._hooks = None
-        ctx._retained = None
-        ctx._released = False
-        ctx._viz = None
-        non_diff = ctx._non_differentiable
+        if type(out) is not tuple:
+            if out.dtype.kind in "fc" and ctx._non_differentiable is None:
+                result = _make(out, backend, True, ctx, 0)
+            else:
+                result = _make(out, backend, False, None, 0)
+            if ctx._saved:
+                ctx._saved = _resolve_saved(ctx._saved, args, arrays, (raw,), outs)
+            if _tracer is not None:
+                _tracer(ctx, (result,))
+            return result
+        non_diff = ctx._non_differentiable or ()
         results = []
         for i, o in enumerate(outs):
-            if type(o) is not xp_ndarray:
-                o = backend.xp.asarray(o)
-            differentiable = o.dtype.kind in "fc" and not (
-                non_diff and any(o is nd for nd in non_diff)
-            )
-            if differentiable:
-                results.append(Tensor._make(o, backend, True, ctx, i))
+            if o.dtype.kind in "fc" and not any(o is nd for nd in non_diff):
+                results.append(_make(o, backend, True, ctx, i))
             else:
-                results.append(Tensor._make(o, backend))
-        ctx._out_meta = tuple((r.data.shape, r.data.dtype) for r in results) if multiple else None
+                results.append(_make(o, backend, False, None, 0))
+        ctx._out_meta = tuple((o.shape, o.dtype) for o in outs)
         if ctx._saved:
-            ctx._saved = _resolve_saved(ctx._saved, args, arrays, outs)
+            ctx._saved = _resolve_saved(ctx._saved, args, arrays, raw, outs)
         if _tracer is not None:
             _tracer(ctx, results)
-        return tuple(results) if multiple else results[0]
+        return tuple(results)
 
 
-def _resolve_saved(items: tuple, args: tuple, arrays: list, outs: tuple) -> tuple:
-    """Map saved arrays back to input Tensors (version-checked), outputs, or constants."""
+_new = object.__new__
+_make = Tensor._make
+_NO_GRADS = tuple((False,) * n for n in range(8))
+
+
+def _resolve_saved(items: tuple, args: tuple, arrays: list, raw: tuple, outs: tuple) -> tuple:
+    """Map saved arrays back to input Tensors (version-checked), outputs, or constants.
+
+    ``raw`` is what forward returned (NumPy gives scalars for 0-d results), ``outs`` the arrays.
+    """
     resolved = []
     for item in items:
         for j, array in enumerate(arrays):
@@ -231,9 +244,9 @@ def _resolve_saved(items: tuple, args: tuple, arrays: list, outs: tuple) -> tupl
                 resolved.append((_SAVED_INPUT, args[j], args[j]._version))
                 break
         else:
-            for j, o in enumerate(outs):
+            for j, o in enumerate(raw):
                 if item is o:
-                    resolved.append((_SAVED_OUTPUT, o, j))
+                    resolved.append((_SAVED_OUTPUT, outs[j], j))
                     break
             else:
                 if isinstance(item, Tensor):
@@ -279,6 +292,9 @@ def run_backward(
         captured = {}
         wanted_nodes = {(t.grad_fn, t._out_idx): t for t in inputs if t.grad_fn is not None}
 
+    heappush = heapq.heappush
+    heappop = heapq.heappop
+    accumulate = _add_graph if create_graph else _add_arrays
     with set_grad_enabled(create_graph):
         for root, grad in zip(roots, grad_roots):
             node = root.grad_fn
@@ -288,13 +304,13 @@ def run_backward(
             buf = buffers.get(node)
             if buf is None:
                 buf = buffers[node] = [None] * node._n_out
-                heapq.heappush(heap, (-node._gen, counter, node))
+                heappush(heap, (-node._gen, counter, node))
                 counter += 1
             idx = root._out_idx
             buf[idx] = grad if buf[idx] is None else buf[idx] + grad
 
         while heap:
-            node = heapq.heappop(heap)[2]
+            node = heappop(heap)[2]
             grad_outs = buffers.pop(node)
             if node._hooks is not None or node._retained is not None:
                 _run_tensor_hooks(node, grad_outs)
@@ -318,25 +334,31 @@ def run_backward(
                 if edge is None or g is None:
                     continue
                 target, idx, shape, dtype = edge
-                if g.data.shape != shape:
+                data = g.data
+                if data.shape != shape:
                     g = _reduce_to_shape(g, shape, node, sum_to)
-                if g.data.dtype != dtype:
+                    data = g.data
+                if data.dtype != dtype:
                     raise RuntimeError(
-                        f"{type(node).__name__}.backward returned a {g.data.dtype} gradient for a "
+                        f"{type(node).__name__}.backward returned a {data.dtype} gradient for a "
                         f"{dtype} input of shape {shape}: gradients keep their input's dtype"
                     )
-                if target.__class__ is Tensor or isinstance(target, Tensor):
+                if idx < 0:
                     old = leaf_grads.get(target)
-                    leaf_grads[target] = g if old is None else old + g
+                    leaf_grads[target] = g if old is None else accumulate(old, g)
                     continue
                 buf = buffers.get(target)
                 if buf is None:
                     buf = buffers[target] = [None] * target._n_out
-                    heapq.heappush(heap, (-target._gen, counter, target))
+                    heappush(heap, (-target._gen, counter, target))
                     counter += 1
-                buf[idx] = g if buf[idx] is None else buf[idx] + g
+                    buf[idx] = g
+                else:
+                    old = buf[idx]
+                    buf[idx] = g if old is None else accumulate(old, g)
             if not retain_graph:
-                node._release()
+                node._saved = None
+                node._released = True
 
         if captured is not None:
             return _collect(inputs, captured, leaf_grads, allow_unused)
@@ -354,9 +376,18 @@ def run_backward(
                 # Two leaves must never share one gradient array (in-place clipping would hit both).
                 leaf.grad = g.clone() if key in assigned else g
             else:
-                leaf.grad = leaf.grad + g
+                leaf.grad = accumulate(leaf.grad, g)
             assigned.add(key)
     return None
+
+
+def _add_arrays(a: Tensor, b: Tensor) -> Tensor:
+    """Sum two gradients when no graph of the gradient is wanted: plain arrays, no op recorded."""
+    return _make(a.data + b.data, a._backend, False, None, 0)
+
+
+def _add_graph(a: Tensor, b: Tensor) -> Tensor:
+    return a + b
 
 
 def _reduce_to_shape(g: Tensor, shape: tuple, node: Function, sum_to: Any) -> Tensor:
