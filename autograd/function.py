@@ -43,6 +43,8 @@ _FREED = (
 # Called as _tracer(node, outputs) for every recorded op while set (autograd.viz uses it).
 _tracer = None
 
+# A node's _saved once backward has freed it (None means it saved nothing).
+_RELEASED = ("<released>",)
 _SAVED_INPUT = 0
 _SAVED_OUTPUT = 1
 _SAVED_CONST = 2
@@ -51,7 +53,7 @@ _SAVED_CONST = 2
 class Function:
     """Base class of every op. Subclass it, define ``forward`` and ``backward``, call ``apply``."""
 
-    __slots__ = ("_backend", "needs_input_grad", "_next", "_gen", "_saved", "_n_out", "__weakref__")
+    __slots__ = ("_backend", "_next", "_gen", "_saved", "_n_out", "__weakref__")
 
     # Rarely set, so class-level defaults: an op pays nothing for them (instances get them in
     # their __dict__ only when used).
@@ -59,7 +61,6 @@ class Function:
     _non_differentiable = None
     _hooks = None  # {output index: [hook, ...]}
     _retained = None  # {output index: weakref to the tensor} for retain_grad
-    _released = False
     _viz = None  # module-call records (autograd.scopes)
 
     # ----------------------------------------------------------------------------- the op
@@ -81,6 +82,11 @@ class Function:
     def backend(self) -> Any:
         return self._backend
 
+    @property
+    def needs_input_grad(self) -> tuple:
+        """One bool per forward argument: does a gradient for it need computing?"""
+        return tuple(map(bool, self._next))
+
     def save_for_backward(self, *arrays: Any) -> None:
         self._saved = arrays
 
@@ -89,9 +95,9 @@ class Function:
 
     @property
     def saved_tensors(self) -> tuple:
-        if self._released:
-            raise RuntimeError(_FREED)
         saved = self._saved
+        if saved is _RELEASED:
+            raise RuntimeError(_FREED)
         if not saved:
             return ()
         result = []
@@ -116,7 +122,7 @@ class Function:
     @property
     def next_functions(self) -> tuple:
         """``((node_or_leaf, output_index), ...)`` per input; None for inputs without gradient."""
-        return tuple(None if e is None else (e[0], e[1]) for e in (self._next or ()))
+        return tuple(None if e is None else (e[0], e[1]) for e in self._next)
 
     @property
     def name(self) -> str:
@@ -131,38 +137,53 @@ class Function:
         self._hooks.setdefault(output_index, []).append(hook)
 
     def _release(self) -> None:
-        self._saved = None
-        self._released = True
+        self._saved = _RELEASED
+
+    @property
+    def released(self) -> bool:
+        """True once backward has freed this node's saved arrays (no retain_graph)."""
+        return self._saved is _RELEASED
 
     # ------------------------------------------------------------------------------ apply
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         """Run ``forward`` on the arrays of ``args``; record the node if a gradient is wanted."""
+        enabled = _state.enabled
         backend = None
-        requires_grad = False
         arrays = []
+        # Edges, one per argument: None, or (node, output index, shape, dtype) for an op's
+        # output, or (leaf tensor, -1, shape, dtype) for a leaf.
+        edges = []
+        requires_grad = False
+        gen = 0
         for arg in args:
             if isinstance(arg, Tensor):
                 if backend is None:
                     backend = arg._backend
                 elif arg._backend is not backend:
                     _device_error(cls, args)
-                arrays.append(arg.data)
-                if arg.requires_grad:
+                data = arg.data
+                arrays.append(data)
+                if enabled and arg.requires_grad:
                     requires_grad = True
+                    node = arg.grad_fn
+                    if node is None:
+                        edges.append((arg, -1, data.shape, data.dtype))
+                    else:
+                        edges.append((node, arg._out_idx, data.shape, data.dtype))
+                        if node._gen >= gen:
+                            gen = node._gen + 1
+                    continue
             else:
                 arrays.append(arg)
+            edges.append(None)
         if backend is None:
             raise TypeError(f"{cls.__name__}: expected at least one Tensor argument")
-        requires_grad = requires_grad and _state.enabled
 
         ctx = _new(cls)
         ctx._backend = backend
         ctx._saved = None
-        if requires_grad:
-            ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        else:
-            ctx.needs_input_grad = _NO_GRADS[len(args)] if len(args) < 8 else (False,) * len(args)
+        ctx._next = edges
         out = raw = cls.forward(ctx, *arrays, **kwargs)
         backend = ctx._backend  # a device move (ToDevice) sets the output's backend
         ndarray = backend.xp.ndarray
@@ -183,23 +204,6 @@ class Function:
                     _tracer(None, results)
                 return results
 
-        # Edges, one per argument: None, or (node, output index, shape, dtype) for an op's
-        # output, or (leaf tensor, -1, shape, dtype) for a leaf.
-        next_edges = []
-        gen = 0
-        for arg in args:
-            if isinstance(arg, Tensor) and arg.requires_grad:
-                node = arg.grad_fn
-                data = arg.data
-                if node is None:
-                    next_edges.append((arg, -1, data.shape, data.dtype))
-                else:
-                    next_edges.append((node, arg._out_idx, data.shape, data.dtype))
-                    if node._gen >= gen:
-                        gen = node._gen + 1
-            else:
-                next_edges.append(None)
-        ctx._next = tuple(next_edges)
         ctx._gen = gen
         ctx._n_out = len(outs)
         if type(out) is not tuple:
@@ -229,7 +233,6 @@ class Function:
 
 _new = object.__new__
 _make = Tensor._make
-_NO_GRADS = tuple((False,) * n for n in range(8))
 
 
 def _resolve_saved(items: tuple, args: tuple, arrays: list, raw: tuple, outs: tuple) -> tuple:
@@ -284,7 +287,7 @@ def run_backward(
     from .ops.shape import sum_to
 
     buffers: dict = {}  # node -> list of gradients, one per output
-    leaf_grads: dict = {}  # leaf tensor -> accumulated gradient
+    leaf_grads: dict = {}  # leaf tensor -> its gradient contributions, summed at the end
     heap: list = []
     counter = 0
     captured = None
@@ -299,7 +302,7 @@ def run_backward(
         for root, grad in zip(roots, grad_roots):
             node = root.grad_fn
             if node is None:
-                leaf_grads[root] = leaf_grads[root] + grad if root in leaf_grads else grad
+                leaf_grads.setdefault(root, []).append(grad)
                 continue
             buf = buffers.get(node)
             if buf is None:
@@ -338,14 +341,17 @@ def run_backward(
                 if data.shape != shape:
                     g = _reduce_to_shape(g, shape, node, sum_to)
                     data = g.data
-                if data.dtype != dtype:
+                if data.dtype is not dtype and data.dtype != dtype:
                     raise RuntimeError(
                         f"{type(node).__name__}.backward returned a {data.dtype} gradient for a "
                         f"{dtype} input of shape {shape}: gradients keep their input's dtype"
                     )
                 if idx < 0:
-                    old = leaf_grads.get(target)
-                    leaf_grads[target] = g if old is None else accumulate(old, g)
+                    parts = leaf_grads.get(target)
+                    if parts is None:
+                        leaf_grads[target] = [g]
+                    else:
+                        parts.append(g)
                     continue
                 buf = buffers.get(target)
                 if buf is None:
@@ -357,9 +363,9 @@ def run_backward(
                     old = buf[idx]
                     buf[idx] = g if old is None else accumulate(old, g)
             if not retain_graph:
-                node._saved = None
-                node._released = True
+                node._saved = _RELEASED
 
+        leaf_grads = {leaf: _total(parts, create_graph) for leaf, parts in leaf_grads.items()}
         if captured is not None:
             return _collect(inputs, captured, leaf_grads, allow_unused)
         assigned: set = set()
@@ -388,6 +394,20 @@ def _add_arrays(a: Tensor, b: Tensor) -> Tensor:
 
 def _add_graph(a: Tensor, b: Tensor) -> Tensor:
     return a + b
+
+
+def _total(parts: list, create_graph: bool) -> Tensor:
+    """Sum a leaf's gradient contributions: one stacked sum for many (e.g. an RNN's weights)."""
+    if len(parts) == 1:
+        return parts[0]
+    if create_graph or len(parts) == 2:
+        total = parts[0]
+        for g in parts[1:]:
+            total = total + g if create_graph else _add_arrays(total, g)
+        return total
+    first = parts[0]
+    xp = first._backend.xp
+    return _make(xp.stack([g.data for g in parts]).sum(axis=0), first._backend, False, None, 0)
 
 
 def _reduce_to_shape(g: Tensor, shape: tuple, node: Function, sum_to: Any) -> Tensor:

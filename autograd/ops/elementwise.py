@@ -148,12 +148,14 @@ class Pow(Function):
 
 
 def add(a: Tensor, b: Any) -> Tensor:
-    a, b = _binary(a, b)
+    if not (isinstance(b, Tensor) and a.data.dtype is b.data.dtype):
+        a, b = _binary(a, b)
     return Add.apply(a, b)
 
 
 def sub(a: Tensor, b: Any) -> Tensor:
-    a, b = _binary(a, b)
+    if not (isinstance(b, Tensor) and a.data.dtype is b.data.dtype):
+        a, b = _binary(a, b)
     return Sub.apply(a, b)
 
 
@@ -164,7 +166,8 @@ def rsub(a: Tensor, b: Any) -> Tensor:
 
 
 def mul(a: Tensor, b: Any) -> Tensor:
-    a, b = _binary(a, b)
+    if not (isinstance(b, Tensor) and a.data.dtype is b.data.dtype):
+        a, b = _binary(a, b)
     return Mul.apply(a, b)
 
 
