@@ -1,4 +1,4 @@
-"""Conversions: dtype casts, device moves, copies. Each sends its gradient back unchanged in kind."""
+"""Conversions: dtype casts, device moves, copies; each sends its gradient back the way it came."""
 
 from __future__ import annotations
 

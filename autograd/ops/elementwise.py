@@ -69,6 +69,14 @@ def _float_input(a: Tensor) -> Tensor:
     return a if a.data.dtype.kind in "fc" else a.to(_dtypes.float32)
 
 
+def _floating(ctx: Function, a: Any) -> Any:
+    """An integer or bool array as the default float (float32), as PyTorch's exp/log/... do.
+
+    Integer tensors never require grad, so casting inside ``forward`` loses no gradient.
+    """
+    return a if a.dtype.kind in "fc" else a.astype(ctx.backend.default_float)
+
+
 # ----------------------------------------------------------------------------- arithmetic
 class Add(Function):
     @staticmethod
@@ -252,6 +260,7 @@ class Abs(Function):
 class Exp(Function):
     @staticmethod
     def forward(ctx, a):
+        a = _floating(ctx, a)
         out = ctx.xp.exp(a)
         ctx.save_for_backward(out)
         return out
@@ -265,6 +274,7 @@ class Exp(Function):
 class Log(Function):
     @staticmethod
     def forward(ctx, a):
+        a = _floating(ctx, a)
         ctx.save_for_backward(a)
         return ctx.xp.log(a)
 
@@ -277,6 +287,7 @@ class Log(Function):
 class Sqrt(Function):
     @staticmethod
     def forward(ctx, a):
+        a = _floating(ctx, a)
         out = ctx.xp.sqrt(a)
         ctx.save_for_backward(out)
         return out
@@ -290,6 +301,7 @@ class Sqrt(Function):
 class Sin(Function):
     @staticmethod
     def forward(ctx, a):
+        a = _floating(ctx, a)
         ctx.save_for_backward(a)
         return ctx.xp.sin(a)
 
@@ -302,6 +314,7 @@ class Sin(Function):
 class Cos(Function):
     @staticmethod
     def forward(ctx, a):
+        a = _floating(ctx, a)
         ctx.save_for_backward(a)
         return ctx.xp.cos(a)
 
@@ -314,6 +327,7 @@ class Cos(Function):
 class Tanh(Function):
     @staticmethod
     def forward(ctx, a):
+        a = _floating(ctx, a)
         out = ctx.xp.tanh(a)
         ctx.save_for_backward(out)
         return out
@@ -327,6 +341,7 @@ class Tanh(Function):
 class Sigmoid(Function):
     @staticmethod
     def forward(ctx, a):
+        a = _floating(ctx, a)
         xp = ctx.xp
         # exp of a non-positive number only: no overflow for large |a|.
         e = xp.exp(-xp.abs(a))
@@ -379,7 +394,7 @@ def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         out = a if min is None else maximum(a, min)
         return out if max is None else minimum(out, max)
-    if a.data.dtype.kind not in "fc" and isinstance(min or max, float):
+    if a.data.dtype.kind not in "fc" and (isinstance(min, float) or isinstance(max, float)):
         a = a.to(_dtypes.float32)
     return Clamp.apply(a, min, max)
 
@@ -467,7 +482,9 @@ def sign(a: Tensor) -> Tensor:
 
 
 def floor_divide(a: Tensor, b: Any) -> Tensor:
-    return _no_grad_result(a, a._backend.xp.floor_divide(a.data, _other_array(a, b, "floor_divide")))
+    return _no_grad_result(
+        a, a._backend.xp.floor_divide(a.data, _other_array(a, b, "floor_divide"))
+    )
 
 
 def remainder(a: Tensor, b: Any) -> Tensor:

@@ -1,4 +1,4 @@
-"""Reductions over ``dim`` (an int, a tuple, or None for all) with ``keepdim``, as PyTorch names them."""
+"""Reductions over ``dim`` (an int, a tuple, or None for all) with ``keepdim``, PyTorch's names."""
 
 from __future__ import annotations
 
@@ -83,7 +83,10 @@ def var(
     *,
     correction: Any = None,
 ) -> Tensor:
-    """Unbiased (divides by N - 1) by default, as PyTorch; ``correction=0`` is the population var."""
+    """Unbiased (divides by N - 1) by default, as PyTorch; ``correction=0`` divides by N.
+
+    Shape: ``a`` (*) -> ``a`` with the ``dim`` axes removed (kept as 1 with ``keepdim``).
+    """
     if correction is None:
         correction = 0 if unbiased is False else 1
     dims = _dims(dim, a.data.ndim, "var")
@@ -111,7 +114,11 @@ class Amax(Function):
         xp = ctx.xp
         if a.size == 0:
             raise RuntimeError(f"amax: cannot reduce an empty tensor of shape {a.shape}")
-        out = xp.amax(a, axis=dims, keepdims=True) if take_max else xp.amin(a, axis=dims, keepdims=True)
+        out = (
+            xp.amax(a, axis=dims, keepdims=True)
+            if take_max
+            else xp.amin(a, axis=dims, keepdims=True)
+        )
         hits = (a == out).astype(a.dtype)
         ctx.save_for_backward(hits / hits.sum(axis=dims, keepdims=True))
         ctx.input_shape = a.shape
@@ -244,6 +251,10 @@ def _reduced_shape(shape: tuple, dims: tuple | None) -> tuple:
 
 def norm(a: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Tensor:
     """Vector p-norm over ``dim`` (all elements by default): p = 2 / 'fro', 1, inf, or any p > 0."""
+    if a.data.dtype.kind not in "fc":
+        raise TypeError(
+            f"norm: expected a floating point tensor, got {a.dtype} (use .float() first)"
+        )
     dims = _dims(dim, a.data.ndim, "norm")
     if p in ("fro", 2, 2.0):
         return Norm2.apply(a, dims, keepdim)
@@ -288,7 +299,9 @@ def _product_of_others(xp: Any, a: Any, dims: tuple | None) -> Any:
     groups = moved.reshape(-1) if dims is None else moved.reshape(moved.shape[: -len(dims)] + (-1,))
     ones = xp.ones_like(groups[..., :1])
     before = xp.cumprod(xp.concatenate([ones, groups[..., :-1]], axis=-1), axis=-1)
-    after = xp.flip(xp.cumprod(xp.flip(xp.concatenate([groups[..., 1:], ones], axis=-1), -1), -1), -1)
+    after = xp.flip(
+        xp.cumprod(xp.flip(xp.concatenate([groups[..., 1:], ones], axis=-1), -1), -1), -1
+    )
     others = (before * after).reshape(moved.shape)
     if dims is None:
         return others.reshape(a.shape)

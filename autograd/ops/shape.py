@@ -37,10 +37,14 @@ def reshape(a: Tensor, *shape: Any) -> Tensor:
     for s in shape:
         if s != -1:
             known *= s
-    if shape.count(-1) > 1 or any(s < -1 for s in shape) or (
-        known != size if -1 not in shape else (known == 0 or size % known)
+    if (
+        shape.count(-1) > 1
+        or any(s < -1 for s in shape)
+        or (known != size if -1 not in shape else (known == 0 or size % known))
     ):
-        raise RuntimeError(f"reshape: shape {shape} is invalid for input of size {size} ({a.shape})")
+        raise RuntimeError(
+            f"reshape: shape {shape} is invalid for input of size {size} ({a.shape})"
+        )
     if shape == a.data.shape:
         return a
     return Reshape.apply(a, shape)
@@ -331,7 +335,9 @@ def pad(a: Tensor, pad: Any, mode: str = "constant", value: float = 0.0) -> Tens
     if mode == "constant":
         return Pad.apply(a, tuple(widths), value)
     if mode not in _PAD_MODES:
-        raise ValueError(f"pad: unknown mode {mode!r}; use constant, reflect, replicate or circular")
+        raise ValueError(
+            f"pad: unknown mode {mode!r}; use constant, reflect, replicate or circular"
+        )
     # Non-constant modes gather existing elements, so they are index_selects (with their gradient).
     from .index import index_select
 
