@@ -184,9 +184,12 @@ class Function:
         ctx._backend = backend
         ctx._saved = None
         ctx._next = edges
-        out = raw = cls.forward(ctx, *arrays, **kwargs)
+        if kwargs:
+            out = raw = cls.forward(ctx, *arrays, **kwargs)
+        else:
+            out = raw = cls.forward(ctx, *arrays)
         backend = ctx._backend  # a device move (ToDevice) sets the output's backend
-        ndarray = backend.xp.ndarray
+        ndarray = backend.ndarray
         if type(out) is not tuple:
             if type(out) is not ndarray:
                 out = backend.xp.asarray(out)

@@ -1,16 +1,53 @@
-"""Module-call records: how ``autograd.viz`` knows which ops belong to which ``nn.Module``.
+"""Records on graph nodes that ``autograd.viz`` reads: module calls and recorded op outputs.
 
 ``nn.Module.__call__`` calls ``record_module_call(module, inputs, outputs)`` after each forward.
-It costs one small tuple per module call, never anything per op: the output nodes remember the
+It costs one small object per module call, never anything per op: the output nodes remember the
 module and the nodes (or leaves) its inputs came from; the ops in between belong to the module.
+
+``autograd.viz.record()`` calls ``record_outputs(node, outputs)`` for every op while it is
+active, so intermediate values can be drawn later. Both kinds live in the node's ``_viz`` list.
 """
 
 from __future__ import annotations
 
+import itertools
 import weakref
 from typing import Any
 
 from .tensor import Tensor
+
+# Module calls finish inner-first, so this counter orders nested calls on the same output node.
+_call_counter = itertools.count()
+
+
+class ModuleCall:
+    """One call of one module: its output nodes carry this object in their ``_viz`` list."""
+
+    __slots__ = ("_module", "boundary", "index")
+
+    def __init__(self, module: Any, boundary: tuple) -> None:
+        self._module = weakref.ref(module)
+        self.boundary = boundary  # the producers (nodes, or leaf tensors) of the call's inputs
+        self.index = next(_call_counter)
+
+    @property
+    def module(self) -> Any:
+        """The module, or None once it has been garbage collected."""
+        return self._module()
+
+    def __repr__(self) -> str:
+        module = self.module
+        name = type(module).__name__ if module is not None else "<dead module>"
+        return f"<ModuleCall {name} #{self.index}>"
+
+
+class RecordedOutputs:
+    """The output tensors of one op, kept by ``viz.record()`` so their values can be drawn."""
+
+    __slots__ = ("outputs",)
+
+    def __init__(self, outputs: tuple) -> None:
+        self.outputs = outputs
 
 
 def _flatten(obj: Any) -> list:
@@ -23,26 +60,47 @@ def _flatten(obj: Any) -> list:
     return []
 
 
+def _append(node: Any, record: Any) -> None:
+    if node._viz is None:
+        node._viz = [record]
+    else:
+        node._viz.append(record)
+
+
 def record_module_call(module: Any, inputs: Any, outputs: Any) -> None:
-    """Tag each output's ``grad_fn`` with (module, boundary): the input tensors' producers."""
-    out_nodes = [t.grad_fn for t in _flatten(outputs) if t.grad_fn is not None]
+    """Tag each output's ``grad_fn`` with a ``ModuleCall``: the module and its inputs' producers."""
+    out_nodes = []
+    for t in _flatten(outputs):
+        node = t.grad_fn
+        if node is not None and all(node is not seen for seen in out_nodes):
+            out_nodes.append(node)
     if not out_nodes:
         return
     boundary = tuple(t.grad_fn if t.grad_fn is not None else t for t in _flatten(inputs))
-    record = (weakref.ref(module), boundary)
+    record = ModuleCall(module, boundary)
     for node in out_nodes:
-        if node._viz is None:
-            node._viz = [record]
-        else:
-            node._viz.append(record)
+        _append(node, record)
+
+
+def record_outputs(node: Any, outputs: tuple) -> None:
+    """Keep ``outputs`` (strongly) on their node, for drawing values; used by ``viz.record()``."""
+    _append(node, RecordedOutputs(tuple(outputs)))
+
+
+def calls(node: Any) -> list:
+    """The ``ModuleCall`` records of ``node``, innermost first; calls of dead modules skipped."""
+    records = node._viz or ()
+    return [r for r in records if type(r) is ModuleCall and r.module is not None]
 
 
 def module_calls(node: Any) -> list:
-    """The (module, boundary) records of ``node``, innermost module first; dead modules skipped."""
-    records = node._viz or []
-    result = []
-    for ref, boundary in records:
-        module = ref()
-        if module is not None:
-            result.append((module, boundary))
-    return result
+    """The (module, boundary) pairs of ``node``, innermost module first; dead modules skipped."""
+    return [(r.module, r.boundary) for r in calls(node)]
+
+
+def recorded_outputs(node: Any) -> tuple | None:
+    """The output tensors ``viz.record()`` kept for ``node``, or None when it was not recording."""
+    for record in node._viz or ():
+        if type(record) is RecordedOutputs:
+            return record.outputs
+    return None

@@ -10,7 +10,8 @@ class Backend:
 
     Everything device-specific in chalkgrad goes through one of these duties:
 
-    - ``xp``: the array module (``numpy`` or ``cupy``); every other op is ``xp.<same name>``
+    - ``xp``: the array module (``numpy`` or ``cupy``); every other op is ``xp.<same name>``;
+      ``ndarray`` is its array type
     - ``device``: the canonical device string (``"cpu"``, ``"cuda:0"``)
     - ``to_host`` / ``from_host``: conversion to and from host NumPy arrays
     - ``rng``: a seeded random generator (``seed`` reseeds it)
@@ -19,12 +20,13 @@ class Backend:
     - the kernels where NumPy and CuPy differ: ``scatter_add``
     """
 
-    __slots__ = ("xp", "device", "rng", "default_float", "default_int")
+    __slots__ = ("xp", "ndarray", "device", "rng", "default_float", "default_int")
 
     name = "abstract"
 
     def __init__(self, xp: Any, device: str) -> None:
         self.xp = xp
+        self.ndarray = xp.ndarray
         self.device = device
         self.default_float = xp.dtype("float32")
         self.default_int = xp.dtype("int64")
