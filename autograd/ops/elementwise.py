@@ -335,7 +335,24 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, grad_out):
         (out,) = ctx.saved_tensors
-        return grad_out * (1.0 - out * out)
+        return TanhBackward.apply(grad_out, out)
+
+
+class TanhBackward(Function):
+    """grad * (1 - y^2) as one op (as PyTorch's tanh_backward); differentiable in grad and y."""
+
+    @staticmethod
+    def forward(ctx, grad, y):
+        ctx.save_for_backward(grad, y)
+        return grad * (1 - y * y)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        grad, y = ctx.saved_tensors
+        need_grad, need_y = ctx.needs_input_grad
+        grad_grad = TanhBackward.apply(grad_out, y) if need_grad else None
+        grad_y = grad_out * grad * y * -2.0 if need_y else None
+        return grad_grad, grad_y
 
 
 class Sigmoid(Function):
@@ -352,7 +369,24 @@ class Sigmoid(Function):
     @staticmethod
     def backward(ctx, grad_out):
         (out,) = ctx.saved_tensors
-        return grad_out * out * (1.0 - out)
+        return SigmoidBackward.apply(grad_out, out)
+
+
+class SigmoidBackward(Function):
+    """grad * y * (1 - y) as one op (as PyTorch's sigmoid_backward); differentiable in both."""
+
+    @staticmethod
+    def forward(ctx, grad, y):
+        ctx.save_for_backward(grad, y)
+        return grad * y * (1 - y)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        grad, y = ctx.saved_tensors
+        need_grad, need_y = ctx.needs_input_grad
+        grad_grad = SigmoidBackward.apply(grad_out, y) if need_grad else None
+        grad_y = grad_out * grad * (1.0 - y * 2.0) if need_y else None
+        return grad_grad, grad_y
 
 
 class Relu(Function):
@@ -514,7 +548,11 @@ def inplace(t: Tensor, op: str, other: Any) -> Tensor:
                 "in-place operation; wrap the update in `with autograd.no_grad():` "
                 "(as optimizers and nn.init do)"
             )
-        result = _recorded_inplace(t, op, other)
+        # The op sees an alias of t's current state: whatever it saves for backward must keep
+        # pointing at the old value and node, not at t after t is rebased onto the result.
+        alias = Tensor._make(t.data, t._backend, t.requires_grad, t.grad_fn, t._out_idx)
+        alias._version = t._version
+        result = _recorded_inplace(alias, op, alias if other is t else other)
         t.data = result.data
         t.grad_fn = result.grad_fn
         t._out_idx = result._out_idx
