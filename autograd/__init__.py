@@ -16,7 +16,6 @@ from backends.dtypes import (
     uint8,
 )
 
-from .tensor import Tensor  # noqa: I001  (Tensor first: the ops import it)
 from .factories import (
     arange,
     empty,
@@ -42,6 +41,7 @@ from .factories import (
 )
 from .function import Function, backward, grad
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .gradcheck import gradcheck, gradgradcheck
 from .ops.elementwise import (
     clamp,
     isfinite,
@@ -64,10 +64,21 @@ from .ops.reduce import (
     std,
     var,
 )
-from .ops.shape import cat, chunk, flatten, pad, permute, reshape, split, squeeze, stack
-from .ops.shape import transpose, unsqueeze
-from .gradcheck import gradcheck, gradgradcheck
+from .ops.shape import (
+    cat,
+    chunk,
+    flatten,
+    pad,
+    permute,
+    reshape,
+    split,
+    squeeze,
+    stack,
+    transpose,
+    unsqueeze,
+)
 from .serialization import load, save
+from .tensor import Tensor  # noqa: I001  (Tensor first: the ops import it)
 
 float = float32  # noqa: A001  (PyTorch's aliases)
 double = float64

@@ -505,7 +505,9 @@ def grad(
         if not isinstance(t, Tensor):
             raise TypeError(f"autograd.grad: inputs[{i}] is a {type(t).__name__}, not a Tensor")
         if not t.requires_grad:
-            raise RuntimeError(f"autograd.grad: inputs[{i}] (shape {t.shape}) does not require grad")
+            raise RuntimeError(
+                f"autograd.grad: inputs[{i}] (shape {t.shape}) does not require grad"
+            )
     if retain_graph is None:
         retain_graph = create_graph
     return run_backward(roots, grads, retain_graph, create_graph, inputs, allow_unused)

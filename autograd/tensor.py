@@ -281,7 +281,7 @@ class Tensor:
     def backward(
         self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False
     ) -> None:
-        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (``gradient`` = d(loss)/d(self))."""
+        """Accumulate d(self)/d(leaf) into each leaf's ``.grad`` (``gradient``: d(loss)/d(self))."""
         _function.backward(self, gradient, retain_graph, create_graph)
 
     def register_hook(self, hook: Any) -> Any:
@@ -303,7 +303,9 @@ class Tensor:
     def retain_grad(self) -> None:
         """Keep this non-leaf tensor's gradient in ``.grad`` after backward."""
         if not self.requires_grad:
-            raise RuntimeError("retain_grad: can't retain_grad on a tensor that has requires_grad=False")
+            raise RuntimeError(
+                "retain_grad: can't retain_grad on a tensor that has requires_grad=False"
+            )
         if self.grad_fn is not None:
             _function._retain(self)
 
@@ -667,11 +669,15 @@ class Tensor:
         return inplace(self, "copy", value)
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
+        from .factories import rand
+
         with no_grad():
             sample = rand(*self.shape, dtype=self.dtype, device=self.device)
         return inplace(self, "copy", sample * (b - a) + a)
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
+        from .factories import randn
+
         with no_grad():
             sample = randn(*self.shape, dtype=self.dtype, device=self.device)
         return inplace(self, "copy", sample * std + mean)
@@ -714,7 +720,6 @@ def _normalize_dim(dim: int, ndim: int, op: str) -> int:
 
 # The ops import Tensor, so they come last; Tensor's methods find them as module globals.
 from . import function as _function  # noqa: E402
-from .factories import rand, randn  # noqa: E402
 from .ops.convert import Cast, Clone, ToDevice  # noqa: E402
 from .ops.elementwise import (  # noqa: E402
     Abs,

@@ -30,7 +30,7 @@ _backends["cpu"] = cpu
 
 
 def normalize_device(device: Any) -> str:
-    """``"cuda"`` -> ``"cuda:0"``; also accepts Backend objects and ``torch.device``-like objects."""
+    """``"cuda"`` -> ``"cuda:0"``; also accepts Backend objects and device-like objects."""
     if isinstance(device, Backend):
         return device.device
     name = str(device).strip().lower()
@@ -90,5 +90,6 @@ def manual_seed(seed: int) -> None:
     _seed = int(seed)
     for backend in set(_backends.values()):
         backend.seed(_seed)
+
 
 from . import dtypes  # noqa: E402

@@ -27,7 +27,7 @@ _aliases = {
 
 
 def to_dtype(dtype: Any) -> numpy.dtype:
-    """Normalise ``float32``, ``"float32"``, ``"torch.float32"``, ``numpy.float32``, ``float`` ..."""
+    """Normalise ``float32``, ``"float32"``, ``"torch.float32"``, ``numpy.float32``, ``float``."""
     if isinstance(dtype, numpy.dtype):
         return dtype
     if dtype is float:

@@ -28,7 +28,9 @@ def write_archive(path: Any, structure: str, arrays: list) -> None:
             zf.writestr(_STRUCTURE, structure)
             for i, array in enumerate(arrays):
                 buffer = io.BytesIO()
-                numpy.lib.format.write_array(buffer, numpy.ascontiguousarray(array), allow_pickle=False)
+                numpy.lib.format.write_array(
+                    buffer, numpy.ascontiguousarray(array), allow_pickle=False
+                )
                 zf.writestr(f"arrays/{i}.npy", buffer.getvalue())
         os.replace(tmp, path)
     except BaseException:
@@ -50,7 +52,9 @@ def read_archive(path: Any) -> tuple[str, list]:
             arrays = []
             for i in range(count):
                 with zf.open(f"arrays/{i}.npy") as f:
-                    arrays.append(numpy.lib.format.read_array(io.BytesIO(f.read()), allow_pickle=False))
+                    arrays.append(
+                        numpy.lib.format.read_array(io.BytesIO(f.read()), allow_pickle=False)
+                    )
     except FileNotFoundError:
         raise
     except (zipfile.BadZipFile, KeyError, EOFError, OSError, UnicodeDecodeError) as exc:

@@ -97,12 +97,15 @@ def course_net(lib: str, device: str) -> tuple[Callable, int]:
     """The course's 3-layer net (2-20-7-1, ReLU, sigmoid + BCE) on 300 circle points, SGD step."""
     x0, y0 = _circles()
     if lib == "chalkgrad":
-        import nn
         import nn.functional as F
+
+        import nn
         import optim
 
         A.manual_seed(0)
-        model = nn.Sequential(nn.Linear(2, 20), nn.ReLU(), nn.Linear(20, 7), nn.ReLU(), nn.Linear(7, 1))
+        model = nn.Sequential(
+            nn.Linear(2, 20), nn.ReLU(), nn.Linear(20, 7), nn.ReLU(), nn.Linear(7, 1)
+        )
         model.to(device)
         opt = optim.SGD(model.parameters(), lr=0.1)
         x, y = A.tensor(x0, device=device), A.tensor(y0, device=device)
@@ -110,7 +113,9 @@ def course_net(lib: str, device: str) -> tuple[Callable, int]:
     else:
         tnn = torch.nn
         torch.manual_seed(0)
-        model = tnn.Sequential(tnn.Linear(2, 20), tnn.ReLU(), tnn.Linear(20, 7), tnn.ReLU(), tnn.Linear(7, 1))
+        model = tnn.Sequential(
+            tnn.Linear(2, 20), tnn.ReLU(), tnn.Linear(20, 7), tnn.ReLU(), tnn.Linear(7, 1)
+        )
         model.to(device)
         opt = torch.optim.SGD(model.parameters(), lr=0.1)
         x, y = torch.tensor(x0, device=device), torch.tensor(y0, device=device)
@@ -131,8 +136,9 @@ def mlp_784(lib: str, device: str) -> tuple[Callable, int]:
     x0 = rng.standard_normal((128, 784), dtype=np.float32)
     y0 = rng.integers(0, 10, 128)
     if lib == "chalkgrad":
-        import nn
         import nn.functional as F
+
+        import nn
         import optim
 
         model = nn.Sequential(
@@ -219,7 +225,9 @@ def main() -> None:
     args = parser.parse_args()
     names = args.only.split(",") if args.only else list(CASES)
     versions = f"numpy {np.__version__}" + (f", torch {torch.__version__}" if torch else "")
-    print(f"chalkgrad benchmark on {args.device} ({versions}); median of {args.repeat}, alternating")
+    print(
+        f"chalkgrad benchmark on {args.device} ({versions}); median of {args.repeat}, alternating"
+    )
     if torch is None:
         print("PyTorch is not installed: chalkgrad column only (pip install torch to compare)")
     header = f"{'case':<16} {'unit':<8} {'chalkgrad':>10}"
