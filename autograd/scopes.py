@@ -42,12 +42,14 @@ class ModuleCall:
 
 
 class RecordedOutputs:
-    """The output tensors of one op, kept by ``viz.record()`` so their values can be drawn."""
+    """The output tensors of one op, kept by ``viz.record()`` so their values can be drawn, and
+    its constant operands (tensors without grad, Python numbers) that backward would free."""
 
-    __slots__ = ("outputs",)
+    __slots__ = ("outputs", "constants")
 
-    def __init__(self, outputs: tuple) -> None:
+    def __init__(self, outputs: tuple, constants: tuple = ()) -> None:
         self.outputs = outputs
+        self.constants = constants
 
 
 def _flatten(obj: Any) -> list:
@@ -82,9 +84,9 @@ def record_module_call(module: Any, inputs: Any, outputs: Any) -> None:
         _append(node, record)
 
 
-def record_outputs(node: Any, outputs: tuple) -> None:
+def record_outputs(node: Any, outputs: tuple, constants: tuple = ()) -> None:
     """Keep ``outputs`` (strongly) on their node, for drawing values; used by ``viz.record()``."""
-    _append(node, RecordedOutputs(tuple(outputs)))
+    _append(node, RecordedOutputs(tuple(outputs), tuple(constants)))
 
 
 def calls(node: Any) -> list:
@@ -98,9 +100,9 @@ def module_calls(node: Any) -> list:
     return [(r.module, r.boundary) for r in calls(node)]
 
 
-def recorded_outputs(node: Any) -> tuple | None:
-    """The output tensors ``viz.record()`` kept for ``node``, or None when it was not recording."""
+def recorded(node: Any) -> RecordedOutputs | None:
+    """What ``viz.record()`` kept for ``node``, or None when it was not recording."""
     for record in node._viz or ():
         if type(record) is RecordedOutputs:
-            return record.outputs
+            return record
     return None
