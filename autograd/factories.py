@@ -43,24 +43,24 @@ def from_numpy(array: Any) -> Tensor:
 
 
 def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    backend = backends.get_backend(device or "cpu")
+    backend = backends.get_backend("cpu" if device is None else device)
     return _finish(backend.xp.zeros(_size(size), _float(backend, dtype)), backend, requires_grad)
 
 
 def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    backend = backends.get_backend(device or "cpu")
+    backend = backends.get_backend("cpu" if device is None else device)
     return _finish(backend.xp.ones(_size(size), _float(backend, dtype)), backend, requires_grad)
 
 
 def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    backend = backends.get_backend(device or "cpu")
+    backend = backends.get_backend("cpu" if device is None else device)
     return _finish(backend.xp.empty(_size(size), _float(backend, dtype)), backend, requires_grad)
 
 
 def full(
     size: Any, fill_value: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
-    backend = backends.get_backend(device or "cpu")
+    backend = backends.get_backend("cpu" if device is None else device)
     if dtype is None:
         dtype = _dtypes.host_array(fill_value).dtype
     array = backend.xp.full(_size((size,)), fill_value, _dtypes.to_dtype(dtype))
@@ -78,7 +78,7 @@ def arange(
     """Integers (int64) unless a bound or the step is a float, then float32, as PyTorch."""
     if end is None:
         start, end = 0, start
-    backend = backends.get_backend(device or "cpu")
+    backend = backends.get_backend("cpu" if device is None else device)
     if dtype is None:
         is_float = any(isinstance(v, float) for v in (start, end, step))
         dtype = backend.default_float if is_float else _dtypes.int64
@@ -94,7 +94,7 @@ def linspace(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    backend = backends.get_backend(device or "cpu")
+    backend = backends.get_backend("cpu" if device is None else device)
     array = backend.xp.linspace(start, end, steps, dtype=_float(backend, dtype))
     return _finish(array, backend, requires_grad)
 
@@ -102,13 +102,13 @@ def linspace(
 def eye(
     n: int, m: int | None = None, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
-    backend = backends.get_backend(device or "cpu")
+    backend = backends.get_backend("cpu" if device is None else device)
     return _finish(backend.xp.eye(n, m, dtype=_float(backend, dtype)), backend, requires_grad)
 
 
 def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform on [0, 1), from the device's seeded generator (see ``manual_seed``)."""
-    backend = backends.get_backend(device or "cpu")
+    backend = backends.get_backend("cpu" if device is None else device)
     dtype = _float(backend, dtype)
     work = dtype if dtype in (_dtypes.float32, _dtypes.float64) else _dtypes.float64
     array = backend.rng.random(_size(size), dtype=work).astype(dtype, copy=False)
@@ -117,7 +117,7 @@ def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool 
 
 def randn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal, from the device's seeded generator."""
-    backend = backends.get_backend(device or "cpu")
+    backend = backends.get_backend("cpu" if device is None else device)
     dtype = _float(backend, dtype)
     work = dtype if dtype in (_dtypes.float32, _dtypes.float64) else _dtypes.float64
     array = backend.rng.standard_normal(_size(size), dtype=work).astype(dtype, copy=False)
@@ -132,14 +132,14 @@ def randint(
         low, high, size = 0, low, high
     if size is None:
         raise TypeError("randint: missing the size argument, e.g. randint(0, 10, (3,))")
-    backend = backends.get_backend(device or "cpu")
+    backend = backends.get_backend("cpu" if device is None else device)
     dtype = _dtypes.int64 if dtype is None else _dtypes.to_dtype(dtype)
     array = backend.rng.integers(low, high, size=_size((size,)), dtype=_dtypes.int64)
     return Tensor._make(array.astype(dtype, copy=False), backend)
 
 
 def randperm(n: int, device: Any = None) -> Tensor:
-    backend = backends.get_backend(device or "cpu")
+    backend = backends.get_backend("cpu" if device is None else device)
     return Tensor._make(backend.rng.permutation(n).astype(_dtypes.int64), backend)
 
 
@@ -147,15 +147,21 @@ def _like(t: Tensor, dtype: Any, device: Any) -> dict:
     return {"dtype": t.dtype if dtype is None else dtype, "device": device or t.device}
 
 
-def zeros_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def zeros_like(
+    t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     return zeros(*t.shape, requires_grad=requires_grad, **_like(t, dtype, device))
 
 
-def ones_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def ones_like(
+    t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     return ones(*t.shape, requires_grad=requires_grad, **_like(t, dtype, device))
 
 
-def empty_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def empty_like(
+    t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     return empty(*t.shape, requires_grad=requires_grad, **_like(t, dtype, device))
 
 
@@ -165,15 +171,21 @@ def full_like(
     return full(t.shape, fill_value, requires_grad=requires_grad, **_like(t, dtype, device))
 
 
-def rand_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def rand_like(
+    t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     return rand(*t.shape, requires_grad=requires_grad, **_like(t, dtype, device))
 
 
-def randn_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def randn_like(
+    t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     return randn(*t.shape, requires_grad=requires_grad, **_like(t, dtype, device))
 
 
-def randint_like(t: Tensor, low: int, high: Any = None, dtype: Any = None, device: Any = None) -> Tensor:
+def randint_like(
+    t: Tensor, low: int, high: Any = None, dtype: Any = None, device: Any = None
+) -> Tensor:
     return randint(low, high, t.shape, **_like(t, dtype, device))
 
 

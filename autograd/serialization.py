@@ -36,7 +36,11 @@ def load(path: str | os.PathLike, map_location: Any = None) -> Any:
 def _encode(obj: Any, arrays: list, where: str) -> Any:
     if isinstance(obj, Tensor):
         arrays.append(obj._backend.to_host(obj.data))
-        return {"$tensor": len(arrays) - 1, "device": obj.device, "requires_grad": obj.requires_grad}
+        return {
+            "$tensor": len(arrays) - 1,
+            "device": obj.device,
+            "requires_grad": obj.requires_grad,
+        }
     if isinstance(obj, _SCALARS):
         return obj
     if isinstance(obj, list):
@@ -47,12 +51,16 @@ def _encode(obj: Any, arrays: list, where: str) -> Any:
         items = []
         for k, v in obj.items():
             if not isinstance(k, _SCALARS):
-                raise TypeError(f"save: {where} has a key of type {type(k).__name__}; keys must be str, int, float, bool or None")
+                raise TypeError(
+                    f"save: {where} has a key of type {type(k).__name__}; keys must be str, int, float, bool or None"
+                )
             items.append([k, _encode(v, arrays, f"{where}[{k!r}]")])
         return {"$dict": items}
     if hasattr(obj, "shape") and hasattr(obj, "dtype") and hasattr(obj, "tolist"):
         if obj.dtype.kind == "O":
-            raise TypeError(f"save: {where} is an object array, which cannot be stored without pickle")
+            raise TypeError(
+                f"save: {where} is an object array, which cannot be stored without pickle"
+            )
         arrays.append(backends.backend_of_array(obj).to_host(obj))
         return {"$array": len(arrays) - 1}
     if hasattr(obj, "item") and hasattr(obj, "dtype"):

@@ -55,6 +55,11 @@ def result_type(a: numpy.dtype, b: numpy.dtype) -> numpy.dtype:
 def host_array(data: Any, dtype: Any = None) -> numpy.ndarray:
     """Host data (lists, scalars, NumPy arrays) as a NumPy array; Python floats become float32."""
     array = numpy.asarray(data, dtype=dtype)
+    if array.dtype.kind not in "biufc":
+        raise TypeError(
+            f"tensor: cannot make a tensor from {type(data).__name__} data of dtype "
+            f"{array.dtype}; expected numbers or bools"
+        )
     if dtype is None and not isinstance(data, numpy.ndarray | numpy.generic):
         if array.dtype == float64:
             array = array.astype(float32)

@@ -64,6 +64,18 @@ def _binary(a: Tensor, b: Any) -> tuple:
     return a, b
 
 
+def _broadcast_error(op: str, *operands: Any) -> RuntimeError:
+    """NumPy's broadcast ValueError, reworded to name the op, shapes, dtypes and device."""
+    described = [
+        f"{tuple(x.shape)} {x.dtype}" if hasattr(x, "shape") else type(x).__name__ for x in operands
+    ]
+    device = next(x.device for x in operands if isinstance(x, Tensor))
+    return RuntimeError(
+        f"{op}: shapes cannot be broadcast together: {' and '.join(described)} on {device}; "
+        "sizes must be equal or 1 at each dimension, counting from the last"
+    )
+
+
 def _float_input(a: Tensor) -> Tensor:
     """Math ops (exp, log, ...) on integer tensors compute in the default float dtype."""
     return a if a.data.dtype.kind in "fc" else a.to(_dtypes.float32)
@@ -156,51 +168,73 @@ class Pow(Function):
 
 
 def add(a: Tensor, b: Any) -> Tensor:
-    if not (isinstance(b, Tensor) and a.data.dtype is b.data.dtype):
-        a, b = _binary(a, b)
-    return Add.apply(a, b)
+    x, y = (a, b) if isinstance(b, Tensor) and a.data.dtype is b.data.dtype else _binary(a, b)
+    try:
+        return Add.apply(x, y)
+    except ValueError:
+        raise _broadcast_error("add", a, b) from None
 
 
 def sub(a: Tensor, b: Any) -> Tensor:
-    if not (isinstance(b, Tensor) and a.data.dtype is b.data.dtype):
-        a, b = _binary(a, b)
-    return Sub.apply(a, b)
+    x, y = (a, b) if isinstance(b, Tensor) and a.data.dtype is b.data.dtype else _binary(a, b)
+    try:
+        return Sub.apply(x, y)
+    except ValueError:
+        raise _broadcast_error("sub", a, b) from None
 
 
 def rsub(a: Tensor, b: Any) -> Tensor:
     """``b - a`` for a non-Tensor ``b``."""
     a, b = _binary(a, b)
-    return Sub.apply(b, a)
+    try:
+        return Sub.apply(b, a)
+    except ValueError:
+        raise _broadcast_error("sub", b, a) from None
 
 
 def mul(a: Tensor, b: Any) -> Tensor:
-    if not (isinstance(b, Tensor) and a.data.dtype is b.data.dtype):
-        a, b = _binary(a, b)
-    return Mul.apply(a, b)
+    x, y = (a, b) if isinstance(b, Tensor) and a.data.dtype is b.data.dtype else _binary(a, b)
+    try:
+        return Mul.apply(x, y)
+    except ValueError:
+        raise _broadcast_error("mul", a, b) from None
 
 
 def div(a: Tensor, b: Any) -> Tensor:
-    a, b = _binary(_float_input(a), b)
-    return Div.apply(a, b)
+    x, y = _binary(_float_input(a), b)
+    try:
+        return Div.apply(x, y)
+    except ValueError:
+        raise _broadcast_error("div", a, b) from None
 
 
 def rdiv(a: Tensor, b: Any) -> Tensor:
     """``b / a`` for a non-Tensor ``b``."""
     a, b = _binary(_float_input(a), b)
-    return Div.apply(b, a)
+    try:
+        return Div.apply(b, a)
+    except ValueError:
+        raise _broadcast_error("div", b, a) from None
 
 
 def pow(a: Tensor, exponent: Any) -> Tensor:
+    x = a
     if type(exponent) is float and a.data.dtype.kind not in "fc":
-        a = a.to(_dtypes.float32)
-    a, exponent = _binary(a, exponent)
-    return Pow.apply(a, exponent)
+        x = a.to(_dtypes.float32)
+    x, y = _binary(x, exponent)
+    try:
+        return Pow.apply(x, y)
+    except ValueError:
+        raise _broadcast_error("pow", a, exponent) from None
 
 
 def rpow(a: Tensor, base: Any) -> Tensor:
     """``base ** a`` for a non-Tensor ``base``."""
     a, base = _binary(_float_input(a), base)
-    return Pow.apply(base, a)
+    try:
+        return Pow.apply(base, a)
+    except ValueError:
+        raise _broadcast_error("pow", base, a) from None
 
 
 class Maximum(Function):
@@ -225,13 +259,19 @@ class Maximum(Function):
 
 
 def maximum(a: Tensor, b: Any) -> Tensor:
-    a, b = _binary(a, b)
-    return Maximum.apply(a, b, True)
+    x, y = _binary(a, b)
+    try:
+        return Maximum.apply(x, y, True)
+    except ValueError:
+        raise _broadcast_error("maximum", a, b) from None
 
 
 def minimum(a: Tensor, b: Any) -> Tensor:
-    a, b = _binary(a, b)
-    return Maximum.apply(a, b, False)
+    x, y = _binary(a, b)
+    try:
+        return Maximum.apply(x, y, False)
+    except ValueError:
+        raise _broadcast_error("minimum", a, b) from None
 
 
 # ---------------------------------------------------------------------------------- unary
@@ -461,7 +501,10 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
         a, b = _binary(a, b)
     elif isinstance(b, Tensor):
         b, a = _binary(b, a)
-    return Where.apply(condition, a, b)
+    try:
+        return Where.apply(condition, a, b)
+    except ValueError:
+        raise _broadcast_error("where", condition, a, b) from None
 
 
 # --------------------------------------------------------------- without gradient
