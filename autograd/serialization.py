@@ -25,12 +25,19 @@ def save(obj: Any, path: str | os.PathLike) -> None:
 
 
 def load(path: str | os.PathLike, map_location: Any = None) -> Any:
-    """Tensors come back on the device they were saved from, or on ``map_location``."""
+    """Tensors come back on the device they were saved from, or on ``map_location``.
+
+    A file that is corrupt, truncated, not ours, or would need unpickling raises ValueError.
+    """
+    if map_location is not None:
+        backends.get_backend(map_location)  # a bad device is the caller's error, not the file's
     structure, arrays = _io.read_archive(path)
     try:
         return _decode(json.loads(structure), arrays, map_location)
-    except (KeyError, IndexError, TypeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"load: {os.fspath(path)!r} has a malformed structure ({exc})") from None
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+        raise ValueError(
+            f"load: {os.fspath(path)!r} has a malformed structure ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 def _encode(obj: Any, arrays: list, where: str) -> Any:
@@ -52,19 +59,22 @@ def _encode(obj: Any, arrays: list, where: str) -> Any:
         for k, v in obj.items():
             if not isinstance(k, _SCALARS):
                 raise TypeError(
-                    f"save: {where} has a key of type {type(k).__name__}; keys must be str, int, float, bool or None"
+                    f"save: {where} has a key of type {type(k).__name__}; keys must be str, int, "
+                    "float, bool or None"
                 )
             items.append([k, _encode(v, arrays, f"{where}[{k!r}]")])
         return {"$dict": items}
-    if hasattr(obj, "shape") and hasattr(obj, "dtype") and hasattr(obj, "tolist"):
-        if obj.dtype.kind == "O":
+    owner = backends.backend_of_array(obj)
+    if owner.is_array(obj):
+        if obj.dtype.kind not in "biufc":
             raise TypeError(
-                f"save: {where} is an object array, which cannot be stored without pickle"
+                f"save: {where} is an array of dtype {obj.dtype}, which cannot be stored "
+                "without pickle"
             )
-        arrays.append(backends.backend_of_array(obj).to_host(obj))
+        arrays.append(owner.to_host(obj))
         return {"$array": len(arrays) - 1}
-    if hasattr(obj, "item") and hasattr(obj, "dtype"):
-        return obj.item()
+    if hasattr(obj, "item") and hasattr(obj, "dtype") and getattr(obj, "shape", None) == ():
+        return obj.item()  # a NumPy/CuPy scalar: stored as the Python number
     raise TypeError(
         f"save: {where} is a {type(obj).__name__}; only tensors, arrays, numbers, strings, None, "
         "lists, tuples and dicts can be saved (no pickle)"
@@ -78,12 +88,25 @@ def _decode(obj: Any, arrays: list, map_location: Any) -> Any:
         return obj
     if "$tensor" in obj:
         device = map_location if map_location is not None else obj["device"]
-        t = Tensor(arrays[obj["$tensor"]], device=device)
+        try:
+            backend = backends.get_backend(device)
+        except RuntimeError as exc:
+            raise RuntimeError(
+                f"load: a tensor was saved on {device!r}, which is not usable here ({exc}); "
+                "pass map_location='cpu' to load it on the CPU"
+            ) from None
+        t = Tensor(_array(arrays, obj["$tensor"]), device=backend)
         if obj["requires_grad"]:
             t.requires_grad_(True)
         return t
     if "$array" in obj:
-        return arrays[obj["$array"]]
+        return _array(arrays, obj["$array"])
     if "$tuple" in obj:
         return tuple(_decode(v, arrays, map_location) for v in obj["$tuple"])
     return {k: _decode(v, arrays, map_location) for k, v in obj["$dict"]}
+
+
+def _array(arrays: list, index: Any) -> Any:
+    if type(index) is not int or not 0 <= index < len(arrays):
+        raise IndexError(f"array {index!r} is referenced, but the file holds {len(arrays)}")
+    return arrays[index]
