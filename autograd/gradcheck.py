@@ -65,19 +65,19 @@ def numerical_gradients(fn: Callable, inputs: tuple, weights: tuple, eps: float)
         if not (isinstance(x, Tensor) and x.requires_grad):
             results.append(None)
             continue
-        host = x._backend.to_host(x.data)
-        approx = backends.cpu.xp.zeros(host.shape, dtype=backends.cpu.xp.float64)
-        flat = x.data.reshape(-1)
-        if flat.base is None and x.data.size > 1:
-            raise GradcheckError("gradcheck: inputs must be contiguous tensors")
-        for j in range(flat.size):
-            original = flat[j].item()
-            flat[j] = original + eps
+        host_xp = backends.cpu.xp
+        approx = host_xp.zeros(x.data.shape, dtype=host_xp.float64)
+        data = x.data
+        # Perturb the array itself, element by element: a transposed (non-contiguous) input has
+        # no flat view, and perturbing a reshaped copy would silently change nothing.
+        for index in host_xp.ndindex(*data.shape):
+            original = data[index].item()
+            data[index] = original + eps
             plus = _projected(fn, inputs, weights).item()
-            flat[j] = original - eps
+            data[index] = original - eps
             minus = _projected(fn, inputs, weights).item()
-            flat[j] = original
-            approx.reshape(-1)[j] = (plus - minus) / (2 * eps)
+            data[index] = original
+            approx[index] = (plus - minus) / (2 * eps)
         results.append(approx)
     return results
 
