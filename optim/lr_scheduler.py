@@ -202,6 +202,11 @@ class MultiStepLR(LRScheduler):
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        super().load_state_dict(state_dict)
+        # A file format may hand the Counter back as a plain dict.
+        self.milestones = Counter(self.milestones)
+
     def get_lr(self) -> list[float]:
         groups = self.optimizer.param_groups
         if self.last_epoch not in self.milestones:

@@ -205,3 +205,17 @@ def test_warns_when_stepped_before_the_optimizer():
     with pytest.warns(UserWarning, match="before `optimizer.step\\(\\)`"):
         scheduler.step()
     assert scheduler.get_last_lr() == [0.05, 0.025]
+
+
+def test_multistep_state_survives_a_file_round_trip(tmp_path):
+    opt = make_optimizer()
+    scheduler = lr_scheduler.MultiStepLR(opt, [3, 3, 6], gamma=0.5)
+    run(opt, [scheduler], epochs=2)
+    A.save(scheduler.state_dict(), tmp_path / "sched.bin")
+    opt2 = make_optimizer()
+    resumed = lr_scheduler.MultiStepLR(opt2, [1], gamma=0.5)
+    opt2.load_state_dict(opt.state_dict())
+    resumed.load_state_dict(A.load(tmp_path / "sched.bin"))
+    assert resumed.milestones == {3: 2, 6: 1}
+    np.testing.assert_array_equal(run(opt2, [resumed], 6), run(opt, [scheduler], 6))
+    assert resumed._get_closed_form_lr() == [0.1 * 0.5**3, 0.05 * 0.5**3]

@@ -69,6 +69,11 @@ def _stack(tensors: list) -> Tensor:
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
             raise TypeError(f"default_collate: expected Tensors, got {type(t).__name__} at {i}")
+        if t.device != tensors[0].device:
+            raise RuntimeError(
+                "default_collate: expected all samples on one device, found "
+                f"{tensors[0].device} at entry 0 and {t.device} at entry {i}"
+            )
         if t.shape != tensors[0].shape:
             raise RuntimeError(
                 "default_collate: stack expects each tensor to be equal size, but got "
