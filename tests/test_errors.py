@@ -1,4 +1,4 @@
-"""Error messages: the right exception class (as PyTorch), naming the op, shapes, dtypes, devices."""
+"""Error messages: the exception class PyTorch uses, naming the op, shapes, dtypes, devices."""
 
 from __future__ import annotations
 
@@ -45,6 +45,11 @@ def test_broadcast_failures_name_the_op_shapes_and_dtypes(device):
         A.maximum(x, A.ones(2, device=device))
     with pytest.raises(RuntimeError, match=r"where: .*\(3, 4\) bool.*\(5, 6\)"):
         A.where(x > 0, x, A.ones(5, 6, device=device))
+
+
+def test_other_numpy_value_errors_name_the_op(device):
+    with pytest.raises(RuntimeError, match=r"pow: Integers to negative integer powers.*int64"):
+        A.tensor([2, 3], device=device) ** -1
 
 
 def test_reshape_and_view_invalid(device):

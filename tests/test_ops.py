@@ -683,3 +683,12 @@ def test_module_functions_match_methods(device):
         np.testing.assert_array_equal(_host(getattr(A, name)(x)), _host(getattr(x, name)()))
     np.testing.assert_array_equal(_host(A.sqrt(x.abs())), _host(x.abs().sqrt()))
     np.testing.assert_array_equal(_host(A.log(x.abs())), _host(x.abs().log()))
+
+
+def test_comparing_with_none_follows_python(device):
+    x = A.ones(2, device=device)
+    assert (x == None) is False  # noqa: E711  (the operator itself is under test)
+    assert (x != None) is True  # noqa: E711
+    assert x in [None, x]  # identity first, and no error from the None
+    with pytest.raises(TypeError):
+        x < None  # noqa: B015

@@ -64,12 +64,14 @@ def _binary(a: Tensor, b: Any) -> tuple:
     return a, b
 
 
-def _broadcast_error(op: str, *operands: Any) -> RuntimeError:
-    """NumPy's broadcast ValueError, reworded to name the op, shapes, dtypes and device."""
+def _op_error(op: str, exc: ValueError, *operands: Any) -> RuntimeError:
+    """NumPy's ValueError (usually a failed broadcast), reworded to name the op and operands."""
     described = [
         f"{tuple(x.shape)} {x.dtype}" if hasattr(x, "shape") else type(x).__name__ for x in operands
     ]
     device = next(x.device for x in operands if isinstance(x, Tensor))
+    if "broadcast" not in str(exc):
+        return RuntimeError(f"{op}: {exc} ({' and '.join(described)} on {device})")
     return RuntimeError(
         f"{op}: shapes cannot be broadcast together: {' and '.join(described)} on {device}; "
         "sizes must be equal or 1 at each dimension, counting from the last"
@@ -171,16 +173,16 @@ def add(a: Tensor, b: Any) -> Tensor:
     x, y = (a, b) if isinstance(b, Tensor) and a.data.dtype is b.data.dtype else _binary(a, b)
     try:
         return Add.apply(x, y)
-    except ValueError:
-        raise _broadcast_error("add", a, b) from None
+    except ValueError as exc:
+        raise _op_error("add", exc, a, b) from None
 
 
 def sub(a: Tensor, b: Any) -> Tensor:
     x, y = (a, b) if isinstance(b, Tensor) and a.data.dtype is b.data.dtype else _binary(a, b)
     try:
         return Sub.apply(x, y)
-    except ValueError:
-        raise _broadcast_error("sub", a, b) from None
+    except ValueError as exc:
+        raise _op_error("sub", exc, a, b) from None
 
 
 def rsub(a: Tensor, b: Any) -> Tensor:
@@ -188,24 +190,24 @@ def rsub(a: Tensor, b: Any) -> Tensor:
     a, b = _binary(a, b)
     try:
         return Sub.apply(b, a)
-    except ValueError:
-        raise _broadcast_error("sub", b, a) from None
+    except ValueError as exc:
+        raise _op_error("sub", exc, b, a) from None
 
 
 def mul(a: Tensor, b: Any) -> Tensor:
     x, y = (a, b) if isinstance(b, Tensor) and a.data.dtype is b.data.dtype else _binary(a, b)
     try:
         return Mul.apply(x, y)
-    except ValueError:
-        raise _broadcast_error("mul", a, b) from None
+    except ValueError as exc:
+        raise _op_error("mul", exc, a, b) from None
 
 
 def div(a: Tensor, b: Any) -> Tensor:
     x, y = _binary(_float_input(a), b)
     try:
         return Div.apply(x, y)
-    except ValueError:
-        raise _broadcast_error("div", a, b) from None
+    except ValueError as exc:
+        raise _op_error("div", exc, a, b) from None
 
 
 def rdiv(a: Tensor, b: Any) -> Tensor:
@@ -213,8 +215,8 @@ def rdiv(a: Tensor, b: Any) -> Tensor:
     a, b = _binary(_float_input(a), b)
     try:
         return Div.apply(b, a)
-    except ValueError:
-        raise _broadcast_error("div", b, a) from None
+    except ValueError as exc:
+        raise _op_error("div", exc, b, a) from None
 
 
 def pow(a: Tensor, exponent: Any) -> Tensor:
@@ -224,8 +226,8 @@ def pow(a: Tensor, exponent: Any) -> Tensor:
     x, y = _binary(x, exponent)
     try:
         return Pow.apply(x, y)
-    except ValueError:
-        raise _broadcast_error("pow", a, exponent) from None
+    except ValueError as exc:
+        raise _op_error("pow", exc, a, exponent) from None
 
 
 def rpow(a: Tensor, base: Any) -> Tensor:
@@ -233,8 +235,8 @@ def rpow(a: Tensor, base: Any) -> Tensor:
     a, base = _binary(_float_input(a), base)
     try:
         return Pow.apply(base, a)
-    except ValueError:
-        raise _broadcast_error("pow", base, a) from None
+    except ValueError as exc:
+        raise _op_error("pow", exc, base, a) from None
 
 
 class Maximum(Function):
@@ -262,16 +264,16 @@ def maximum(a: Tensor, b: Any) -> Tensor:
     x, y = _binary(a, b)
     try:
         return Maximum.apply(x, y, True)
-    except ValueError:
-        raise _broadcast_error("maximum", a, b) from None
+    except ValueError as exc:
+        raise _op_error("maximum", exc, a, b) from None
 
 
 def minimum(a: Tensor, b: Any) -> Tensor:
     x, y = _binary(a, b)
     try:
         return Maximum.apply(x, y, False)
-    except ValueError:
-        raise _broadcast_error("minimum", a, b) from None
+    except ValueError as exc:
+        raise _op_error("minimum", exc, a, b) from None
 
 
 # ---------------------------------------------------------------------------------- unary
@@ -503,8 +505,8 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
         b, a = _binary(b, a)
     try:
         return Where.apply(condition, a, b)
-    except ValueError:
-        raise _broadcast_error("where", condition, a, b) from None
+    except ValueError as exc:
+        raise _op_error("where", exc, condition, a, b) from None
 
 
 # --------------------------------------------------------------- without gradient
@@ -526,6 +528,9 @@ def _other_array(a: Tensor, b: Any, op: str) -> Any:
 
 def compare(a: Tensor, b: Any, name: str) -> Tensor:
     """``==``, ``<`` and friends: boolean results, no gradient."""
+    if b is None or isinstance(b, (str, bytes)):
+        # Python's fallback: ``t == None`` is False (so ``t in [None, ...]`` works), ``<`` raises.
+        return NotImplemented
     return _no_grad_result(a, getattr(a._backend.xp, name)(a.data, _other_array(a, b, name)))
 
 
