@@ -211,6 +211,8 @@ CASES = [
          lambda a, b: np.where(b > 0, a, b), (None, "away0")),
     Case("where_scalar", lambda a: A.where(a > 0, a, 0.25), ((3, 4),),
          lambda a: np.where(a > 0, a, 0.25), "away0"),
+    Case("where_two_scalars", lambda a: a * A.where(a > 0, 1.0, -0.5), ((3, 4),),
+         lambda a: a * np.where(a > 0, 1.0, -0.5), "away0"),
     Case("where_method", lambda a, b: a.where(b > 0, b), ((3, 4), (3, 4)),
          lambda a, b: np.where(b > 0, a, b), (None, "away0")),
     # ------------------------------------------------------------ comparisons (no grad)

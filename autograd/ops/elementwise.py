@@ -503,6 +503,9 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
         a, b = _binary(a, b)
     elif isinstance(b, Tensor):
         b, a = _binary(b, a)
+    else:
+        # Two Python scalars: the default dtype (float32), as PyTorch, not NumPy's float64.
+        a, b = _binary(_as_tensor(a, like), b)
     try:
         return Where.apply(condition, a, b)
     except ValueError as exc:
