@@ -182,11 +182,12 @@ _INV_SQRT_2PI = 0.39894228040143267794
 _SQRT1_2 = 0.70710678118654752440
 
 
-def _erf(xp: Any, x: Any) -> Any:
-    """erf of a backend array (NumPy has none): Cody's three ranges, selected elementwise.
+def _erf_parts(xp: Any, x: Any) -> tuple:
+    """(small, erfc_abs, is_small): Cody's three ranges, each on clipped arguments.
 
-    Each range is evaluated on clipped arguments so that no branch overflows; erf(x) is 1.0 to
-    double precision beyond |x| = 6, so clipping |x| at 8 for the tail changes nothing.
+    ``small`` is erf(x) where |x| <= 0.46875, ``erfc_abs`` is erfc(|x|) elsewhere. Every range
+    is evaluated on clipped arguments so that no branch overflows; erfc(|x|) is below the
+    smallest double beyond |x| = 26.5, and its value at |x| = 8 (1e-29) already makes erf(x) = 1.
     """
     y = xp.abs(x)
     # |x| <= 0.46875: erf(x) = x P(x^2) / Q(x^2)
@@ -207,7 +208,8 @@ def _erf(xp: Any, x: Any) -> Any:
         den = (den + _ERF_D[i]) * ym
     middle = (num + _ERF_C[7]) / (den + _ERF_D[7])
     # |x| > 4: erfc(|x|) = exp(-x^2) / |x| (1/sqrt(pi) + P(1/x^2) / (x^2 Q(1/x^2)))
-    yl = xp.clip(y, 4.0, 8.0)
+    yc = xp.minimum(y, 26.5)
+    yl = xp.maximum(yc, 4.0)
     inv = 1.0 / (yl * yl)
     num = _ERF_P[5] * inv
     den = inv
@@ -215,21 +217,33 @@ def _erf(xp: Any, x: Any) -> Any:
         num = (num + _ERF_P[i]) * inv
         den = (den + _ERF_Q[i]) * inv
     tail = (_INV_SQRT_PI - inv * (num + _ERF_P[4]) / (den + _ERF_Q[4])) / yl
-    yc = xp.minimum(y, 8.0)
     rational = xp.where(yc <= 4.0, middle, tail)
     # exp(-y^2) split as exp(-r^2) exp(-(y - r)(y + r)) with r = y rounded to 1/16: no cancellation.
     r = xp.trunc(yc * 16.0) / 16.0
-    erfc = xp.exp(-r * r) * xp.exp(-(yc - r) * (yc + r)) * rational
-    large = (0.5 - erfc) + 0.5
-    large = xp.where(x < 0, -large, large)
-    return xp.where(y <= 0.46875, small, large)
+    erfc_abs = xp.exp(-r * r) * xp.exp(-(yc - r) * (yc + r)) * rational
+    return small, erfc_abs, y <= 0.46875
+
+
+def _erf(xp: Any, x: Any) -> Any:
+    """erf of a backend array (NumPy has none), to ~1e-16 in float64."""
+    small, erfc_abs, is_small = _erf_parts(xp, x)
+    large = (0.5 - erfc_abs) + 0.5
+    return xp.where(is_small, small, xp.where(x < 0, -large, large))
+
+
+def _normal_cdf(xp: Any, x: Any) -> Any:
+    """Phi(x) = erfc(-x / sqrt 2) / 2, accurate in the lower tail too (no 1 + erf cancellation)."""
+    z = x * -_SQRT1_2
+    small, erfc_abs, is_small = _erf_parts(xp, z)
+    erfc = xp.where(z < 0, 2.0 - erfc_abs, erfc_abs)
+    return 0.5 * xp.where(is_small, 1.0 - small, erfc)
 
 
 class _Gelu(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return x * (0.5 * (1.0 + _erf(ctx.xp, x * _SQRT1_2)))
+        return x * _normal_cdf(ctx.xp, x)
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -244,8 +258,7 @@ class _GeluGrad(Function):
     def forward(ctx, x):
         xp = ctx.xp
         ctx.save_for_backward(x)
-        cdf = 0.5 * (1.0 + _erf(xp, x * _SQRT1_2))
-        return cdf + x * (xp.exp(-0.5 * x * x) * _INV_SQRT_2PI)
+        return _normal_cdf(xp, x) + x * (xp.exp(-0.5 * x * x) * _INV_SQRT_2PI)
 
     @staticmethod
     def backward(ctx, grad_out):

@@ -8,6 +8,7 @@ load unchanged.
 
 from __future__ import annotations
 
+import copy
 import itertools
 from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Iterator, Mapping
@@ -511,6 +512,17 @@ class Module:
 
     def half(self) -> Module:
         return self.to(A.float16)
+
+    def __deepcopy__(self, memo: dict) -> Module:
+        """``copy.deepcopy(model)``: new parameters and buffers on the same devices."""
+        # A backend (device) is shared, never copied: it holds the array module itself.
+        for tensor in itertools.chain(self.parameters(), self.buffers()):
+            memo.setdefault(id(tensor.backend), tensor.backend)
+        new = object.__new__(type(self))
+        memo[id(self)] = new
+        for key, value in self.__dict__.items():
+            new.__dict__[key] = copy.deepcopy(value, memo)
+        return new
 
     # -------------------------------------------------------------------------- printing
     def _get_name(self) -> str:
