@@ -727,20 +727,31 @@ def test_float32_is_preserved_end_to_end(device):
 # ------------------------------------------------------- known engine gaps (autograd/function.py)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="function.run_backward stores the broadcast view that sum()/mean() backward produce "
-    "as the leaf's .grad: read-only on NumPy (in-place clipping or weight decay on .grad fails) "
-    "and stride-0 on CuPy (every element aliases one); copy such gradients when assigning .grad",
-)
-def test_leaf_gradients_are_writable_arrays(device):
+def test_in_place_updates_of_broadcast_leaf_gradients(device):
+    # sum()/mean() backward leave a broadcast view (stride 0) in .grad; in-place ops must work.
     x = A.ones(2, 3, device=device, requires_grad=True)
     x.mean().backward()
-    assert 0 not in x.grad.data.strides
     with A.no_grad():
         x.grad.mul_(3.0)
         x.grad[0, 0] = 5.0
     np.testing.assert_allclose(_host(x.grad), [[5.0, 0.5, 0.5], [0.5, 0.5, 0.5]])
+    y = A.ones(3, device=device, requires_grad=True)
+    y.sum().backward()
+    y.grad.zero_()
+    np.testing.assert_array_equal(_host(y.grad), [0.0, 0.0, 0.0])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="function.run_backward stores the broadcast view that sum()/mean() backward produce "
+    "as the leaf's .grad (stride 0, read-only in NumPy); PyTorch's AccumulateGrad gives leaves "
+    "gradients with their own memory. ops.elementwise.own_memory works around it for in-place "
+    "ops, but .grad.numpy() users still see a read-only array",
+)
+def test_leaf_gradients_own_their_memory(device):
+    x = A.ones(2, 3, device=device, requires_grad=True)
+    x.mean().backward()
+    assert 0 not in x.grad.data.strides
 
 
 @pytest.mark.xfail(

@@ -103,6 +103,9 @@ def setitem(a: Tensor, index: Any, value: Any) -> None:
                 f"setitem: value on {value.device} cannot be assigned into a tensor on {a.device}"
             )
         value = value.data
+    from .elementwise import own_memory
+
+    own_memory(a)
     try:
         a.data[index] = value
     except IndexError as exc:
