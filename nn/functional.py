@@ -9,6 +9,7 @@ Tensor ops, so second derivatives come for free. Nothing here imports numpy or c
 from __future__ import annotations
 
 import warnings
+from contextlib import nullcontext
 from typing import Any
 
 import autograd as A
@@ -829,7 +830,10 @@ class _NllLoss(Function):
             coef, out = -w, losses.sum()
         else:
             total = w.sum()
-            coef, out = -w / total, losses.sum() / total
+            # All targets ignored: 0 / 0 = nan, as PyTorch, without NumPy's warning.
+            quiet = xp.errstate(invalid="ignore") if hasattr(xp, "errstate") else nullcontext()
+            with quiet:
+                coef, out = -w / total, losses.sum() / total
         ctx.save_for_backward(coef, index)
         ctx.class_dim = class_dim
         ctx.num_classes = logp.shape[class_dim]
