@@ -37,7 +37,7 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
 
 def from_numpy(array: Any) -> Tensor:
     """A CPU tensor sharing memory with a NumPy array (its dtype kept)."""
-    if type(array).__module__ != "numpy":
+    if not isinstance(array, backends.cpu.xp.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
     return Tensor._make(array, backends.cpu)
 

@@ -635,6 +635,16 @@ def test_pow_gradient_for_zero_base_and_tensor_exponent(device):
     np.testing.assert_allclose(_host(a.grad), [0.0, 12.0])
 
 
+def test_pow_gradient_for_zero_exponent_at_zero_base(device):
+    a = A.tensor([0.0, 2.0], dtype=A.float64, device=device, requires_grad=True)
+    (a**0).sum().backward()
+    np.testing.assert_array_equal(_host(a.grad), [0.0, 0.0])
+    a.grad = None
+    b = A.tensor([0.0, 3.0], dtype=A.float64, device=device)
+    (a**b).sum().backward()
+    np.testing.assert_array_equal(_host(a.grad), [0.0, 12.0])
+
+
 def test_split_gradient_when_only_some_pieces_are_used(device):
     x = A.ones(5, 2, device=device, requires_grad=True)
     first, _, last = x.split(2)

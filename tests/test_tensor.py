@@ -243,6 +243,8 @@ def test_from_numpy_shares_memory_and_keeps_dtype():
     assert A.from_numpy(np.zeros(2, np.int32)).dtype == A.int32
     with pytest.raises(TypeError, match="numpy.ndarray"):
         A.from_numpy([1.0, 2.0])
+    with pytest.raises(TypeError, match="numpy.ndarray, got float64"):
+        A.from_numpy(np.float64(1.0))
 
 
 # ------------------------------------------------------------------ dtypes and promotion

@@ -154,7 +154,10 @@ class Pow(Function):
         grad_a = grad_b = None
         if need_a:
             if isinstance(b, Tensor):
-                grad_a = grad_out * b * a ** (b - 1)
+                # b a^(b-1) would be 0 * inf = nan at a == b == 0, where PyTorch's gradient is 0.
+                grad_a = grad_out * b * where(b == 0, 1.0, a) ** (b - 1)
+            elif b == 0:
+                grad_a = grad_out * 0.0
             elif b == 2:
                 grad_a = grad_out * a * 2.0
             else:
