@@ -14,8 +14,10 @@ Adding an op means adding one entry here (see CONTRIBUTING.md).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -514,6 +516,35 @@ def test_table_covers_every_listed_op():
     ).split()
     missing = [r for r in required if r not in names]
     assert not missing, missing
+
+
+# --------------------------------------------------- PyTorch's conventions (committed fixture)
+
+TORCH_REFERENCE = json.loads((Path(__file__).parent / "fixtures/ops_reference.json").read_text())
+
+
+@pytest.mark.parametrize(
+    "case", TORCH_REFERENCE["cases"], ids=[c["name"] for c in TORCH_REFERENCE["cases"]]
+)
+def test_matches_pytorch_at_kinks_ties_and_zeros(case, device):
+    # Values and gradients that PyTorch produced (tests/fixtures/make_ops_fixtures.py).
+    inputs = {
+        k: A.tensor(v, dtype=A.float64, device=device, requires_grad=True)
+        for k, v in case["inputs"].items()
+    }
+    result = eval(case["expr"], {"M": A}, dict(inputs))
+    np.testing.assert_allclose(_host(result), case["value"], rtol=1e-12, atol=1e-300)
+    if "grads" not in case:
+        assert result.dtype == A.int64 and not result.requires_grad
+        return
+    weights = A.arange(1, result.numel() + 1, dtype=A.float64, device=device).reshape(result.shape)
+    (result * weights).sum().backward()
+    for name, expected in case["grads"].items():
+        got = inputs[name].grad
+        if expected is None:
+            assert got is None
+        else:
+            np.testing.assert_allclose(_host(got), expected, rtol=1e-12, atol=1e-300, err_msg=name)
 
 
 # ----------------------------------------------------------- values the table can't express
