@@ -220,6 +220,12 @@ def test_reductions_that_need_floats(device):
         A.ones(2, device=device).norm(p=-1)
     with pytest.raises(RuntimeError, match=r"amax: cannot reduce an empty tensor of shape \(0,\)"):
         A.zeros(0, device=device).amax()
+    with pytest.raises(
+        RuntimeError, match=r"argmax: cannot reduce an empty tensor of shape \(0,\)"
+    ):
+        A.zeros(0, device=device).argmax()
+    with pytest.raises(RuntimeError, match=r"argmin: cannot reduce an empty tensor.*\(2, 0\)"):
+        A.zeros(2, 0, device=device).argmin(dim=1)
 
 
 def test_bad_data_dtype_and_shape_arguments():

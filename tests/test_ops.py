@@ -569,6 +569,19 @@ def test_index_select_and_gather_repeated_indices_accumulate(device):
     np.testing.assert_array_equal(_host(z.grad), [[3, 0, 0], [0, 1, 2]])
 
 
+def test_empty_tensors_and_empty_indices(device):
+    e = A.zeros(0, 3, device=device, requires_grad=True)
+    assert e.sum().item() == 0.0 and (e @ A.ones(3, 2, device=device)).shape == (0, 2)
+    e.sum().backward()
+    assert e.grad.shape == (0, 3)
+    x = A.ones(3, 2, device=device)
+    assert x[[]].shape == (0, 2)
+    assert x.index_select(0, []).shape == (0, 2)
+    assert A.cat([A.zeros(0, 2, device=device), x]).shape == (3, 2)
+    assert A.one_hot(A.tensor([], dtype=A.int64, device=device), 3).shape == (0, 3)
+    assert A.zeros(0, device=device).prod().item() == 1.0
+
+
 def test_setitem_on_non_grad_tensor(device):
     x = A.zeros(3, 4, device=device)
     x[0] = 1.0

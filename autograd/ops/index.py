@@ -51,6 +51,14 @@ class IndexAdd(Function):
         return Getitem.apply(grad_out, ctx.index), None, None
 
 
+def _host_index(items: Any) -> Any:
+    """A list (or scalar) index as a host array; an empty list is an empty int64 index."""
+    array = _dtypes.host_array(items)
+    if array.size == 0 and array.dtype.kind == "f":
+        array = array.astype(_dtypes.int64)
+    return array
+
+
 def _normalize_index(a: Tensor, index: Any) -> tuple:
     """Tensors, lists and bool masks in an index become backend integer arrays."""
     xp = a._backend.xp
@@ -65,7 +73,7 @@ def _normalize_index(a: Tensor, index: Any) -> tuple:
                 )
             item = item.data
         elif isinstance(item, list):
-            item = a._backend.from_host(_dtypes.host_array(item))
+            item = a._backend.from_host(_host_index(item))
         elif type(item).__module__ == "numpy" and xp.__name__ != "numpy":
             item = a._backend.from_host(item)
         if isinstance(item, xp.ndarray):
@@ -121,7 +129,7 @@ def _index_array(a: Tensor, index: Any, op: str) -> Any:
             raise RuntimeError(f"{op}: index on {index.device}, input on {a.device}")
         index = index.data
     else:
-        index = a._backend.from_host(_dtypes.host_array(index))
+        index = a._backend.from_host(_host_index(index))
     if index.dtype.kind not in "iu":
         raise TypeError(f"{op}: index must be an integer tensor (int64), got {index.dtype}")
     return index

@@ -190,6 +190,10 @@ def min(a: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
 def _arg(a: Tensor, dim: Any, keepdim: bool, name: str) -> Tensor:
     xp = a._backend.xp
     fn = getattr(xp, name)
+    if a.data.size == 0 and (
+        dim is None or a.data.shape[_normalize_dim(dim, a.data.ndim, name)] == 0
+    ):
+        raise RuntimeError(f"{name}: cannot reduce an empty tensor of shape {a.shape} (dim={dim})")
     if dim is None:
         out = fn(a.data.reshape(-1))
         if keepdim:
