@@ -138,6 +138,7 @@ def _prod_others(x):
 
 MASK = np.array([[True, False, True, False], [False, False, True, True], [True, True, False, True]])
 GATHER_INDEX = [[0, 2, 2], [3, 0, 1], [1, 1, 0]]
+GATHER_3D = [[[2, 0], [2, 2]], [[0, 1], [1, 1]]]
 
 # fmt: off
 CASES = [
@@ -360,11 +361,19 @@ CASES = [
          lambda a: _pad_ref(a, (2, 3), "replicate")),
     Case("pad_circular", lambda a: A.pad(a, (1, 2, 1, 0), mode="circular"), ((3, 3),),
          lambda a: _pad_ref(a, (1, 2, 1, 0), "circular")),
+    Case("pad_reflect_max", lambda a: A.pad(a, (3, 3), mode="reflect"), ((2, 4),),
+         lambda a: _pad_ref(a, (3, 3), "reflect")),
+    Case("pad_replicate_wide", lambda a: A.pad(a, (4, 5, 2, 0), mode="replicate"), ((2, 3),),
+         lambda a: _pad_ref(a, (4, 5, 2, 0), "replicate")),
+    Case("pad_circular_full", lambda a: A.pad(a, (3, 3), mode="circular"), ((2, 3),),
+         lambda a: _pad_ref(a, (3, 3), "circular")),
     # -------------------------------------------------------------------------- index
     Case("gather", lambda a: a.gather(1, _on(a, GATHER_INDEX)), ((3, 4),),
          lambda a: _gather_ref(a, 1, GATHER_INDEX)),
     Case("gather_dim0", lambda a: A.gather(a, 0, _on(a, [[0, 2, 2, 1]])), ((3, 4),),
          lambda a: _gather_ref(a, 0, [[0, 2, 2, 1]])),
+    Case("gather_3d", lambda a: a.gather(1, _on(a, GATHER_3D)), ((2, 3, 2),),
+         lambda a: _gather_ref(a, 1, GATHER_3D)),
     Case("index_select", lambda a: a.index_select(0, _on(a, [2, 0, 2])), ((3, 4),),
          lambda a: a[[2, 0, 2]]),
     Case("index_select_dim1", lambda a: A.index_select(a, 1, _on(a, [3, 1])), ((3, 4),),
@@ -580,6 +589,17 @@ def test_empty_tensors_and_empty_indices(device):
     assert A.cat([A.zeros(0, 2, device=device), x]).shape == (3, 2)
     assert A.one_hot(A.tensor([], dtype=A.int64, device=device), 3).shape == (0, 3)
     assert A.zeros(0, device=device).prod().item() == 1.0
+
+
+def test_clamp_in_place(device):
+    x = A.tensor([-2.0, 0.3, 5.0], device=device)
+    x.clamp_(min=0.0)
+    np.testing.assert_allclose(_host(x), [0.0, 0.3, 5.0])
+    x.clamp_(max=1.0)
+    np.testing.assert_allclose(_host(x), [0.0, 0.3, 1.0])
+    i = A.tensor([-3, 4, 9], device=device)
+    i.clamp_(0, 5)
+    assert i.tolist() == [0, 4, 5] and i.dtype == A.int64
 
 
 def test_setitem_on_non_grad_tensor(device):

@@ -459,7 +459,10 @@ class Clamp(Function):
         if hi is not None:
             inside &= a <= hi
         ctx.save_for_backward(inside.astype(a.dtype))
-        return xp.clip(a, lo, hi).astype(a.dtype, copy=False)
+        # maximum/minimum rather than clip: one-sided bounds work the same on NumPy and CuPy.
+        out = a if lo is None else xp.maximum(a, lo)
+        out = out if hi is None else xp.minimum(out, hi)
+        return out.astype(a.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -665,7 +668,11 @@ def _array_inplace(t: Tensor, op: str, other: Any) -> None:
         if op == "copy":
             t.data[...] = other
         elif op == "clamp":
-            xp.clip(t.data, other[0], other[1], out=t.data)
+            lo, hi = other
+            if lo is not None:
+                xp.maximum(t.data, lo, out=t.data, casting="unsafe")
+            if hi is not None:
+                xp.minimum(t.data, hi, out=t.data, casting="unsafe")
         else:
             getattr(xp, op)(t.data, other, out=t.data, casting="unsafe")
     except ValueError as exc:

@@ -155,7 +155,12 @@ def gather(a: Tensor, dim: int, index: Any) -> Tensor:
     n = a.data.shape[dim]
     if index.size and (int(index.min()) < -n or int(index.max()) >= n):
         raise IndexError(f"gather: index out of range for dimension {dim} of size {n}")
-    grid = list(a._backend.xp.indices(index.shape, sparse=True))
+    # An open grid of positions (xp.indices(sparse=True) is NumPy-only), index along ``dim``.
+    xp = a._backend.xp
+    grid = [
+        xp.arange(size).reshape([size if i == d else 1 for i in range(ndim)])
+        for d, size in enumerate(index.shape)
+    ]
     grid[dim] = index
     return Getitem.apply(a, tuple(grid))
 

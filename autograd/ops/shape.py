@@ -316,7 +316,7 @@ class Pad(Function):
         return grad_out[ctx.slices], None, None
 
 
-_PAD_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+_PAD_MODES = ("reflect", "replicate", "circular")
 
 
 def pad(a: Tensor, pad: Any, mode: str = "constant", value: float = 0.0) -> Tensor:
@@ -348,6 +348,21 @@ def pad(a: Tensor, pad: Any, mode: str = "constant", value: float = 0.0) -> Tens
             n = a.data.shape[d]
             if mode == "reflect" and (lo >= n or hi >= n):
                 raise ValueError(f"pad: reflect padding {lo, hi} must be < the size {n} of dim {d}")
-            index = xp.pad(xp.arange(n), (lo, hi), mode=_PAD_MODES[mode])
+            index = _pad_index(xp, n, lo, hi, mode)
             out = index_select(out, d, Tensor._make(index, a._backend))
     return out
+
+
+def _pad_index(xp: Any, n: int, lo: int, hi: int, mode: str) -> Any:
+    """Source position of each padded position: reflect mirrors, replicate clamps, circular wraps.
+
+    Plain arithmetic rather than ``xp.pad(arange, mode=...)``, whose modes CuPy may lack.
+    """
+    j = xp.arange(-lo, n + hi)
+    if mode == "replicate":
+        return xp.minimum(xp.maximum(j, 0), n - 1)
+    if mode == "circular":
+        return j % n
+    period = 2 * (n - 1)
+    j = xp.abs(j) % period
+    return xp.where(j >= n, period - j, j)
