@@ -139,8 +139,15 @@ def randint(
 
 
 def randperm(n: int, device: Any = None) -> Tensor:
+    """A random permutation of ``0 .. n-1`` (int64), from the device's seeded generator."""
     backend = backends.get_backend("cpu" if device is None else device)
-    return Tensor._make(backend.rng.permutation(n).astype(_dtypes.int64), backend)
+    rng = backend.rng
+    if hasattr(rng, "permutation"):
+        order = rng.permutation(n)
+    else:
+        # CuPy's Generator has no permutation(): sorting uniform keys gives a uniform one.
+        order = rng.random(n).argsort()
+    return Tensor._make(order.astype(_dtypes.int64), backend)
 
 
 def _like(t: Tensor, dtype: Any, device: Any) -> dict:

@@ -293,3 +293,18 @@ def test_promotion_keeps_gradients_in_each_inputs_dtype(device):
     assert out.dtype == A.float64
     out.sum().backward()
     assert a.grad.dtype == A.float32 and b.grad.dtype == A.float64
+
+
+def test_randperm_without_a_generator_permutation(monkeypatch):
+    # CuPy's Generator has random() but no permutation(): randperm must not need it.
+    class RandomOnly:
+        def __init__(self, rng):
+            self._rng = rng
+
+        def random(self, *args, **kwargs):
+            return self._rng.random(*args, **kwargs)
+
+    monkeypatch.setattr(backends.cpu, "rng", RandomOnly(np.random.default_rng(0)))
+    p = A.randperm(50)
+    assert p.dtype == A.int64 and sorted(p.tolist()) == list(range(50))
+    assert p.tolist() != list(range(50))
