@@ -57,6 +57,11 @@ class CuPyBackend(Backend):
         self.xp.cuda.Device(self.index).synchronize()
 
     def scatter_add(self, target: Any, index: Any, values: Any) -> None:
+        # cupy.add.at (CuPy >= 13) replaces the deprecated cupyx.scatter_add; both use atomics.
+        add_at = getattr(self.xp.add, "at", None)
+        if add_at is not None:
+            add_at(target, index, values)
+            return
         import cupyx
 
         cupyx.scatter_add(target, index, values)
