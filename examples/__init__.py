@@ -1,0 +1,1 @@
+"""Runnable course examples: ``python -m examples.NAME --help`` (see examples/README.md)."""
