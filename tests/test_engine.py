@@ -767,3 +767,18 @@ def test_modifying_a_saved_output_in_place_makes_backward_raise(device):
         e.mul_(2.0)
     with pytest.raises(RuntimeError, match="in-place"):
         e.sum().backward()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="function.run_backward assigns the caller's backward(gradient=v) tensor itself as "
+    "a leaf's .grad when it flows through unchanged (Add, Clone, a leaf root), so zeroing .grad "
+    "zeroes the caller's v; PyTorch copies it (copy user-given root gradients in "
+    "_roots_and_grads, or clone a leaf gradient that is a root gradient)",
+)
+def test_leaf_grad_does_not_alias_the_callers_gradient(device):
+    x = A.tensor([1.0, 2.0], device=device, requires_grad=True)
+    v = A.tensor([5.0, 6.0], device=device)
+    (x + 0.0).backward(gradient=v)
+    x.grad.zero_()
+    np.testing.assert_array_equal(_host(v), [5.0, 6.0])
