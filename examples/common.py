@@ -88,8 +88,9 @@ def progress(
     every: int | None = None,
     enabled: bool = True,
 ) -> Any:
-    """Wrap a long loop: a tqdm bar when tqdm is installed, else a printed line every ``every``
-    steps (default: ten lines in all). Either way the result has ``set_postfix(**values)``."""
+    """Wrap a long loop: a tqdm bar on a terminal when tqdm is installed, else a printed line
+    every ``every`` steps (default: ten lines in all), which reads better in logs. Either way
+    the result has ``set_postfix(**values)`` to show, e.g., the current cost."""
     if total is None and hasattr(iterable, "__len__"):
         total = len(iterable)
     if not enabled:
@@ -98,7 +99,25 @@ def progress(
         from tqdm.auto import tqdm
     except ImportError:
         return _PrintProgress(iterable, total, desc, every)
-    return tqdm(iterable, total=total, desc=desc, leave=False, mininterval=0.5, file=sys.stderr)
+    if not sys.stderr.isatty():
+        return _PrintProgress(iterable, total, desc, every)
+    return _TqdmProgress(
+        tqdm(iterable, total=total, desc=desc, leave=False, mininterval=0.5, file=sys.stderr)
+    )
+
+
+class _TqdmProgress:
+    """A tqdm bar whose ``set_postfix`` does not force a redraw (tqdm's default does, which
+    costs more than a small training step)."""
+
+    def __init__(self, bar: Any) -> None:
+        self.bar = bar
+
+    def set_postfix(self, **values: Any) -> None:
+        self.bar.set_postfix(refresh=False, **values)
+
+    def __iter__(self) -> Iterator:
+        return iter(self.bar)
 
 
 # -------------------------------------------------------------------------- metrics
@@ -240,8 +259,12 @@ def plot_decision_boundaries(
     xx, yy = numpy.meshgrid(numpy.arange(x_min, x_max, step), numpy.arange(y_min, y_max, step))
     grid = numpy.c_[xx.ravel(), yy.ravel()].astype(numpy.float32)
     grid_tensor = A.from_numpy(grid).to(X.device).to(X.dtype)
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.0), squeeze=False)
-    for ax, (title, predict) in zip(axes[0], panels):
+    columns = min(4, len(panels))
+    rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 4.0 * rows), squeeze=False)
+    for ax in axes.flat[len(panels) :]:
+        ax.axis("off")
+    for ax, (title, predict) in zip(axes.flat, panels):
         with A.no_grad():
             zz = to_numpy(predict(grid_tensor)).reshape(xx.shape)
         ax.contourf(xx, yy, zz, cmap=plt.cm.Spectral, alpha=0.8)
