@@ -78,6 +78,8 @@ class _Linear(Function):
         if need_weight:
             if x.ndim == 1:
                 grad_weight = grad_out.unsqueeze(1) @ x.unsqueeze(0)
+            elif x.ndim == 2:
+                grad_weight = grad_out.mT @ x
             else:
                 grad_weight = grad_out.reshape(-1, weight.shape[0]).mT @ x.reshape(-1, x.shape[-1])
         if need_bias:
@@ -183,83 +185,127 @@ _INV_SQRT_2PI = 0.39894228040143267794
 _SQRT1_2 = 0.70710678118654752440
 
 
-def _erf_parts(xp: Any, x: Any) -> tuple:
-    """(small, erfc_abs, is_small): Cody's three ranges, each on clipped arguments.
-
-    ``small`` is erf(x) where |x| <= 0.46875, ``erfc_abs`` is erfc(|x|) elsewhere. Every range
-    is evaluated on clipped arguments so that no branch overflows; erfc(|x|) is below the
-    smallest double beyond |x| = 26.5, and its value at |x| = 8 (1e-29) already makes erf(x) = 1.
-    """
-    y = xp.abs(x)
-    # |x| <= 0.46875: erf(x) = x P(x^2) / Q(x^2)
-    xs = xp.clip(x, -0.46875, 0.46875)
-    ysq = xs * xs
-    num = _ERF_A[4] * ysq
-    den = ysq
+def _erf_small(z: Any) -> Any:
+    """erf(z) for |z| <= 0.46875: z P(z^2) / Q(z^2)."""
+    zsq = z * z
+    num = _ERF_A[4] * zsq
+    den = zsq
     for i in range(3):
-        num = (num + _ERF_A[i]) * ysq
-        den = (den + _ERF_B[i]) * ysq
-    small = xs * (num + _ERF_A[3]) / (den + _ERF_B[3])
-    # 0.46875 < |x| <= 4: erfc(|x|) = exp(-x^2) P(|x|) / Q(|x|)
-    ym = xp.clip(y, 0.46875, 4.0)
-    num = _ERF_C[8] * ym
-    den = ym
+        num = (num + _ERF_A[i]) * zsq
+        den = (den + _ERF_B[i]) * zsq
+    return z * (num + _ERF_A[3]) / (den + _ERF_B[3])
+
+
+def _erfc_rational_middle(y: Any) -> Any:
+    """erfc(y) / exp(-y^2) for 0.46875 < y <= 4: P(y) / Q(y)."""
+    num = _ERF_C[8] * y
+    den = y
     for i in range(7):
-        num = (num + _ERF_C[i]) * ym
-        den = (den + _ERF_D[i]) * ym
-    middle = (num + _ERF_C[7]) / (den + _ERF_D[7])
-    # |x| > 4: erfc(|x|) = exp(-x^2) / |x| (1/sqrt(pi) + P(1/x^2) / (x^2 Q(1/x^2)))
-    yc = xp.minimum(y, 26.5)
-    yl = xp.maximum(yc, 4.0)
-    inv = 1.0 / (yl * yl)
+        num = (num + _ERF_C[i]) * y
+        den = (den + _ERF_D[i]) * y
+    return (num + _ERF_C[7]) / (den + _ERF_D[7])
+
+
+def _erfc_rational_tail(y: Any) -> Any:
+    """erfc(y) / exp(-y^2) for y > 4: (1/sqrt(pi) - P(1/y^2) / (y^2 Q(1/y^2))) / y."""
+    inv = 1.0 / (y * y)
     num = _ERF_P[5] * inv
     den = inv
     for i in range(4):
         num = (num + _ERF_P[i]) * inv
         den = (den + _ERF_Q[i]) * inv
-    tail = (_INV_SQRT_PI - inv * (num + _ERF_P[4]) / (den + _ERF_Q[4])) / yl
-    rational = xp.where(yc <= 4.0, middle, tail)
-    # exp(-y^2) split as exp(-r^2) exp(-(y - r)(y + r)) with r = y rounded to 1/16: no cancellation.
-    r = xp.trunc(yc * 16.0) / 16.0
-    erfc_abs = xp.exp(-r * r) * xp.exp(-(yc - r) * (yc + r)) * rational
-    return small, erfc_abs, y <= 0.46875
+    return (_INV_SQRT_PI - inv * (num + _ERF_P[4]) / (den + _ERF_Q[4])) / y
 
 
-def _erf(xp: Any, x: Any) -> Any:
+def _times_exp_minus_square(xp: Any, y: Any, rational: Any) -> Any:
+    """rational * exp(-y^2), with exp(-y^2) split at y rounded to 1/16 (no cancellation)."""
+    r = xp.trunc(y * 16.0) / 16.0
+    return xp.exp(-r * r) * xp.exp(-(y - r) * (y + r)) * rational
+
+
+def _erf_pieces(xp: Any, z: Any, masked: bool | None = None) -> tuple:
+    """W. J. Cody's erf/erfc (SPECFUN CALERF, |error| ~ 1e-16): ``(value, is_small)``, where
+    ``value`` is erf(z) where |z| <= 0.46875 and erfc(|z|) elsewhere.
+
+    On the CPU each range is evaluated only on its own elements (boolean gathers are cheap
+    there); on a GPU a boolean gather waits for the device, so every range is evaluated on
+    clipped copies of the whole array and the results are selected. erfc(|z|) is below the
+    smallest double beyond 27.5, so |z| is clipped there (erf(z) is exactly +-1 already at 6).
+    """
+    if masked is None:
+        masked = xp.__name__ == "numpy"
+    y = xp.abs(z)
+    is_small = y <= 0.46875
+    if masked:
+        # Integer gathers: several times faster than boolean masks in NumPy. NaN goes "large".
+        flat_z = z.reshape(-1)
+        flat_small = is_small.reshape(-1)
+        small_at = xp.flatnonzero(flat_small)
+        large_at = xp.flatnonzero(~flat_small)
+        value = xp.empty_like(flat_z)
+        value[small_at] = _erf_small(flat_z[small_at])
+        y_large = xp.minimum(y.reshape(-1)[large_at], 27.5)
+        is_middle = y_large <= 4.0
+        middle_at = xp.flatnonzero(is_middle)
+        tail_at = xp.flatnonzero(~is_middle)
+        rational = xp.empty_like(y_large)
+        rational[middle_at] = _erfc_rational_middle(y_large[middle_at])
+        rational[tail_at] = _erfc_rational_tail(y_large[tail_at])
+        value[large_at] = _times_exp_minus_square(xp, y_large, rational)
+        return value.reshape(z.shape), is_small
+    small = _erf_small(xp.clip(z, -0.46875, 0.46875))
+    y_large = xp.clip(y, 0.46875, 27.5)
+    middle = _erfc_rational_middle(xp.minimum(y_large, 4.0))
+    tail = _erfc_rational_tail(xp.maximum(y_large, 4.0))
+    erfc_abs = _times_exp_minus_square(xp, y_large, xp.where(y_large <= 4.0, middle, tail))
+    return xp.where(is_small, small, erfc_abs), is_small
+
+
+def _erf(xp: Any, z: Any, masked: bool | None = None) -> Any:
     """erf of a backend array (NumPy has none), to ~1e-16 in float64."""
-    small, erfc_abs, is_small = _erf_parts(xp, x)
-    large = (0.5 - erfc_abs) + 0.5
-    return xp.where(is_small, small, xp.where(x < 0, -large, large))
+    value, is_small = _erf_pieces(xp, z, masked)
+    large = (0.5 - value) + 0.5
+    return xp.where(is_small, value, xp.where(z < 0, -large, large))
 
 
-def _normal_cdf(xp: Any, x: Any) -> Any:
+def _normal_cdf(xp: Any, x: Any, masked: bool | None = None) -> Any:
     """Phi(x) = erfc(-x / sqrt 2) / 2, accurate in the lower tail too (no 1 + erf cancellation)."""
     z = x * -_SQRT1_2
-    small, erfc_abs, is_small = _erf_parts(xp, z)
-    erfc = xp.where(z < 0, 2.0 - erfc_abs, erfc_abs)
-    return 0.5 * xp.where(is_small, 1.0 - small, erfc)
+    value, is_small = _erf_pieces(xp, z, masked)
+    erfc = xp.where(is_small, 1.0 - value, xp.where(z < 0, 2.0 - value, value))
+    return 0.5 * erfc
+
+
+def _gelu_slope(xp: Any, x: Any, cdf: Any) -> Any:
+    """d gelu / dx = Phi(x) + x phi(x)."""
+    return cdf + x * (xp.exp(-0.5 * x * x) * _INV_SQRT_2PI)
 
 
 class _Gelu(Function):
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x * _normal_cdf(ctx.xp, x)
+        xp = ctx.xp
+        cdf = _normal_cdf(xp, x)
+        # The slope costs one exp more now and saves recomputing erf in backward.
+        ctx.save_for_backward(x, _gelu_slope(xp, x, cdf))
+        return x * cdf
 
     @staticmethod
     def backward(ctx, grad_out):
-        (x,) = ctx.saved_tensors
-        return grad_out * _GeluGrad.apply(x)
+        x, slope = ctx.saved_tensors
+        if A.is_grad_enabled():
+            # create_graph: the slope as an op of x, so that second derivatives see it.
+            slope = _GeluSlope.apply(x)
+        return grad_out * slope
 
 
-class _GeluGrad(Function):
+class _GeluSlope(Function):
     """d gelu / dx = Phi(x) + x phi(x); its own derivative is phi(x) (2 - x^2)."""
 
     @staticmethod
     def forward(ctx, x):
-        xp = ctx.xp
         ctx.save_for_backward(x)
-        return _normal_cdf(xp, x) + x * (xp.exp(-0.5 * x * x) * _INV_SQRT_2PI)
+        return _gelu_slope(ctx.xp, x, _normal_cdf(ctx.xp, x))
 
     @staticmethod
     def backward(ctx, grad_out):

@@ -2,6 +2,7 @@
 errors. The reference values come from tests/fixtures/make_nn_fixtures.py (torch is not needed).
 """
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -137,6 +138,23 @@ def test_gelu_exact_erf_on_a_grid(device):
     exact = F.gelu(grid.float().double()).numpy()
     assert_close(out32, exact, rtol=1e-5, atol=1e-38)
     assert_close(out32, "gelu_grid/out32", rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("masked", [True, False])
+def test_erf_both_evaluation_paths(masked):
+    # masked: each of Cody's ranges on its own elements (CPU); unmasked: clipped whole-array
+    # evaluation with a select (what a GPU runs); both are checked here, on the CPU.
+    points = [-30.0, -6.0, -4.0, -1.5, -0.46875, -1e-3, 0.0, 1e-300, 0.3, 0.46875, 0.5, 2.0]
+    points += [3.999, 4.0, 4.5, 8.0, 27.0, float("inf"), float("-inf")]
+    x = np.array(points)
+    expected = np.array([math.erf(v) for v in points])
+    np.testing.assert_allclose(F._erf(np, x, masked), expected, rtol=1e-15, atol=1e-16)
+    cdf = F._normal_cdf(np, x, masked)
+    expected_cdf = np.array([0.5 * math.erfc(-v / math.sqrt(2)) for v in points])
+    # (far in the tail, rounding x / sqrt 2 alone moves Phi by ~1e-13 relative)
+    np.testing.assert_allclose(cdf, expected_cdf, rtol=1e-12, atol=1e-300)
+    assert np.isnan(F._erf(np, np.array([np.nan, 1.0]), masked)[0])
+    assert F._erf(np, x.astype(np.float32), masked).dtype == np.float32
 
 
 def test_gelu_second_derivative_is_analytic(device):
