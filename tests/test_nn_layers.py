@@ -455,3 +455,6 @@ def test_flatten_and_identity(device):
     assert nn.Identity(54, unused="x")(x) is x
     nn.Flatten()(x).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), 1.0)
+    small_x = A.randn(2, 3, 2, dtype=A.float64, device=device, requires_grad=True)
+    assert A.gradcheck(nn.Flatten(), (small_x,))
+    assert A.gradcheck(nn.Identity(), (small_x,))
