@@ -112,7 +112,18 @@ class Function:
                     )
                 result.append(value)
             elif kind == _SAVED_OUTPUT:
-                result.append(Tensor._make(value, self._backend, _state.enabled, self, extra))
+                index, ref = extra
+                output = ref()
+                # Only an in-place change of this very array corrupts it; a recorded in-place op
+                # rebases the tensor onto a new array and leaves the saved one intact.
+                if output is not None and output._version != 0 and output.data is value:
+                    raise RuntimeError(
+                        f"{type(self).__name__}.backward: its output (shape {value.shape}), "
+                        f"needed for the gradient, has been modified by an in-place operation "
+                        f"(now at version {output._version}; expected 0). Modify a clone() "
+                        "instead, or do the in-place change after backward()."
+                    )
+                result.append(Tensor._make(value, self._backend, _state.enabled, self, index))
             elif kind == _SAVED_CONST:
                 result.append(Tensor._make(value, self._backend, False, None, 0))
             else:
@@ -215,7 +226,7 @@ class Function:
             else:
                 result = _make(out, backend, False, None, 0)
             if ctx._saved:
-                ctx._saved = _resolve_saved(ctx._saved, args, arrays, (raw,), outs)
+                ctx._saved = _resolve_saved(ctx._saved, args, arrays, (raw,), outs, (result,))
             if _tracer is not None:
                 _tracer(ctx, (result,))
             return result
@@ -228,7 +239,7 @@ class Function:
                 results.append(_make(o, backend, False, None, 0))
         ctx._out_meta = tuple((o.shape, o.dtype) for o in outs)
         if ctx._saved:
-            ctx._saved = _resolve_saved(ctx._saved, args, arrays, raw, outs)
+            ctx._saved = _resolve_saved(ctx._saved, args, arrays, raw, outs, results)
         if _tracer is not None:
             _tracer(ctx, results)
         return tuple(results)
@@ -238,7 +249,9 @@ _new = object.__new__
 _make = Tensor._make
 
 
-def _resolve_saved(items: tuple, args: tuple, arrays: list, raw: tuple, outs: tuple) -> tuple:
+def _resolve_saved(
+    items: tuple, args: tuple, arrays: list, raw: tuple, outs: tuple, results: Any
+) -> tuple:
     """Map saved arrays back to input Tensors (version-checked), outputs, or constants.
 
     ``raw`` is what forward returned (NumPy gives scalars for 0-d results), ``outs`` the arrays.
@@ -252,7 +265,9 @@ def _resolve_saved(items: tuple, args: tuple, arrays: list, raw: tuple, outs: tu
         else:
             for j, o in enumerate(raw):
                 if item is o:
-                    resolved.append((_SAVED_OUTPUT, outs[j], j))
+                    # A weakref, not the tensor: no cycle node -> output -> node at forward time.
+                    extra = (j, weakref.ref(results[j]))
+                    resolved.append((_SAVED_OUTPUT, outs[j], extra))
                     break
             else:
                 if isinstance(item, Tensor):
@@ -380,13 +395,16 @@ def run_backward(
                         g = result
             if not create_graph and g.requires_grad:
                 g = g.detach()
-            key = id(g.data if g.data.base is None else g.data.base)
+            data = g.data
             if leaf.grad is None:
-                # Two leaves must never share one gradient array (in-place clipping would hit both).
-                leaf.grad = g.clone() if key in assigned else g
+                # .grad owns its memory: not a (read-only, broadcast) view of another gradient,
+                # and never shared by two leaves (in-place clipping would hit both).
+                if getattr(data, "base", None) is not None or id(data) in assigned:
+                    g = _make(data.copy(), g._backend, g.requires_grad, g.grad_fn, g._out_idx)
+                leaf.grad = g
             else:
                 leaf.grad = accumulate(leaf.grad, g)
-            assigned.add(key)
+            assigned.add(id(data))
     return None
 
 
@@ -549,5 +567,8 @@ def _roots_and_grads(tensors: Any, grads: Any, op: str) -> tuple:
                 raise RuntimeError(
                     f"{op}: gradient on {g.device} for an output on {t.device}; move it first"
                 )
+            if not g.requires_grad:
+                # The caller keeps their tensor: a leaf's .grad must not alias it.
+                g = Tensor._make(g.data.copy(), g._backend)
         out_grads.append(g)
     return tuple(tensors), tuple(out_grads)

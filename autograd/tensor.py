@@ -63,6 +63,11 @@ class Tensor:
                 array = data if dtype is None else data.astype(dtype)
             else:
                 array = backend.from_host(_dtypes.host_array(source.to_host(data), dtype))
+        if array.dtype.kind not in "biufc":
+            raise TypeError(
+                f"tensor: can't make a tensor of dtype {array.dtype}; only bool, integer and "
+                "floating point data are supported"
+            )
         if requires_grad and array.dtype.kind not in "fc":
             raise RuntimeError(
                 f"tensor: only floating point tensors can require gradients, got {array.dtype}"
@@ -158,9 +163,9 @@ class Tensor:
     # ------------------------------------------------------------------- host conversion
     def item(self) -> Any:
         if self.data.size != 1:
-            raise ValueError(
-                f"item: only one-element tensors can be converted to Python scalars, got shape "
-                f"{self.shape}"
+            raise RuntimeError(
+                f"item: a tensor with {self.data.size} elements (shape {self.shape}) cannot be "
+                "converted to a Python scalar"
             )
         return self._backend.to_host(self.data).item()
 
@@ -169,7 +174,7 @@ class Tensor:
 
     def numpy(self) -> Any:
         """The data as a host NumPy array (shares memory on the CPU, like PyTorch)."""
-        if self.requires_grad and _state.enabled:
+        if self.requires_grad:
             raise RuntimeError(
                 "numpy: can't call numpy() on a tensor that requires grad; use detach().numpy()"
             )

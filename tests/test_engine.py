@@ -741,25 +741,12 @@ def test_in_place_updates_of_broadcast_leaf_gradients(device):
     np.testing.assert_array_equal(_host(y.grad), [0.0, 0.0, 0.0])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="function.run_backward stores the broadcast view that sum()/mean() backward produce "
-    "as the leaf's .grad (stride 0, read-only in NumPy); PyTorch's AccumulateGrad gives leaves "
-    "gradients with their own memory. ops.elementwise.own_memory works around it for in-place "
-    "ops, but .grad.numpy() users still see a read-only array",
-)
 def test_leaf_gradients_own_their_memory(device):
     x = A.ones(2, 3, device=device, requires_grad=True)
     x.mean().backward()
     assert 0 not in x.grad.data.strides
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="function._resolve_saved does not record a saved output's version, so modifying "
-    "an op's output in place (under no_grad) before backward silently gives a wrong gradient "
-    "instead of PyTorch's 'modified by an in-place operation' error",
-)
 def test_modifying_a_saved_output_in_place_makes_backward_raise(device):
     z = A.tensor([1.0], device=device, requires_grad=True)
     e = z.exp()  # Exp saves its output
@@ -769,13 +756,6 @@ def test_modifying_a_saved_output_in_place_makes_backward_raise(device):
         e.sum().backward()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="function.run_backward assigns the caller's backward(gradient=v) tensor itself as "
-    "a leaf's .grad when it flows through unchanged (Add, Clone, a leaf root), so zeroing .grad "
-    "zeroes the caller's v; PyTorch copies it (copy user-given root gradients in "
-    "_roots_and_grads, or clone a leaf gradient that is a root gradient)",
-)
 def test_leaf_grad_does_not_alias_the_callers_gradient(device):
     x = A.tensor([1.0, 2.0], device=device, requires_grad=True)
     v = A.tensor([5.0, 6.0], device=device)
