@@ -7,12 +7,13 @@ checks) and by users through ``Tensor(data)`` / ``autograd.tensor(data)``.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import backends
 from backends import dtypes as _dtypes
 
-from .grad_mode import _state, no_grad
+from .grad_mode import no_grad
 
 
 class Tensor:
@@ -322,8 +323,10 @@ class Tensor:
     # ------------------------------------------------------------------------ printing
     def __repr__(self) -> str:
         body = repr(self._backend.to_host(self.data))
-        body = body[body.index("(") + 1 : body.rindex(")")] if body.startswith("array(") else body
-        body = body.split(", dtype=")[0]
+        if body.startswith("array("):
+            # NumPy prints "array([...], dtype=float32)"; the dtype may wrap onto a new line.
+            body = _NUMPY_DTYPE_SUFFIX.sub("", body[len("array(") : -1])
+        body = body.replace("\n      ", "\n       ")
         extras = []
         if self.device != "cpu":
             extras.append(f"device='{self.device}'")
@@ -333,8 +336,24 @@ class Tensor:
             extras.append(f"grad_fn=<{type(self.grad_fn).__name__}>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
-        body = body.replace("\n      ", "\n       ")
         return "tensor(" + ", ".join([body, *extras]) + ")"
+
+    def __deepcopy__(self, memo: dict) -> Tensor:
+        """A copy with its own array on the same device (leaves only, as PyTorch)."""
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "deepcopy: only leaf tensors (created by the user, not by an op) can be deep-copied"
+            )
+        out = type(self).__new__(type(self))
+        for slot in Tensor.__slots__[:-1]:
+            setattr(out, slot, getattr(self, slot))
+        out.data = self.data.copy()
+        out._version = 0
+        out._hooks = None
+        if self.grad is not None:
+            out.grad = self.grad.__deepcopy__(memo)
+        memo[id(self)] = out
+        return out
 
     __hash__ = object.__hash__
 
@@ -701,6 +720,7 @@ class _RemovableHandle:
 
 
 _new = object.__new__
+_NUMPY_DTYPE_SUFFIX = re.compile(r",\s*dtype=\w+$")
 
 
 def _is_device(arg: Any) -> bool:

@@ -14,6 +14,9 @@ from typing import Any
 
 import autograd as A
 from autograd import Function, Tensor
+from autograd.ops.linalg import Matmul
+from autograd.ops.reduce import Sum
+from autograd.ops.shape import Permute
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -71,21 +74,21 @@ class _Linear(Function):
 
     @staticmethod
     def backward(ctx, grad_out):
+        # Shapes were checked by forward, so the ops are applied directly (no argument checks).
         x, weight = ctx.saved_tensors
         need_x, need_weight, need_bias = ctx.needs_input_grad
-        grad_x = grad_out @ weight if need_x else None
+        grad_x = Matmul.apply(grad_out, weight) if need_x else None
         grad_weight = grad_bias = None
         if need_weight:
             if x.ndim == 1:
                 grad_weight = grad_out.unsqueeze(1) @ x.unsqueeze(0)
             elif x.ndim == 2:
-                grad_weight = grad_out.mT @ x
+                grad_weight = Matmul.apply(Permute.apply(grad_out, (1, 0)), x)
             else:
                 grad_weight = grad_out.reshape(-1, weight.shape[0]).mT @ x.reshape(-1, x.shape[-1])
         if need_bias:
-            grad_bias = (
-                grad_out.sum(tuple(range(grad_out.ndim - 1))) if grad_out.ndim > 1 else grad_out
-            )
+            lead = tuple(range(grad_out.ndim - 1))
+            grad_bias = Sum.apply(grad_out, lead, False) if lead else grad_out
         return grad_x, grad_weight, grad_bias
 
 
@@ -809,10 +812,11 @@ class _BCEWithLogits(Function):
         need_x, need_t, need_pw = ctx.needs_input_grad
         grad_x = grad_t = grad_pw = None
         if need_x:
-            sig_neg = (-x).sigmoid()
             if pos_weight is None:
-                grad_x = grad_out * ((1.0 - t) - sig_neg)
+                # (1 - t) - sigmoid(-x) is sigmoid(x) - t: three ops instead of five.
+                grad_x = grad_out * (x.sigmoid() - t)
             else:
+                sig_neg = (-x).sigmoid()
                 grad_x = grad_out * ((1.0 - t) - ((pos_weight - 1.0) * t + 1.0) * sig_neg)
         if need_t or need_pw:
             softplus_neg = ((-x.abs()).exp() + 1.0).log() + (-x).relu()

@@ -32,9 +32,30 @@ def _keep_shape(shape: tuple, dims: tuple | None) -> tuple:
     return tuple(1 if i in dims else s for i, s in enumerate(shape))
 
 
-def _unreduce(grad_out: Tensor, shape: tuple, dims: tuple | None) -> Tensor:
+class Unreduce(Function):
+    """A reduction's gradient, times ``scale``, broadcast back over the reduced axes (one op)."""
+
+    @staticmethod
+    def forward(ctx, grad, keep_shape, shape, scale):
+        ctx.grad_shape = grad.shape
+        ctx.keep_shape = keep_shape
+        ctx.scale = scale
+        grad = grad.reshape(keep_shape)
+        if scale != 1:
+            grad = grad * scale
+        return ctx.xp.broadcast_to(grad, shape)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        from .shape import Reshape, sum_to
+
+        grad = Reshape.apply(sum_to(grad_out, ctx.keep_shape), ctx.grad_shape)
+        return (grad * ctx.scale if ctx.scale != 1 else grad), None, None, None
+
+
+def _unreduce(grad_out: Tensor, shape: tuple, dims: tuple | None, scale: float = 1) -> Tensor:
     """Broadcast a reduction's gradient back over the reduced axes."""
-    return expand(grad_out.reshape(_keep_shape(shape, dims)), shape)
+    return Unreduce.apply(grad_out, _keep_shape(shape, dims), shape, scale)
 
 
 class Sum(Function):
@@ -47,6 +68,23 @@ class Sum(Function):
     @staticmethod
     def backward(ctx, grad_out):
         return _unreduce(grad_out, ctx.input_shape, ctx.dims), None, None
+
+
+class Mean(Function):
+    @staticmethod
+    def forward(ctx, a, dims, keepdim):
+        ctx.input_shape = a.shape
+        ctx.dims = dims
+        return a.mean(axis=dims, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        count = _count(ctx.input_shape, ctx.dims)
+        return (
+            _unreduce(grad_out, ctx.input_shape, ctx.dims, 1.0 / builtins.max(count, 1)),
+            None,
+            None,
+        )
 
 
 def sum(a: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
@@ -71,8 +109,7 @@ def mean(a: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
             f"mean: could not infer output dtype; input dtype must be floating point, got "
             f"{a.dtype} (use .float() first)"
         )
-    dims = _dims(dim, a.data.ndim, "mean")
-    return Sum.apply(a, dims, keepdim) / _count(a.data.shape, dims)
+    return Mean.apply(a, _dims(dim, a.data.ndim, "mean"), keepdim)
 
 
 def var(
