@@ -41,6 +41,10 @@ def make_parser(description: str) -> argparse.ArgumentParser:
 def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
     """Parse ``argv`` (None: the command line), create ``--out`` and seed every generator."""
     args = parser.parse_args(argv)
+    try:
+        A.zeros(1, device=args.device)  # fail here, with the backend's advice, not mid-run
+    except (RuntimeError, ValueError) as error:
+        parser.error(f"--device {args.device}: {error}")
     args.out = Path(args.out)
     args.out.mkdir(parents=True, exist_ok=True)
     A.manual_seed(args.seed)
@@ -231,6 +235,46 @@ def save_curves(
         ax.set_title(title)
     if len(curves) > 1:
         ax.legend()
+    return save_figure(fig, Path(path))
+
+
+def save_bars(
+    path: Path,
+    groups: dict[str, dict[str, float]],
+    ylabel: str = "",
+    title: str = "",
+    logy: bool = False,
+    hline: float | None = None,
+) -> Path:
+    """Grouped bars: one group per key of each inner dict, one colour per outer key (e.g.
+    ``{"correct": {"W1": 1e-9, ...}, "buggy": {...}}``). CSV at ``path`` with .csv without
+    matplotlib. ``hline`` draws a dashed threshold."""
+    labels = list(next(iter(groups.values())))
+    plt = pyplot()
+    if plt is None:
+        csv_path = Path(path).with_suffix(".csv")
+        with open(csv_path, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["", *groups])
+            for label in labels:
+                writer.writerow([label, *(values[label] for values in groups.values())])
+        print(f"matplotlib is not installed: wrote {csv_path} instead of a plot")
+        return csv_path
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    width = 0.8 / len(groups)
+    for k, (name, values) in enumerate(groups.items()):
+        positions = [i + (k - (len(groups) - 1) / 2) * width for i in range(len(labels))]
+        ax.bar(positions, [values[label] for label in labels], width, label=name)
+    ax.set_xticks(range(len(labels)))
+    ax.set_xticklabels(labels)
+    if hline is not None:
+        ax.axhline(hline, color="k", linestyle="--", linewidth=1)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend(loc="upper left", fontsize="small")
     return save_figure(fig, Path(path))
 
 

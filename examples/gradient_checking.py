@@ -199,11 +199,19 @@ def main(argv=None):
     except Exception as error:  # GradcheckError: what the library reports for a wrong rule
         gradcheck_message = str(error).splitlines()[0]
     print(f"\nautograd.gradcheck on BuggyLinear: {gradcheck_message or 'passed'}")
+    path = common.save_bars(
+        args.out / "gradient_checking.png",
+        {name: r["per_parameter"] for name, r in results.items()},
+        ylabel="||grad - gradapprox|| / (||grad|| + ||gradapprox||)",
+        title=f"Gradient checking per parameter (dashed: {THRESHOLD:g})",
+        logy=True,
+        hline=THRESHOLD,
+    )
     return {
         "differences": {name: r["difference"] for name, r in results.items()},
         "buggy_per_parameter": buggy,
         "gradcheck_message": gradcheck_message,
-        "files": [],
+        "files": [path],
     }
 
 

@@ -93,6 +93,14 @@ def test_gradient_checking_passes_and_catches_the_bug(tmp_path):
     per_parameter = result["buggy_per_parameter"]
     assert max(per_parameter, key=per_parameter.get) == "W2"
     assert "input 1" in result["gradcheck_message"]
+    assert_files(result, "gradient_checking.png")
+
+
+def test_a_device_that_cannot_run_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        demo.main(["--device", "tpu", "--out", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert "--device tpu" in capsys.readouterr().err
 
 
 def test_optimizers_adam_beats_plain_gradient_descent(tmp_path):
