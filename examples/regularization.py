@@ -133,7 +133,12 @@ def main(argv=None):
         weight_norm = math.sqrt(
             sum((p * p).sum().item() for n, p in model.named_parameters() if n.endswith("weight"))
         )
-        results[name] = {"train": train_accuracy, "test": test_accuracy, "costs": costs}
+        results[name] = {
+            "train": train_accuracy,
+            "test": test_accuracy,
+            "costs": costs,
+            "weight_norm": weight_norm,
+        }
         curves[name] = costs
         course_train, course_test = COURSE[name]
         rows.append(

@@ -80,7 +80,10 @@ def test_regularization(tmp_path):
         assert values["train"] > 0.8, name
         assert values["test"] > 0.8, name
     # The L2 row's cost includes lambda/(2m) ||W||^2 on top of the same cross-entropy.
-    assert result["results"]["L2 (lambda 0.7)"]["costs"][0] > result["results"]["none"]["costs"][0]
+    none, l2 = result["results"]["none"], result["results"]["L2 (lambda 0.7)"]
+    assert l2["costs"][0] > none["costs"][0]
+    # Weight decay: the penalty keeps the weights smaller.
+    assert l2["weight_norm"] < 0.8 * none["weight_norm"]
     assert_files(result, "regularization_cost.png", "regularization_boundaries.png")
 
 
