@@ -123,7 +123,7 @@ def main(argv=None):
                 common.percent(flower_accuracy),
                 "-",
                 costs_flower[-1],
-                "47% (flower)",
+                common.percent(COURSE_FLOWER_ACCURACY),
             ],
             [
                 "digits 3 vs 8",
