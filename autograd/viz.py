@@ -370,6 +370,14 @@ def _saved_items(node: Any) -> tuple:
     return saved
 
 
+def _saved_output(extra: Any) -> tuple:
+    """(output index, live output tensor or None) from a saved output's ``extra`` field."""
+    if isinstance(extra, tuple):  # (index, weakref to the output tensor)
+        index, ref = extra
+        return index, ref()
+    return extra, None
+
+
 def _harvest_values(scene: _Scene) -> None:
     """Find live tensors (or arrays) for intermediates: recorded, retained, or saved ones."""
     tensors = scene.tensors
@@ -397,7 +405,10 @@ def _harvest_values(scene: _Scene) -> None:
                 if value._version == extra:
                     offer(_tensor_key(value), value)
             elif kind == _function._SAVED_OUTPUT:
-                info = tensors.get((id(op.node), extra))
+                index, output = _saved_output(extra)
+                if output is not None and output.grad_fn is op.node:
+                    offer((id(op.node), index), output)
+                info = tensors.get((id(op.node), index))
                 if info is not None and info.tensor is None and info.array is None:
                     info.array = value
 
@@ -722,7 +733,8 @@ def _saved_rows(op: _OpInfo, scene: _Scene, totals: dict) -> list:
                 what = "input (no grad)"
             array = value.data
         elif kind == _function._SAVED_OUTPUT:
-            what = f"output {extra}" if node._n_out > 1 else "output"
+            index = _saved_output(extra)[0]
+            what = f"output {index}" if node._n_out > 1 else "output"
             array = value
         elif kind == _function._SAVED_CONST:
             what = "constant"
