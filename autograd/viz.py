@@ -852,7 +852,7 @@ def _box_label(cluster: _Cluster, scene: _Scene) -> str:
     n_ops = sum(1 for op in scene.ops if op.hidden_in is cluster)
     params = scene.box_params.get(id(cluster), [])
     n_values = sum(math.prod(info.shape) for info in params)
-    text = f"<b>{_escape(cluster.label)}</b><br/>{n_ops} ops"
+    text = f"<b>{_escape(cluster.label)}</b><br/>{n_ops} op{'s' if n_ops != 1 else ''}"
     if params:
         text += f", {len(params)} parameter tensors ({n_values} values)"
     return "<" + text + ">"

@@ -565,3 +565,25 @@ def test_jupyter_display_and_frames_render(tmp_path):
     paths = viz.save_frames(viz.backward_steps((x * x).sum()), tmp_path, "svg")
     assert [p.name for p in paths] == ["frame_000.svg", "frame_001.svg"]
     assert "backward step 2/2" in paths[1].read_text()
+
+
+# ------------------------------------------------------------------------------ the example
+@needs_nn
+def test_example_visualize_graph(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1]))
+    from examples import visualize_graph
+
+    result = visualize_graph.main(["--out", str(tmp_path), "--no-progress"])
+    assert result["course"] == {"J": 33.0, "dJ/da": 3.0, "dJ/db": 6.0, "dJ/dc": 9.0}
+    sigmoid, relu = result["grad_norms"]["sigmoid"], result["grad_norms"]["relu_he"]
+    assert sigmoid[0] < 1e-4 * sigmoid[-1]  # vanishing through 10 sigmoids
+    assert 0.1 < relu[0] / relu[-1] < 10  # ReLU + He keeps the scale
+    assert result["frames"] == 5
+    names = {Path(p).name for p in result["files"]}
+    assert {"course_graph.gv", "mlp_grouped.gv", "deep_sigmoid.gv", "frame_004.gv"} <= names
+    course = (tmp_path / "course_graph.gv").read_text()
+    assert "data 33" in course and "grad 9" in course
+    if shutil.which("dot"):
+        assert (tmp_path / "course_graph.svg").exists()
