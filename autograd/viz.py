@@ -942,12 +942,14 @@ def _emit(scene: _Scene, opts: _Options, state: _State) -> Graph:
     if opts.group_modules:
         for cluster in scene.clusters:
             if cluster.owner is cluster:
+                # A backward frame whose node is inside a collapsed module highlights the box.
+                running = state.current is not None and state.current.hidden_in is cluster
                 container(cluster.parent).node(
                     cluster.gid,
                     _box_label(cluster, scene),
                     shape="box3d",
                     style="filled",
-                    fillcolor=_BOX_COLOR,
+                    fillcolor=_CURRENT_COLOR if running else _BOX_COLOR,
                 )
         for cluster in sorted(drawn, key=lambda c: -c.depth):
             container(cluster.parent).subgraph(containers[id(cluster)])

@@ -445,6 +445,16 @@ def test_frames_partial_sums_across_consumers():
     assert grads_of_x[-1].endswith("grad [5, 5]")
 
 
+def test_frames_highlight_collapsed_module():
+    net = fake_net()
+    loss = net(leaf([0.5, -0.5, 1.0], "x")).sum()
+    frames = list(viz.backward_steps(loss, collapse=("encoder",)))
+    assert len(frames) == len(graph_nodes(loss)) == 10
+    box = node_id(frames[0], "encoder (FakeStack)")
+    running = [f.step for f in frames if "#ff7f7f" in _attrs(f, box)]
+    assert running == [5, 6, 7, 8, 9, 10]  # the head's 3 ops and the Sum come first
+
+
 def test_frames_after_backward_show_order_only():
     a, b, c, u, v, J = course_graph(record=False)
     J.backward()
