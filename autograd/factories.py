@@ -30,9 +30,18 @@ def _float(backend: Any, dtype: Any) -> Any:
     return backend.default_float if dtype is None else _dtypes.to_dtype(dtype)
 
 
-def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    """A new tensor from data (lists, scalars, NumPy/CuPy arrays, Tensors); floats -> float32."""
-    return Tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
+def tensor(
+    data: Any,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    name: str | None = None,
+) -> Tensor:
+    """A new tensor from data (lists, scalars, NumPy/CuPy arrays, Tensors); floats -> float32.
+
+    ``name`` labels the tensor in ``autograd.viz`` drawings (not in PyTorch).
+    """
+    return Tensor(data, dtype=dtype, device=device, requires_grad=requires_grad, name=name)
 
 
 def from_numpy(array: Any) -> Tensor:

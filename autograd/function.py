@@ -137,10 +137,11 @@ class Function:
 
     @property
     def name(self) -> str:
-        return type(self).__name__
+        """The op's name for people: the class name without a private underscore (``Linear``)."""
+        return type(self).__name__.lstrip("_")
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__}>"
+        return f"<{self.name}>"
 
     def register_hook(self, hook: Any, output_index: int = 0) -> None:
         if self._hooks is None:

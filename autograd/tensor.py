@@ -333,7 +333,7 @@ class Tensor:
         if self.data.dtype not in (_dtypes.float32, _dtypes.int64, _dtypes.bool_):
             extras.append(f"dtype={self.dtype}")
         if self.grad_fn is not None:
-            extras.append(f"grad_fn=<{type(self.grad_fn).__name__}>")
+            extras.append(f"grad_fn=<{self.grad_fn.name}>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + ", ".join([body, *extras]) + ")"

@@ -840,7 +840,7 @@ def _tensor_label(info: _TensorInfo, opts: _Options, state: _State, fill: str) -
 
 
 def _op_label(op: _OpInfo, opts: _Options, scene: _Scene, totals: dict) -> str:
-    name = type(op.node).__name__
+    name = op.node.name
     parts = [f"<b>{_escape(name)}</b>"]
     if opts.show_saved:
         for row in _saved_rows(op, scene, totals):
@@ -1312,7 +1312,7 @@ def backward_steps(
         state.done = set(done)
         state.hot = {(key, step.op.gid) for key in step.sent}
         state.broadcast = broadcast
-        name = type(step.op.node).__name__
+        name = step.op.node.name
         caption = f"backward step {number}/{total}: {name} (generation {step.op.node._gen}){note}"
         state.title = f"{title}\n{caption}" if title else caption
         frame = _emit(scene, opts, state)
