@@ -385,15 +385,17 @@ def run_backward(
                 node._saved = _RELEASED
 
         leaf_grads = {leaf: _total(parts, create_graph) for leaf, parts in leaf_grads.items()}
-        if captured is not None:
-            return _collect(inputs, captured, leaf_grads, allow_unused)
-        assigned: set = set()
         for leaf, g in leaf_grads.items():
-            if leaf._hooks:
+            if leaf._hooks:  # leaf hooks see the total gradient, for grad() as for backward()
                 for hook in leaf._hooks:
                     result = hook(g)
                     if result is not None:
                         g = result
+                leaf_grads[leaf] = g
+        if captured is not None:
+            return _collect(inputs, captured, leaf_grads, allow_unused)
+        assigned: set = set()
+        for leaf, g in leaf_grads.items():
             if not create_graph and g.requires_grad:
                 g = g.detach()
             data = g.data
@@ -468,7 +470,8 @@ def _run_tensor_hooks(node: Function, grad_outs: list) -> None:
         for i, ref in node._retained.items():
             tensor = ref()
             if tensor is not None and grad_outs[i] is not None:
-                g = grad_outs[i].detach()
+                # A copy: the same array flows on to other nodes and leaves.
+                g = Tensor._make(grad_outs[i].data.copy(), node._backend)
                 tensor.grad = g if tensor.grad is None else tensor.grad + g
 
 
@@ -499,7 +502,7 @@ def backward(
     create_graph: bool = False,
 ) -> None:
     """``autograd.backward``: accumulate the gradients of ``tensors`` into the leaves' ``.grad``."""
-    roots, grads = _roots_and_grads(tensors, grad_tensors, "backward")
+    roots, grads = _roots_and_grads(tensors, grad_tensors, "backward", create_graph)
     if retain_graph is None:
         retain_graph = create_graph
     run_backward(roots, grads, retain_graph, create_graph)
@@ -518,7 +521,7 @@ def grad(
     Leaves' ``.grad`` are left untouched. With ``create_graph=True`` the result is itself
     differentiable (second derivatives, Hessian-vector products, gradient penalties).
     """
-    roots, grads = _roots_and_grads(outputs, grad_outputs, "grad")
+    roots, grads = _roots_and_grads(outputs, grad_outputs, "grad", create_graph)
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     for i, t in enumerate(inputs):
         if not isinstance(t, Tensor):
@@ -532,7 +535,7 @@ def grad(
     return run_backward(roots, grads, retain_graph, create_graph, inputs, allow_unused)
 
 
-def _roots_and_grads(tensors: Any, grads: Any, op: str) -> tuple:
+def _roots_and_grads(tensors: Any, grads: Any, op: str, create_graph: bool) -> tuple:
     tensors = (tensors,) if isinstance(tensors, Tensor) else tuple(tensors)
     if grads is None:
         grads = (None,) * len(tensors)
@@ -568,7 +571,9 @@ def _roots_and_grads(tensors: Any, grads: Any, op: str) -> tuple:
                 raise RuntimeError(
                     f"{op}: gradient on {g.device} for an output on {t.device}; move it first"
                 )
-            if not g.requires_grad:
+            if g.dtype != t.dtype:
+                g = g.to(t.dtype)  # as PyTorch: the seed gradient takes its output's dtype
+            if not (create_graph and g.requires_grad):
                 # The caller keeps their tensor: a leaf's .grad must not alias it.
                 g = Tensor._make(g.data.copy(), g._backend)
         out_grads.append(g)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -32,12 +33,7 @@ class _GradModeContext:
         _state.enabled = self._prev
 
     def __call__(self, fn: Callable) -> Callable:
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with type(self)():
-                return fn(*args, **kwargs)
-
-        return wrapper
+        return _decorate(fn, type(self))
 
 
 class no_grad(_GradModeContext):
@@ -66,10 +62,39 @@ class set_grad_enabled(_GradModeContext):
     def __call__(self, fn: Callable) -> Callable:
         _state.enabled = self._prev
         mode = self.mode
+        return _decorate(fn, lambda: set_grad_enabled(mode))
+
+
+def _decorate(fn: Callable, make_context: Callable) -> Callable:
+    """Run ``fn`` inside a fresh context; a generator gets it around each of its steps."""
+    if inspect.isgeneratorfunction(fn):
 
         @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with set_grad_enabled(mode):
-                return fn(*args, **kwargs)
+        def generator(*args: Any, **kwargs: Any) -> Any:
+            gen = fn(*args, **kwargs)
+            try:
+                with make_context():
+                    value = next(gen)
+                while True:
+                    try:
+                        sent = yield value
+                    except GeneratorExit:
+                        gen.close()
+                        raise
+                    except BaseException as exc:  # forward throw() into the generator
+                        with make_context():
+                            value = gen.throw(exc)
+                    else:
+                        with make_context():
+                            value = gen.send(sent)
+            except StopIteration as stop:
+                return stop.value
 
-        return wrapper
+        return generator
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with make_context():
+            return fn(*args, **kwargs)
+
+    return wrapper

@@ -32,7 +32,7 @@ class Tensor:
         "requires_grad",
         "grad_fn",
         "_out_idx",
-        "_version",
+        "_vc",
         "_backend",
         "_hooks",
         "name",
@@ -61,7 +61,8 @@ class Tensor:
             source = backends.backend_of_array(data)
             backend = source if device is None else backends.get_backend(device)
             if source is backend and backend.is_array(data):
-                array = data if dtype is None else data.astype(dtype)
+                # A new tensor owns its data, as torch.tensor (from_numpy is the one that shares).
+                array = data.copy() if dtype is None else data.astype(dtype)
             else:
                 array = backend.from_host(_dtypes.host_array(source.to_host(data), dtype))
         if array.dtype.kind not in "biufc":
@@ -78,7 +79,7 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self.grad_fn = None
         self._out_idx = 0
-        self._version = 0
+        self._vc = [0]
         self._backend = backend
         self._hooks = None
         self.name = name
@@ -98,7 +99,7 @@ class Tensor:
         t.requires_grad = requires_grad
         t.grad_fn = grad_fn
         t._out_idx = out_idx
-        t._version = 0
+        t._vc = [0]
         t._backend = backend
         t._hooks = None
         t.name = None
@@ -132,6 +133,15 @@ class Tensor:
     @property
     def is_leaf(self) -> bool:
         return self.grad_fn is None
+
+    @property
+    def _version(self) -> int:
+        """How many in-place changes the data has had; shared with ``detach()``-ed aliases."""
+        return self._vc[0]
+
+    @_version.setter
+    def _version(self, value: int) -> None:
+        self._vc[0] = value
 
     @property
     def is_cuda(self) -> bool:
@@ -259,8 +269,10 @@ class Tensor:
 
     # ------------------------------------------------------------------------ the graph
     def detach(self) -> Tensor:
-        """The same data, cut from the graph (shares memory)."""
-        return Tensor._make(self.data, self._backend)
+        """The same data, cut from the graph (shares memory and the version counter)."""
+        out = Tensor._make(self.data, self._backend)
+        out._vc = self._vc
+        return out
 
     def detach_(self) -> Tensor:
         self.grad_fn = None
@@ -348,7 +360,7 @@ class Tensor:
         for slot in Tensor.__slots__[:-1]:
             setattr(out, slot, getattr(self, slot))
         out.data = self.data.copy()
-        out._version = 0
+        out._vc = [0]
         out._hooks = None
         if self.grad is not None:
             out.grad = self.grad.__deepcopy__(memo)

@@ -34,7 +34,7 @@ class Parameter(Tensor):
         self.requires_grad = bool(requires_grad)
         self.grad_fn = None
         self._out_idx = 0
-        self._version = 0
+        self._vc = data._vc  # the same data: the same version counter
         self._backend = data.backend
         self._hooks = None
         self.name = None

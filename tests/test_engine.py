@@ -762,3 +762,76 @@ def test_leaf_grad_does_not_alias_the_callers_gradient(device):
     (x + 0.0).backward(gradient=v)
     x.grad.zero_()
     np.testing.assert_array_equal(_host(v), [5.0, 6.0])
+
+
+# ------------------------------------------------------------------ review regressions
+def test_detach_shares_the_version_counter(device):
+    # The p.detach().mul_() pattern must not silently corrupt a pending backward.
+    x = A.tensor([1.0, 2.0], device=device, requires_grad=True)
+    y = (x * x).sum()
+    x.detach().mul_(10.0)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.backward()
+
+
+def test_tensor_from_an_array_owns_its_data():
+    source = np.ones(3, dtype=np.float32)
+    t = A.tensor(source)
+    t.add_(1.0)
+    np.testing.assert_array_equal(source, [1.0, 1.0, 1.0])  # torch.tensor copies too
+    shared = A.from_numpy(source)
+    shared.add_(1.0)
+    np.testing.assert_array_equal(source, [2.0, 2.0, 2.0])  # from_numpy is the one that shares
+
+
+def test_leaf_hooks_run_for_autograd_grad(device):
+    x = A.tensor([1.0, 2.0], device=device, requires_grad=True)
+    x.register_hook(lambda g: g * 10)
+    (g,) = A.grad((x * x).sum(), x)
+    np.testing.assert_allclose(_host(g), [20.0, 40.0])
+    assert x.grad is None  # grad() leaves .grad alone
+
+
+def test_retained_grad_is_a_copy(device):
+    x = A.tensor([1.0, 2.0], device=device, requires_grad=True)
+    w = A.tensor([1.0, 2.0], device=device, requires_grad=True)
+    h = w * 2
+    h.retain_grad()
+    (x + h).backward(A.tensor([1.0, 1.0], device=device))
+    x.grad.mul_(0)
+    np.testing.assert_array_equal(_host(h.grad), [1.0, 1.0])
+
+
+def test_a_seed_gradient_that_requires_grad_is_not_aliased(device):
+    x = A.tensor([1.0, 2.0], device=device, requires_grad=True)
+    v = A.tensor([1.0, 1.0], device=device, requires_grad=True)
+    x.backward(v)
+    x.grad.mul_(0)
+    np.testing.assert_array_equal(_host(v), [1.0, 1.0])
+
+
+def test_a_seed_gradient_takes_its_outputs_dtype(device):
+    x = A.tensor([1.0, 2.0], device=device, requires_grad=True)
+    x.backward(A.tensor([1.0, 1.0], dtype=A.float64, device=device))
+    assert x.grad.dtype == A.float32
+    y = A.tensor([0.0, 1.0], device=device, requires_grad=True)
+    y.exp().backward(A.tensor([1.0, 1.0], dtype=A.float64, device=device))
+    assert y.grad.dtype == A.float32
+    np.testing.assert_allclose(_host(y.grad), np.exp([0.0, 1.0]), rtol=1e-6)
+
+
+def test_grad_mode_decorators_cover_generators():
+    @A.no_grad()
+    def steps():
+        yield A.is_grad_enabled()
+        yield A.is_grad_enabled()
+        return "done"
+
+    assert list(steps()) == [False, False]
+    assert A.is_grad_enabled()
+
+    @A.set_grad_enabled(False)
+    def one():
+        yield A.is_grad_enabled()
+
+    assert list(one()) == [False] and A.is_grad_enabled()
