@@ -289,10 +289,11 @@ CASES = [
     Case("prod_dim", lambda a: a.prod(dim=1), ((3, 4),), lambda a: a.prod(axis=1)),
     Case("prod_dim_keepdim", lambda a: A.prod(a, 0, keepdim=True), ((3, 4),),
          lambda a: a.prod(axis=0, keepdims=True)),
-    # The zero path's backward uses a constant product-of-others: first order only.
-    Case("prod_zero", lambda a: a.prod(dim=-1), ((3, 4),), lambda a: a.prod(axis=-1), "zero",
-         smooth=False),
-    Case("prod_two_zeros", lambda a: a.prod(), ((1, 4),), np.prod, "two_zeros", smooth=False),
+    # With zeros, double backward takes the product of the others as a masked product.
+    Case("prod_zero", lambda a: a.prod(dim=-1), ((3, 4),), lambda a: a.prod(axis=-1), "zero"),
+    Case("prod_two_zeros", lambda a: a.prod(), ((1, 4),), np.prod, "two_zeros"),
+    Case("prod_zero_dims", lambda a: a.prod(dim=(0, 2)), ((2, 3, 4),),
+         lambda a: a.prod(axis=(0, 2)), "zero"),
     # ------------------------------------------------------------------------- matmul
     Case("matmul", lambda a, b: a @ b, ((3, 4), (4, 5)), np.matmul),
     Case("matmul_batched", lambda a, b: a @ b, ((2, 3, 4), (2, 4, 2)), np.matmul),

@@ -9,6 +9,7 @@ from typing import Any
 from backends import dtypes as _dtypes
 
 from ..function import Function
+from ..grad_mode import _state
 from ..tensor import Tensor, _normalize_dim
 from .shape import expand
 
@@ -330,7 +331,11 @@ class Prod(Function):
             # Recomputed from the input (not the saved array) so that it is differentiable too.
             full = Prod.apply(a, ctx.dims, True)
             return grad * expand(full, ctx.input_shape) / a, None, None
-        # With zeros, out / a is 0/0: use the product of the other elements (first order only).
+        if _state.enabled:
+            # A graph of the gradient is wanted (create_graph): the product of the others as
+            # differentiable ops, so the second derivative sees how it depends on each element.
+            return grad * _product_of_others_graph(a, ctx.dims), None, None
+        # With zeros, out / a is 0/0: the product of the other elements, computed at forward.
         return grad * others, None, None
 
 
@@ -347,6 +352,36 @@ def _product_of_others(xp: Any, a: Any, dims: tuple | None) -> Any:
     if dims is None:
         return others.reshape(a.shape)
     return xp.moveaxis(others, tuple(range(-len(dims), 0)), dims)
+
+
+def _product_of_others_graph(a: Tensor, dims: tuple | None) -> Tensor:
+    """``_product_of_others`` with Tensor ops (differentiable): a masked product per group.
+
+    Each group of n reduced elements is broadcast to an (n, n) matrix whose diagonal is 1, so
+    row i multiplies every element but the i-th. O(n^2) memory, only for double backward.
+    """
+    from .elementwise import where
+    from .shape import Permute, Reshape
+
+    ndim = a.data.ndim
+    reduced = tuple(range(ndim)) if dims is None else dims
+    kept = tuple(d for d in range(ndim) if d not in reduced)
+    order = kept + reduced
+    moved = Permute.apply(a, order) if order != tuple(range(ndim)) else a
+    kept_shape = tuple(a.data.shape[d] for d in kept)
+    n = _count(a.data.shape, reduced)
+    groups = Reshape.apply(moved, kept_shape + (1, n))
+    xp = a._backend.xp
+    diagonal = Tensor._make(xp.eye(n, dtype=bool), a._backend)
+    masked = where(diagonal, 1.0, expand(groups, kept_shape + (n, n)))
+    others = Prod.apply(masked, (len(kept_shape) + 1,), False)
+    others = Reshape.apply(others, moved.data.shape)
+    if order == tuple(range(ndim)):
+        return others
+    inverse = [0] * ndim
+    for i, d in enumerate(order):
+        inverse[d] = i
+    return Permute.apply(others, tuple(inverse))
 
 
 def prod(a: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
