@@ -103,7 +103,7 @@ class Function:
         result = []
         for kind, value, extra in saved:
             if kind == _SAVED_INPUT:
-                if value._version != extra:
+                if value._vc[0] != extra:
                     raise RuntimeError(
                         f"{type(self).__name__}.backward: one of the tensors needed for gradient "
                         f"computation has been modified by an in-place operation: a tensor of "
@@ -116,7 +116,7 @@ class Function:
                 output = ref()
                 # Only an in-place change of this very array corrupts it; a recorded in-place op
                 # rebases the tensor onto a new array and leaves the saved one intact.
-                if output is not None and output._version != 0 and output.data is value:
+                if output is not None and output._vc[0] != 0 and output.data is value:
                     raise RuntimeError(
                         f"{type(self).__name__}.backward: its output (shape {value.shape}), "
                         f"needed for the gradient, has been modified by an in-place operation "
@@ -261,7 +261,7 @@ def _resolve_saved(
     for item in items:
         for j, array in enumerate(arrays):
             if item is array and isinstance(args[j], Tensor):
-                resolved.append((_SAVED_INPUT, args[j], args[j]._version))
+                resolved.append((_SAVED_INPUT, args[j], args[j]._vc[0]))
                 break
         else:
             for j, o in enumerate(raw):
@@ -272,7 +272,7 @@ def _resolve_saved(
                     break
             else:
                 if isinstance(item, Tensor):
-                    resolved.append((_SAVED_INPUT, item, item._version))
+                    resolved.append((_SAVED_INPUT, item, item._vc[0]))
                 elif hasattr(item, "shape") and hasattr(item, "dtype"):
                     resolved.append((_SAVED_CONST, item, None))
                 else:
