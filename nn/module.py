@@ -461,9 +461,8 @@ class Module:
             if set_to_none:
                 param.grad = None
             else:
-                grad = _writable_grad(param)
-                grad.detach_()
-                grad.zero_()
+                param.grad.detach_()
+                param.grad.zero_()
 
     def apply(self, fn: Callable[[Module], Any]) -> Module:
         """Call ``fn`` on every submodule (children first) and then on this module."""
@@ -560,18 +559,3 @@ def _move_(tensor: Tensor, device: Any, dtype: Any) -> None:
             tensor._backend = moved.backend
         if tensor.grad is not None:
             tensor.grad = tensor.grad.to(device=device, dtype=dtype)
-
-
-def _writable_grad(param: Tensor) -> Tensor:
-    """``param.grad``, replaced by a private copy if its array is a read-only broadcast view."""
-    grad = param.grad
-    array = grad.data
-    flags = getattr(array, "flags", None)
-    read_only = flags is not None and not getattr(flags, "writeable", True)
-    # A zero stride means several elements share memory: an in-place update would hit them all.
-    shared = any(s == 0 and n > 1 for s, n in zip(array.strides, array.shape))
-    if read_only or shared:
-        with A.no_grad():
-            grad = grad.clone()
-        param.grad = grad
-    return grad

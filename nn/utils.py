@@ -27,8 +27,6 @@ def clip_grad_norm_(
 
     The scale is max_norm / (total_norm + 1e-6), clamped to 1, exactly as PyTorch.
     """
-    from .module import _writable_grad
-
     params = [p for p in _as_list(parameters) if p.grad is not None]
     if not params:
         return A.tensor(0.0)
@@ -50,20 +48,17 @@ def clip_grad_norm_(
             )
         coef = (max_norm / (total + 1e-6)).clamp(max=1.0)
         for p in params:
-            grad = _writable_grad(p)
-            grad.mul_(coef.to(grad.device).to(grad.dtype))
+            p.grad.mul_(coef.to(p.grad.device).to(p.grad.dtype))
     return total
 
 
 def clip_grad_value_(parameters: Any, clip_value: float, foreach: Any = None) -> None:
     """Clamp every gradient elementwise into [-clip_value, clip_value], in place."""
-    from .module import _writable_grad
-
     clip_value = float(clip_value)
     with A.no_grad():
         for p in _as_list(parameters):
             if p.grad is not None:
-                _writable_grad(p).clamp_(-clip_value, clip_value)
+                p.grad.clamp_(-clip_value, clip_value)
 
 
 def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
