@@ -46,3 +46,48 @@ def test_prod_first_order_with_zeros_builds_no_graph(device):
     x.prod(1).sum().backward()
     np.testing.assert_array_equal(_host(x.grad), [[6, 0, 0]])
     assert not x.grad.requires_grad and x.grad.dtype == A.float32
+
+
+# ------------------------------------------------------------------- remainder has a gradient
+
+
+def test_remainder_gradient(device):
+    # torch: x = [1.5, 2.5, 3.5]; (x * 2 + x % 1.0).sum().backward() -> x.grad [3, 3, 3]
+    x = A.tensor([1.5, 2.5, 3.5], device=device, requires_grad=True)
+    (x * 2 + x % 1.0).sum().backward()
+    np.testing.assert_array_equal(_host(x.grad), [3, 3, 3])
+    # torch: a = [5.5, -7.5], b = [2, 3]; (a % b).sum().backward() -> a.grad [1, 1], b.grad [-2, 3]
+    a = A.tensor([5.5, -7.5], device=device, requires_grad=True)
+    b = A.tensor([2.0, 3.0], device=device, requires_grad=True)
+    out = a % b
+    np.testing.assert_array_equal(_host(out), [1.5, 1.5])
+    out.sum().backward()
+    np.testing.assert_array_equal(_host(a.grad), [1, 1])
+    np.testing.assert_array_equal(_host(b.grad), [-2, 3])
+    assert b.grad.dtype == A.float32
+
+
+def test_remainder_dtypes_follow_pytorch(device):
+    i = A.tensor([5, -7], device=device)
+    assert (i % 3).dtype == A.int64 and (i % 3).tolist() == [2, 2]
+    assert (i % 2.5).dtype == A.float32
+    np.testing.assert_array_equal(_host(i % 2.5), [0.0, 0.5])
+
+
+def test_scalar_remainder_by_a_tensor(device):
+    from autograd.ops.elementwise import rremainder
+
+    # torch: 7.0 % tensor([5.5, -7.5]) -> [1.5, -0.5] (torch has no gradient here; ours is
+    # -floor(7 / a) = [-1, 1]).
+    a = A.tensor([5.5, -7.5], dtype=A.float64, device=device, requires_grad=True)
+    out = rremainder(a, 7.0)
+    np.testing.assert_array_equal(_host(out), [1.5, -0.5])
+    out.sum().backward()
+    np.testing.assert_array_equal(_host(a.grad), [-1, 1])
+    assert A.gradcheck(lambda t: rremainder(t, 7.0), [a.detach().requires_grad_()])
+
+
+@pytest.mark.xfail(strict=True, reason="needs Tensor.__rmod__ (tensor.py, lead): remove on pass")
+def test_rmod_operator(device):
+    a = A.tensor([5.5, -7.5], device=device)
+    np.testing.assert_array_equal(_host(7.0 % a), [1.5, -0.5])

@@ -175,6 +175,9 @@ CASES = [
          ("positive", None)),
     Case("rpow_scalar", lambda a: 2.0**a, ((3, 4),), lambda a: 2.0**a),
     Case("A.pow", lambda a: A.pow(a, 2.5), ((3,),), lambda a: a**2.5, "positive"),
+    # % is discontinuous where a / b is an integer; random draws sit far from those points.
+    Case("remainder", lambda a, b: a % b, ((3, 4), (4,)), np.remainder, (None, "away0")),
+    Case("remainder_scalar", lambda a: a % 0.7, ((3, 4),), lambda a: np.remainder(a, 0.7)),
     Case("neg", lambda a: -a, ((3, 4),), lambda a: -a),
     Case("A.neg", lambda a: A.neg(a), ((3, 4),), lambda a: -a),
     # --------------------------------------------------------------------------- unary
@@ -733,11 +736,13 @@ def test_integer_and_bool_arithmetic_promote_like_pytorch(device):
     np.testing.assert_allclose(_host(i.exp()), np.exp([1, 2, 3]).astype(np.float32))
 
 
-def test_floor_divide_and_remainder_have_no_gradient(device):
+def test_floor_divide_has_no_gradient_and_remainder_takes_the_divisors_sign(device):
     x = A.tensor([5.0, -7.0], device=device, requires_grad=True)
     np.testing.assert_array_equal(_host(x // 2), [2.0, -4.0])
     np.testing.assert_array_equal(_host(x % 3), [2.0, 2.0])
+    np.testing.assert_array_equal(_host(x % -3), [-1.0, -1.0])
     assert not (x // 2).requires_grad
+    assert (x % 3).requires_grad
 
 
 def test_logical_ops_on_bool_tensors(device):

@@ -242,6 +242,53 @@ def rpow(a: Tensor, base: Any) -> Tensor:
         raise _op_error("pow", exc, base, a) from None
 
 
+class Remainder(Function):
+    """``a - floor(a / b) * b`` (the sign of ``b``, as Python's and PyTorch's ``%``).
+
+    Its gradient is 1 for ``a`` and ``-floor(a / b)`` for ``b`` (the floor is piecewise constant).
+    """
+
+    @staticmethod
+    def forward(ctx, a, b):
+        if ctx.needs_input_grad[1]:
+            ctx.save_for_backward(ctx.xp.floor_divide(a, b))
+        return ctx.xp.remainder(a, b)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        need_a, need_b = ctx.needs_input_grad
+        grad_b = None
+        if need_b:
+            (quotient,) = ctx.saved_tensors
+            grad_b = -grad_out * quotient
+        return (grad_out if need_a else None), grad_b
+
+
+def remainder(a: Tensor, b: Any) -> Tensor:
+    """``a % b``, elementwise, with the sign of ``b`` (Python's and PyTorch's convention).
+
+    Shape: ``a`` and ``b`` broadcast together.
+    """
+    x, y = _binary(a, b)
+    try:
+        return Remainder.apply(x, y)
+    except ValueError as exc:
+        raise _op_error("remainder", exc, a, b) from None
+
+
+def rremainder(a: Tensor, b: Any) -> Tensor:
+    """``b % a`` for a non-Tensor ``b`` (``Tensor.__rmod__``).
+
+    Where we differ: PyTorch has no gradient for a scalar ``b % tensor``; ours is
+    ``-floor(b / a)``.
+    """
+    a, b = _binary(a, b)
+    try:
+        return Remainder.apply(b, a)
+    except ValueError as exc:
+        raise _op_error("remainder", exc, b, a) from None
+
+
 class Maximum(Function):
     """Ties send half of the gradient to each side, as PyTorch does."""
 
@@ -576,10 +623,6 @@ def floor_divide(a: Tensor, b: Any) -> Tensor:
     return _no_grad_result(
         a, a._backend.xp.floor_divide(a.data, _other_array(a, b, "floor_divide"))
     )
-
-
-def remainder(a: Tensor, b: Any) -> Tensor:
-    return _no_grad_result(a, a._backend.xp.remainder(a.data, _other_array(a, b, "remainder")))
 
 
 # ------------------------------------------------------------------------------ in place
