@@ -91,3 +91,36 @@ def test_scalar_remainder_by_a_tensor(device):
 def test_rmod_operator(device):
     a = A.tensor([5.5, -7.5], device=device)
     np.testing.assert_array_equal(_host(7.0 % a), [1.5, -0.5])
+
+
+# ------------------------------------------------------- clamp with Tensor bounds: no 50/50 ties
+
+
+def test_clamp_with_tensor_bounds_sends_the_whole_gradient_at_ties(device):
+    # torch: x.clamp(min=lo, max=hi).sum().backward() with these values gives the grads below.
+    # Columns: tie at min, below min, tie at max, min > max, above max, tie at both bounds.
+    x = A.tensor([1.0, 0.5, 2.0, 0.5, 3.0, 1.0], device=device, requires_grad=True)
+    lo = A.tensor([1.0, 1.0, 1.0, 2.0, 0.0, 1.0], device=device, requires_grad=True)
+    hi = A.tensor([3.0, 3.0, 2.0, 1.0, 2.0, 1.0], device=device, requires_grad=True)
+    out = x.clamp(min=lo, max=hi)
+    np.testing.assert_array_equal(_host(out), [1, 1, 2, 1, 2, 1])
+    out.sum().backward()
+    np.testing.assert_array_equal(_host(x.grad), [1, 0, 1, 0, 0, 1])
+    np.testing.assert_array_equal(_host(lo.grad), [0, 1, 0, 0, 0, 0])
+    np.testing.assert_array_equal(_host(hi.grad), [0, 0, 0, 1, 1, 0])
+
+
+def test_clamp_with_one_tensor_bound_and_broadcasting(device):
+    x = A.tensor([[1.0, -2.0], [0.0, 5.0]], device=device, requires_grad=True)
+    hi = A.tensor([0.0, 4.0], device=device, requires_grad=True)
+    out = x.clamp(min=-1.0, max=hi)
+    np.testing.assert_array_equal(_host(out), [[0, -1], [0, 4]])
+    out.sum().backward()
+    np.testing.assert_array_equal(_host(x.grad), [[0, 0], [1, 0]])
+    np.testing.assert_array_equal(_host(hi.grad), [1, 1])
+
+
+def test_clamp_in_place_with_tensor_bounds(device):
+    x = A.tensor([-3.0, 0.5, 9.0], device=device)
+    x.clamp_(A.tensor([-1.0, 0.0, 0.0], device=device), A.tensor([1.0, 1.0, 2.0], device=device))
+    np.testing.assert_array_equal(_host(x), [-1.0, 0.5, 2.0])

@@ -518,11 +518,18 @@ class Clamp(Function):
 
 
 def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:
+    """``a`` limited to ``[min, max]``; the bounds are numbers or Tensors (which get gradients).
+
+    Shape: ``a``, ``min`` and ``max`` broadcast together. Where ``min > max`` the result is
+    ``max``, as PyTorch.
+    """
     if min is None and max is None:
         raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        out = a if min is None else maximum(a, min)
-        return out if max is None else minimum(out, max)
+        # Selections, not maximum/minimum: at a tie the gradient goes to ``a`` whole (PyTorch),
+        # not half to each side; below ``min`` it goes to ``min``, above ``max`` to ``max``.
+        out = a if min is None else where(a < min, min, a)
+        return out if max is None else where(out > max, max, out)
     if a.data.dtype.kind not in "fc" and (isinstance(min, float) or isinstance(max, float)):
         a = a.to(_dtypes.float32)
     return Clamp.apply(a, min, max)
@@ -711,7 +718,7 @@ def _array_inplace(t: Tensor, op: str, other: Any) -> None:
         if op == "copy":
             t.data[...] = other
         elif op == "clamp":
-            lo, hi = other
+            lo, hi = (b if b is None else _other_array(t, b, "clamp") for b in other)
             if lo is not None:
                 xp.maximum(t.data, lo, out=t.data, casting="unsafe")
             if hi is not None:
