@@ -124,3 +124,34 @@ def test_clamp_in_place_with_tensor_bounds(device):
     x = A.tensor([-3.0, 0.5, 9.0], device=device)
     x.clamp_(A.tensor([-1.0, 0.0, 0.0], device=device), A.tensor([1.0, 1.0, 2.0], device=device))
     np.testing.assert_array_equal(_host(x), [-1.0, 0.5, 2.0])
+
+
+# ----------------------------------------------------- retain_grad survives a recorded in-place op
+
+
+def test_retain_grad_follows_the_tensor_through_an_in_place_op(device):
+    # torch: h = x * 2; h.retain_grad(); h.mul_(3); h.sum().backward() -> h.grad [1, 1, 1]
+    x = A.tensor([1.0, 2.0, 3.0], device=device, requires_grad=True)
+    h = x * 2
+    h.retain_grad()
+    h.mul_(3)
+    assert h.retains_grad
+    h.sum().backward()
+    np.testing.assert_array_equal(_host(h.grad), [1, 1, 1])
+    np.testing.assert_array_equal(_host(x.grad), [6, 6, 6])
+
+
+def test_hooks_registered_before_an_in_place_op_see_the_old_values_gradient(device):
+    # torch 2.13 (documented): a hook registered before h.mul_(3) receives the gradient with
+    # respect to h's old value ([3, 6, 9] here), while retain_grad follows the new value.
+    x = A.tensor([1.0, 2.0, 3.0], device=device, requires_grad=True)
+    h = x * 2
+    seen = []
+    h.register_hook(lambda g: seen.append(("before", _host(g).tolist())))
+    h.retain_grad()
+    h.mul_(3)
+    h.register_hook(lambda g: seen.append(("after", _host(g).tolist())))
+    (h * A.tensor([1.0, 2.0, 3.0], device=device)).sum().backward()
+    assert seen == [("after", [1.0, 2.0, 3.0]), ("before", [3.0, 6.0, 9.0])]
+    np.testing.assert_array_equal(_host(h.grad), [1, 2, 3])
+    np.testing.assert_array_equal(_host(x.grad), [6, 12, 18])

@@ -11,7 +11,7 @@ from typing import Any
 
 from backends import dtypes as _dtypes
 
-from ..function import Function
+from ..function import Function, _retain
 from ..grad_mode import _state
 from ..tensor import Tensor
 
@@ -657,13 +657,20 @@ def inplace(t: Tensor, op: str, other: Any) -> Tensor:
             )
         # The op sees an alias of t's current state: whatever it saves for backward must keep
         # pointing at the old value and node, not at t after t is rebased onto the result.
-        alias = Tensor._make(t.data, t._backend, t.requires_grad, t.grad_fn, t._out_idx)
+        old_node, old_idx = t.grad_fn, t._out_idx
+        alias = Tensor._make(t.data, t._backend, t.requires_grad, old_node, old_idx)
         alias._version = t._version
         result = _recorded_inplace(alias, op, alias if other is t else other)
         t.data = result.data
         t.grad_fn = result.grad_fn
         t._out_idx = result._out_idx
         t.requires_grad = result.requires_grad
+        if old_node is not None and old_node._retained and old_idx in old_node._retained:
+            # retain_grad follows the tensor to its new value (PyTorch); hooks registered before
+            # stay on the old node and see the old value's gradient (PyTorch does the same).
+            del old_node._retained[old_idx]
+            if t.grad_fn is not None:
+                _retain(t)
     else:
         _array_inplace(t, op, other)
     t._version += 1
