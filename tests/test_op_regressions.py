@@ -155,3 +155,51 @@ def test_hooks_registered_before_an_in_place_op_see_the_old_values_gradient(devi
     assert seen == [("after", [1.0, 2.0, 3.0]), ("before", [3.0, 6.0, 9.0])]
     np.testing.assert_array_equal(_host(h.grad), [1, 2, 3])
     np.testing.assert_array_equal(_host(x.grad), [6, 12, 18])
+
+
+# -------------------------------------------------- p-norm and 0 ** x: no NaN gradients at zero
+
+
+@pytest.mark.parametrize("p", [3, 0.5, 1.5, 4])
+def test_p_norm_gradient_is_zero_at_the_zero_vector(p, device):
+    # torch: torch.zeros(2, requires_grad=True).norm(p=p).backward() -> grad [0, 0]
+    x = A.zeros(2, device=device, requires_grad=True)
+    x.norm(p=p).backward()
+    np.testing.assert_array_equal(_host(x.grad), [0, 0])
+
+
+def test_p_norm_gradients_match_pytorch_with_zero_elements(device):
+    # torch: x = [0, -1, 2] (float64); g = grad(x.norm(p=3), x, create_graph=True);
+    # grad(g.sum(), x) -> [0, 0.6163..., 0.3082...]
+    x = A.tensor([0.0, -1.0, 2.0], dtype=A.float64, device=device, requires_grad=True)
+    (g,) = A.grad(x.norm(p=3), x, create_graph=True)
+    np.testing.assert_allclose(_host(g), [0.0, -0.2311204247835449, 0.9244816991341795])
+    (h,) = A.grad(g.sum(), x)
+    np.testing.assert_allclose(_host(h), [0.0, 0.6163211327561121, 0.30816056637805604])
+    # torch: x = [0, -1, 2]; grad(x.norm(p=0.5), x) -> [0, -2.4142..., 1.7071...]
+    (g,) = A.grad(x.norm(p=0.5), x)
+    np.testing.assert_allclose(_host(g), [0.0, -2.414213562373095, 1.7071067811865472])
+    # torch: x = [[0, 0], [3, -4]]; y = x.norm(p=3, dim=1); (y * [1, 2]).sum().backward()
+    x = A.tensor([[0.0, 0.0], [3.0, -4.0]], dtype=A.float64, device=device, requires_grad=True)
+    y = x.norm(p=3, dim=1)
+    np.testing.assert_allclose(_host(y), [0.0, 4.497941445275415])
+    (y * A.tensor([1.0, 2.0], dtype=A.float64, device=device)).sum().backward()
+    np.testing.assert_allclose(_host(x.grad), [[0, 0], [0.8897027034610712, -1.5816936950419043]])
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_pow_exponent_gradient_at_a_zero_base(device):
+    # torch: x = [-1, 0, 2]; (0.0 ** x).sum().backward() -> x.grad [-inf, 0, 0]
+    x = A.tensor([-1.0, 0.0, 2.0], device=device, requires_grad=True)
+    (0.0**x).sum().backward()
+    np.testing.assert_array_equal(_host(x.grad), [-np.inf, 0, 0])
+    # torch: a = [0, 2], b = [-1, 2.5]; (a ** b).sum().backward() -> b.grad [-inf, 3.9210...]
+    a = A.tensor([0.0, 2.0], device=device, requires_grad=True)
+    b = A.tensor([-1.0, 2.5], device=device, requires_grad=True)
+    (a**b).sum().backward()
+    np.testing.assert_allclose(_host(b.grad), [-np.inf, 3.921032], rtol=1e-6)
+    np.testing.assert_allclose(_host(a.grad), [-np.inf, 7.071068], rtol=1e-6)
+    # torch: (-2.0) ** x has a NaN exponent gradient (log of a negative base).
+    x = A.tensor([1.0, 2.0], device=device, requires_grad=True)
+    ((-2.0) ** x).sum().backward()
+    assert np.isnan(_host(x.grad)).all()

@@ -163,12 +163,23 @@ class Pow(Function):
             else:
                 grad_a = grad_out * b * a ** (b - 1)
         if need_b:
+            # d(a^b)/db = a^b log a. At a == 0 PyTorch takes it as 0 for b >= 0 and as
+            # a^b log a = inf * -inf = -inf for b < 0; a negative scalar base gives NaN.
+            zero_to_negative = None
             if isinstance(a, Tensor):
-                # d(a^b)/db = a^b log a, taken as 0 where a == 0 (PyTorch's convention).
-                log_a = where(a == 0, 0.0, Log.apply(where(a == 0, 1.0, a)))
-                grad_b = grad_out * out * log_a
+                zero_base = a == 0
+                log_a = Log.apply(where(zero_base, 1.0, a))
+                zero_to_negative = logical_and(zero_base, b < 0)
+            elif a > 0:
+                log_a = math.log(a)
+            elif a == 0:
+                log_a = 0.0
+                zero_to_negative = b < 0
             else:
-                grad_b = grad_out * out * (math.log(a) if a > 0 else math.nan)
+                log_a = math.nan
+            grad_b = grad_out * out * log_a
+            if zero_to_negative is not None and zero_to_negative.data.any():
+                grad_b = where(zero_to_negative, grad_out * -math.inf, grad_b)
         return grad_a, grad_b
 
 

@@ -285,6 +285,39 @@ class Norm2(Function):
         return _unreduce(grad_out, ctx.input_shape, ctx.dims) * a / safe, None, None
 
 
+class NormP(Function):
+    """The p-norm for p other than 1, 2 and inf: ``sum(|a|^p) ^ (1/p)``.
+
+    Its gradient ``sign(a) |a|^(p-1) / norm^(p-1)`` is 0 (not NaN) at the zero vector and at
+    zero elements, as PyTorch. Where we differ: the second derivative at a zero element is 0
+    for every p, where PyTorch gives NaN for p < 2.
+    """
+
+    @staticmethod
+    def forward(ctx, a, dims, keepdim, p):
+        xp = ctx.xp
+        out = (xp.abs(a) ** p).sum(axis=dims, keepdims=True) ** (1.0 / p)
+        ctx.save_for_backward(a)
+        ctx.input_shape = a.shape
+        ctx.dims = dims
+        ctx.p = p
+        return out if keepdim else out.reshape(_reduced_shape(a.shape, dims))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        from .elementwise import Abs, sign, where
+
+        (a,) = ctx.saved_tensors
+        p = ctx.p
+        # Recomputed from the input so that the second derivative sees d(norm)/da too.
+        out = NormP.apply(a, ctx.dims, True, p)
+        zero = a == 0
+        # |a|^(p-1) is inf at a == 0 for p < 1; sign(a) = 0 there makes the gradient 0.
+        power = sign(a) * where(zero, 1.0, Abs.apply(a)) ** (p - 1)
+        scale = where(out == 0, 1.0, out) ** (p - 1)
+        return _unreduce(grad_out, ctx.input_shape, ctx.dims) * power / scale, None, None, None
+
+
 def _reduced_shape(shape: tuple, dims: tuple | None) -> tuple:
     if dims is None:
         return ()
@@ -306,8 +339,8 @@ def norm(a: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> T
         return amax(a.abs(), dims, keepdim)
     if p == float("-inf"):
         return amin(a.abs(), dims, keepdim)
-    if isinstance(p, (int, float)) and p > 0:
-        return sum(a.abs() ** p, dims, keepdim) ** (1.0 / p)
+    if isinstance(p, (int, float)) and not isinstance(p, bool) and p > 0:
+        return NormP.apply(a, dims, keepdim, p)
     raise ValueError(f"norm: unsupported p={p!r}; use 'fro', a positive number, or inf")
 
 
