@@ -203,3 +203,113 @@ def test_pow_exponent_gradient_at_a_zero_base(device):
     x = A.tensor([1.0, 2.0], device=device, requires_grad=True)
     ((-2.0) ** x).sum().backward()
     assert np.isnan(_host(x.grad)).all()
+
+
+# ------------------------------------------------------- & | ^ ~: bitwise on integers, like torch
+
+
+def test_bitwise_functions_on_integers_and_bools(device):
+    from autograd.ops.elementwise import bitwise_and, bitwise_not, bitwise_or, bitwise_xor
+
+    i = A.tensor([5, 6], device=device)
+    # torch: tensor([5, 6]) & 3 -> [1, 2]; | 2 -> [7, 6]; ^ 3 -> [6, 5]; ~ -> [-6, -7]
+    assert bitwise_and(i, 3).tolist() == [1, 2]
+    assert bitwise_or(i, 2).tolist() == [7, 6]
+    assert bitwise_xor(i, 3).tolist() == [6, 5]
+    assert bitwise_not(i).tolist() == [-6, -7]
+    assert bitwise_and(i, A.tensor([4, 4], device=device)).tolist() == [4, 4]
+    assert bitwise_and(i, 3).dtype == A.int64
+    b = A.tensor([True, False], device=device)
+    # torch: bool & True stays bool; bool & 1 -> int64 [1, 0]; bool | tensor([3]) -> int64 [3, 3]
+    out = bitwise_and(b, True)
+    assert out.dtype == A.bool_ and out.tolist() == [True, False]
+    out = bitwise_and(b, 1)
+    assert out.dtype == A.int64 and out.tolist() == [1, 0]
+    assert bitwise_or(b, A.tensor([3], device=device)).tolist() == [3, 3]
+    assert bitwise_xor(b, A.tensor([True, True], device=device)).tolist() == [False, True]
+    out = bitwise_not(b)
+    assert out.dtype == A.bool_ and out.tolist() == [False, True]
+    assert not out.requires_grad
+
+
+def test_bitwise_functions_refuse_floats(device):
+    from autograd.ops.elementwise import bitwise_and, bitwise_not, bitwise_or, bitwise_xor
+
+    f = A.tensor([1.0, 2.0], device=device)
+    with pytest.raises(TypeError, match=r"bitwise_and: .*integer and bool.*\(2,\) float32"):
+        bitwise_and(f, 1)
+    with pytest.raises(TypeError, match=r"bitwise_or: .*\(1,\) int64 and float"):
+        bitwise_or(A.tensor([1], device=device), 1.5)
+    with pytest.raises(TypeError, match=r"bitwise_xor: .*float64"):
+        bitwise_xor(A.tensor([1], device=device), A.tensor([1.0], dtype=A.float64, device=device))
+    with pytest.raises(TypeError, match=r"bitwise_not: .*\(2,\) float32"):
+        bitwise_not(f)
+    with pytest.raises(RuntimeError, match=r"bitwise_and: shapes cannot be broadcast.*\(3,\)"):
+        bitwise_and(A.tensor([1, 2], device=device), A.tensor([1, 2, 3], device=device))
+
+
+_NEEDS_BITWISE_DUNDERS = pytest.mark.xfail(
+    strict=True, reason="needs Tensor.__and__/__or__/__xor__/__invert__ -> bitwise_* (tensor.py)"
+)
+
+
+@_NEEDS_BITWISE_DUNDERS
+def test_bitwise_operators_on_integers(device):
+    i = A.tensor([5, 6], device=device)
+    assert (i & 3).tolist() == [1, 2]
+    assert (~A.tensor([5], device=device)).tolist() == [-6]
+    assert (A.tensor([5], device=device) | 2).tolist() == [7]
+    assert (i ^ 3).tolist() == [6, 5]
+
+
+@_NEEDS_BITWISE_DUNDERS
+def test_bitwise_operators_refuse_floats(device):
+    with pytest.raises(TypeError, match="bitwise_not"):
+        ~A.tensor([1.0], device=device)
+
+
+# ---------------------------------------------------------- division and pow promote like torch
+
+
+def test_true_division_promotes_before_going_to_float(device):
+    i = A.tensor([1, 2], device=device)
+    # torch: int / float16 -> float16; int (shaped) / float64 0-d -> float64; int / int -> float32
+    half = A.tensor([1.0, 2.0], dtype=A.float16, device=device)
+    assert (i / half).dtype == A.float16
+    assert (
+        A.tensor([3, 4], device=device) / A.tensor(2.0, dtype=A.float64, device=device)
+    ).dtype == A.float64
+    assert (i / i).dtype == A.float32
+    assert (2 / i).dtype == A.float32 and (i / 2).dtype == A.float32
+    np.testing.assert_array_equal(_host(2 / i), [2.0, 1.0])
+    np.testing.assert_array_equal(_host(i / half), [1.0, 1.0])
+    # torch: float tensor / int 0-d tensor stays float32; bool / True -> float32
+    assert (A.tensor([1.0], device=device) / A.tensor(2, device=device)).dtype == A.float32
+    assert (A.tensor([True, False], device=device) / True).tolist() == [1.0, 0.0]
+
+
+def test_scalar_base_power_of_an_integer_tensor_stays_integer(device):
+    i = A.tensor([1, 2, 3], device=device)
+    # torch: 2 ** tensor([1, 2, 3]) -> tensor([2, 4, 8]) (int64); 2.0 ** it -> float32
+    out = 2**i
+    assert out.dtype == A.int64 and out.tolist() == [2, 4, 8]
+    assert (2.0**i).dtype == A.float32
+    # torch: 2 ** tensor([True]) -> int64
+    assert (2 ** A.tensor([True], device=device)).dtype == A.int64
+
+
+def test_bool_scalar_keeps_a_bool_tensor_bool(device):
+    b = A.tensor([True, False], device=device)
+    # torch: bool + True -> bool [True, True]; bool * True -> bool; bool + 1 -> int64
+    assert (b + True).dtype == A.bool_ and (b + True).tolist() == [True, True]
+    assert (b * True).dtype == A.bool_ and (b * True).tolist() == [True, False]
+    assert (b + 1).dtype == A.int64 and (b + 1).tolist() == [2, 1]
+    assert (A.tensor([1.5], device=device) + True).tolist() == [2.5]
+
+
+def test_subtraction_with_a_bool_operand_is_refused_like_pytorch(device):
+    b = A.tensor([True, False], device=device)
+    for expr in (lambda: b - True, lambda: True - b, lambda: b - b, lambda: b - 1,
+                 lambda: A.tensor([1.0], device=device) - True):  # fmt: skip
+        with pytest.raises(RuntimeError, match=r"sub: .*bool.*logical_not"):
+            expr()

@@ -56,12 +56,17 @@ def _binary(a: Tensor, b: Any) -> tuple:
             return a.to(_dtypes.float32), b
         return a.to(_dtypes.int64), b
     if tb is bool:
-        return _binary(a, int(b))
+        # A bool scalar keeps a bool tensor bool (True + t is a logical or, as PyTorch).
+        return (a, b) if a.data.dtype.kind == "b" else _binary(a, int(b))
     if not isinstance(b, Tensor):
         b = _as_tensor(b, a)
     if a.data.dtype != b.data.dtype:
         return _promote_tensors(a, b)
     return a, b
+
+
+def _describe(x: Any) -> str:
+    return f"{tuple(x.shape)} {x.dtype}" if isinstance(x, Tensor) else type(x).__name__
 
 
 def _op_error(op: str, exc: ValueError, *operands: Any) -> RuntimeError:
@@ -76,11 +81,6 @@ def _op_error(op: str, exc: ValueError, *operands: Any) -> RuntimeError:
         f"{op}: shapes cannot be broadcast together: {' and '.join(described)} on {device}; "
         "sizes must be equal or 1 at each dimension, counting from the last"
     )
-
-
-def _float_input(a: Tensor) -> Tensor:
-    """Math ops (exp, log, ...) on integer tensors compute in the default float dtype."""
-    return a if a.data.dtype.kind in "fc" else a.to(_dtypes.float32)
 
 
 def _floating(ctx: Function, a: Any) -> Any:
@@ -191,7 +191,22 @@ def add(a: Tensor, b: Any) -> Tensor:
         raise _op_error("add", exc, a, b) from None
 
 
+def _check_no_bool_sub(a: Tensor, b: Any) -> None:
+    """PyTorch refuses ``-`` when either operand is a bool (tensor or Python bool)."""
+    if (
+        a.data.dtype.kind == "b"
+        or type(b) is bool
+        or (isinstance(b, Tensor) and b.data.dtype.kind == "b")
+    ):
+        raise RuntimeError(
+            f"sub: subtraction (the - operator) with a bool operand is not supported "
+            f"({_describe(a)} and {_describe(b)}); to invert a mask use ~ or logical_not(), "
+            "or convert with .long() first"
+        )
+
+
 def sub(a: Tensor, b: Any) -> Tensor:
+    _check_no_bool_sub(a, b)
     x, y = (a, b) if isinstance(b, Tensor) and a.data.dtype is b.data.dtype else _binary(a, b)
     try:
         return Sub.apply(x, y)
@@ -201,6 +216,7 @@ def sub(a: Tensor, b: Any) -> Tensor:
 
 def rsub(a: Tensor, b: Any) -> Tensor:
     """``b - a`` for a non-Tensor ``b``."""
+    _check_no_bool_sub(a, b)
     a, b = _binary(a, b)
     try:
         return Sub.apply(b, a)
@@ -216,8 +232,19 @@ def mul(a: Tensor, b: Any) -> Tensor:
         raise _op_error("mul", exc, a, b) from None
 
 
+def _true_division_operands(a: Tensor, b: Any) -> tuple:
+    """Promote as any binary op first (int / float16 is float16, as PyTorch), and only then
+    move a non-floating result to the default float: true division never stays integer."""
+    x, y = _binary(a, b)
+    if x.data.dtype.kind not in "fc":
+        x = x.to(_dtypes.float32)
+        if isinstance(y, Tensor):
+            y = y.to(_dtypes.float32)
+    return x, y
+
+
 def div(a: Tensor, b: Any) -> Tensor:
-    x, y = _binary(_float_input(a), b)
+    x, y = _true_division_operands(a, b)
     try:
         return Div.apply(x, y)
     except ValueError as exc:
@@ -226,9 +253,9 @@ def div(a: Tensor, b: Any) -> Tensor:
 
 def rdiv(a: Tensor, b: Any) -> Tensor:
     """``b / a`` for a non-Tensor ``b``."""
-    a, b = _binary(_float_input(a), b)
+    x, y = _true_division_operands(a, b)
     try:
-        return Div.apply(b, a)
+        return Div.apply(y, x)
     except ValueError as exc:
         raise _op_error("div", exc, b, a) from None
 
@@ -245,8 +272,8 @@ def pow(a: Tensor, exponent: Any) -> Tensor:
 
 
 def rpow(a: Tensor, base: Any) -> Tensor:
-    """``base ** a`` for a non-Tensor ``base``."""
-    a, base = _binary(_float_input(a), base)
+    """``base ** a`` for a non-Tensor ``base`` (``2 ** int_tensor`` stays integer, as PyTorch)."""
+    a, base = _binary(a, base)
     try:
         return Pow.apply(base, a)
     except ValueError as exc:
@@ -622,6 +649,44 @@ def logical_or(a: Tensor, b: Any) -> Tensor:
 
 def logical_xor(a: Tensor, b: Any) -> Tensor:
     return _no_grad_result(a, a._backend.xp.logical_xor(a.data, _other_array(a, b, "xor")))
+
+
+def _bitwise(a: Tensor, b: Any, op: str) -> Tensor:
+    """``&``, ``|``, ``^``: bitwise on integers, logical on bools (PyTorch); no gradient."""
+    x, y = _binary(a, b)
+    if x.data.dtype.kind not in "biu":
+        raise TypeError(
+            f"{op}: only integer and bool tensors are supported, got {_describe(a)} and "
+            f"{_describe(b)}"
+        )
+    try:
+        return _no_grad_result(x, getattr(x._backend.xp, op)(x.data, _other_array(x, y, op)))
+    except ValueError as exc:
+        raise _op_error(op, exc, a, b) from None
+
+
+def bitwise_and(a: Tensor, b: Any) -> Tensor:
+    """``a & b``: bitwise AND of integers, logical AND of bools. Shape: broadcast."""
+    return _bitwise(a, b, "bitwise_and")
+
+
+def bitwise_or(a: Tensor, b: Any) -> Tensor:
+    """``a | b``: bitwise OR of integers, logical OR of bools. Shape: broadcast."""
+    return _bitwise(a, b, "bitwise_or")
+
+
+def bitwise_xor(a: Tensor, b: Any) -> Tensor:
+    """``a ^ b``: bitwise XOR of integers, logical XOR of bools. Shape: broadcast."""
+    return _bitwise(a, b, "bitwise_xor")
+
+
+def bitwise_not(a: Tensor) -> Tensor:
+    """``~a``: bitwise NOT of integers (``~5 == -6``), logical NOT of bools. Shape: ``a``'s."""
+    if a.data.dtype.kind not in "biu":
+        raise TypeError(
+            f"bitwise_not: ~ is only implemented on integer and bool tensors, got {_describe(a)}"
+        )
+    return _no_grad_result(a, a._backend.xp.invert(a.data))
 
 
 def isnan(a: Tensor) -> Tensor:
