@@ -313,3 +313,73 @@ def test_subtraction_with_a_bool_operand_is_refused_like_pytorch(device):
                  lambda: A.tensor([1.0], device=device) - True):  # fmt: skip
         with pytest.raises(RuntimeError, match=r"sub: .*bool.*logical_not"):
             expr()
+
+
+# ------------------------------------------------------------ reductions over dim 0 of a 0-d tensor
+
+
+@pytest.mark.parametrize(
+    "reduce",
+    [
+        lambda t: t.sum(0),
+        lambda t: t.sum(-1, keepdim=True),
+        lambda t: t.mean(0),
+        lambda t: t.amax(0),
+        lambda t: t.amin(-1),
+        lambda t: t.prod(0),
+        lambda t: t.logsumexp(0),
+        lambda t: t.norm(dim=0),
+        lambda t: t.norm(p=1, dim=0),
+        lambda t: t.norm(p=3, dim=-1),
+        lambda t: t.sum((0,)),
+    ],
+    ids=[
+        "sum",
+        "sum_keepdim",
+        "mean",
+        "amax",
+        "amin",
+        "prod",
+        "logsumexp",
+        "norm",
+        "norm_p1",
+        "norm_p3",
+        "sum_tuple",
+    ],  # fmt: skip
+)
+def test_reducing_a_0d_tensor_over_dim_0(reduce, device):
+    # torch: tensor(2.).sum(0) -> tensor(2.) (0-d), and likewise for each reduction here.
+    t = A.tensor(2.0, dtype=A.float64, device=device, requires_grad=True)
+    out = reduce(t)
+    assert out.shape == () and out.item() == 2.0
+    out.backward()
+    assert t.grad.item() == 1.0
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")
+def test_var_and_std_of_a_0d_tensor_over_dim_0_are_nan(device):
+    # torch: tensor(2.).var(0) -> nan (one element, unbiased); correction=0 gives 0.
+    t = A.tensor(2.0, device=device)
+    assert np.isnan(t.var(0).item()) and np.isnan(t.std(-1).item())
+    assert t.var(0, correction=0).item() == 0.0
+
+
+def test_max_min_and_arg_of_a_0d_tensor_over_dim_0(device):
+    # torch: tensor(2.).max(0) -> (values=tensor(2.), indices=tensor(0)); argmax(0) -> tensor(0)
+    t = A.tensor(2.0, device=device, requires_grad=True)
+    values, indices = t.max(0)
+    assert values.shape == () and values.item() == 2.0
+    assert indices.shape == () and indices.item() == 0 and indices.dtype == A.int64
+    low = t.min(-1, keepdim=True)
+    assert low.values.item() == 2.0 and low.indices.item() == 0
+    values.backward()
+    assert t.grad.item() == 1.0
+    assert t.argmax(0).item() == 0 and t.argmin(-1, keepdim=True).shape == ()
+    assert A.tensor(True, device=device).all(0).item() is True
+
+
+def test_reducing_a_0d_tensor_over_dim_1_is_an_index_error(device):
+    t = A.tensor(2.0, device=device)
+    for reduce in (lambda: t.sum(1), lambda: t.max(1), lambda: t.argmax(-2), lambda: t.mean(1)):
+        with pytest.raises(IndexError, match=r"expected to be in range of \[-1, 0\]"):
+            reduce()

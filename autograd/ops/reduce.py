@@ -11,6 +11,7 @@ from backends import dtypes as _dtypes
 from ..function import Function
 from ..grad_mode import _state
 from ..tensor import Tensor, _normalize_dim
+from .convert import Clone
 from .shape import expand
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
@@ -23,6 +24,9 @@ def _dims(dim: Any, ndim: int, op: str) -> tuple | None:
         return None
     dims = dim if isinstance(dim, (tuple, list)) else (dim,)
     dims = tuple(sorted({_normalize_dim(d, ndim, op) for d in dims}))
+    if ndim == 0:
+        # A 0-d tensor accepts dim 0 or -1 (as PyTorch) and has no axis to name: reduce "all".
+        return None
     return dims if dims else None
 
 
@@ -212,6 +216,10 @@ def _max_or_min(a: Tensor, dim: Any, keepdim: bool, take_max: bool) -> Any:
     if dim is None:
         return Amax.apply(a, None, False, take_max)
     dim = _normalize_dim(dim, a.data.ndim, "max" if take_max else "min")
+    if a.data.ndim == 0:
+        # PyTorch: a 0-d tensor is its own max over dim 0, at index 0.
+        index = Tensor._make(a._backend.xp.zeros((), dtype=_dtypes.int64), a._backend)
+        return (MaxResult if take_max else MinResult)(Clone.apply(a), index)
     values, indices = MaxDim.apply(a, dim, keepdim, take_max)
     return (MaxResult if take_max else MinResult)(values, indices)
 
@@ -238,8 +246,8 @@ def _arg(a: Tensor, dim: Any, keepdim: bool, name: str) -> Tensor:
             out = xp.asarray(out).reshape((1,) * a.data.ndim)
     else:
         dim = _normalize_dim(dim, a.data.ndim, name)
-        out = fn(a.data, axis=dim)
-        if keepdim:
+        out = fn(a.data, axis=dim if a.data.ndim else None)
+        if keepdim and a.data.ndim:
             out = xp.expand_dims(out, dim)
     return Tensor._make(xp.asarray(out, dtype=_dtypes.int64), a._backend)
 
