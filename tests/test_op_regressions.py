@@ -383,3 +383,33 @@ def test_reducing_a_0d_tensor_over_dim_1_is_an_index_error(device):
     for reduce in (lambda: t.sum(1), lambda: t.max(1), lambda: t.argmax(-2), lambda: t.mean(1)):
         with pytest.raises(IndexError, match=r"expected to be in range of \[-1, 0\]"):
             reduce()
+
+
+# ------------------------------------------- zero_/fill_/copy_ on a graph tensor stay in the graph
+
+
+def test_zero_fill_and_copy_keep_a_non_leaf_in_the_graph(device):
+    # torch: h = x * 2; h.zero_(); (h + x).sum().backward() -> x.grad [1, 1], h.requires_grad
+    x = A.tensor([1.0, 2.0], device=device, requires_grad=True)
+    h = x * 2
+    h.zero_()
+    assert h.requires_grad and h.grad_fn is not None
+    np.testing.assert_array_equal(_host(h), [0, 0])
+    (h + x).sum().backward()
+    np.testing.assert_array_equal(_host(x.grad), [1, 1])
+    # torch: h.retain_grad(); h.fill_(3.0); (h * x).sum().backward() -> x.grad [3, 3], h.grad [1, 2]
+    x = A.tensor([1.0, 2.0], device=device, requires_grad=True)
+    h = x * 2
+    h.retain_grad()
+    h.fill_(3.0)
+    (h * x).sum().backward()
+    np.testing.assert_array_equal(_host(x.grad), [3, 3])
+    np.testing.assert_array_equal(_host(h.grad), [1, 2])
+    # torch: h.copy_(s) with s = [5.] requiring grad -> x.grad [5, 5], s.grad [3]
+    x = A.tensor([1.0, 2.0], device=device, requires_grad=True)
+    s = A.tensor([5.0], device=device, requires_grad=True)
+    h = x * 2
+    h.copy_(s)
+    (h * x).sum().backward()
+    np.testing.assert_array_equal(_host(x.grad), [5, 5])
+    np.testing.assert_array_equal(_host(s.grad), [3])

@@ -762,7 +762,9 @@ def _recorded_inplace(t: Tensor, op: str, other: Any) -> Tensor:
         source = _as_tensor(other, t)
         if source._backend is not t._backend:
             source = source.to(t.device)
-        result = expand(source.to(t.dtype), t.shape).clone()
+        # A selection rather than a copy: the result stays in t's graph (with a zero gradient
+        # to t's old value, as PyTorch) even when the source is a constant.
+        result = where(True, expand(source.to(t.dtype), t.shape), t)
     else:
         result = _INPLACE_RECORDED[op](t, other)
     if result.shape != t.shape:
