@@ -413,3 +413,83 @@ def test_zero_fill_and_copy_keep_a_non_leaf_in_the_graph(device):
     (h * x).sum().backward()
     np.testing.assert_array_equal(_host(x.grad), [5, 5])
     np.testing.assert_array_equal(_host(s.grad), [3])
+
+
+# --------------------------------------------- in place: no silent truncation of a float result
+
+
+@pytest.mark.parametrize(
+    ("update", "message"),
+    [
+        (lambda t: t.div_(2), r"div_: result type float32 can't be cast to .*int64"),
+        (lambda t: t.add_(1.5), r"add_: result type float32 can't be cast to .*int64"),
+        (lambda t: t.mul_(A.tensor([1.0, 2.0, 3.0], device=t.device)), r"mul_: .*float32.*int64"),
+        (lambda t: t.sub_(0.5), r"sub_: result type float32"),
+        (lambda t: t.clamp_(0.5), r"clamp_: result type float32"),
+        (lambda t: t.bool().add_(1), r"add_: result type int64 can't be cast to .*bool"),
+    ],
+    ids=["div_", "add_float", "mul_tensor", "sub_float", "clamp_float", "bool_add_int"],
+)
+def test_in_place_refuses_a_result_the_integer_tensor_cannot_hold(update, message, device):
+    # torch: tensor([1, 2, 3]).div_(2) -> RuntimeError "result type Float can't be cast to the
+    # desired output type Long" (likewise add_(1.5), clamp_(0.5), bool add_(1)).
+    t = A.tensor([1, 2, 3], device=device)
+    with pytest.raises(RuntimeError, match=message):
+        update(t)
+    assert t.tolist() == [1, 2, 3]
+
+
+def test_in_place_casts_that_pytorch_allows(device):
+    # torch: int add_(True) -> [2]; int32 add_(int64 tensor) stays int32; float32 mul_(float64)
+    # stays float32; int copy_(float) truncates; bool mul_(True) stays bool.
+    i = A.tensor([1], device=device)
+    assert i.add_(True).tolist() == [2]
+    i32 = A.tensor([1], dtype=A.int32, device=device).add_(A.tensor([5], device=device))
+    assert i32.dtype == A.int32 and i32.tolist() == [6]
+    f = A.tensor([1.0], device=device).mul_(A.tensor([2.0], dtype=A.float64, device=device))
+    assert f.dtype == A.float32 and f.tolist() == [2.0]
+    c = A.tensor([1, 2], device=device).copy_(A.tensor([1.5, 2.5], device=device))
+    assert c.tolist() == [1, 2]
+    assert A.tensor([True], device=device).mul_(True).tolist() == [True]
+    with pytest.raises(RuntimeError, match="sub: .*bool"):
+        A.tensor([True], device=device).sub_(True)
+
+
+# --------------------------------------------------------- out-of-range ints wrap like PyTorch
+
+
+def test_out_of_range_python_ints_wrap_in_integer_arithmetic(device):
+    # torch: tensor([1, 200], dtype=uint8) + 300 -> [45, 244]; * 300 -> [44, 96]; - 300 ->
+    # [213, 156]; 300 - u -> [43, 100]; u % 300 -> [1, 24]; int8 [1] + 200 -> [-55];
+    # u.add_(300) -> [45, 244]; u / 300 divides in float (no wrap).
+    u = A.tensor([1, 200], dtype=A.uint8, device=device)
+    assert (u + 300).dtype == A.uint8 and (u + 300).tolist() == [45, 244]
+    assert (u * 300).tolist() == [44, 96]
+    assert (u - 300).tolist() == [213, 156]
+    assert (300 - u).tolist() == [43, 100]
+    assert (u % 300).tolist() == [1, 24]
+    assert (A.tensor([1], dtype=A.int8, device=device) + 200).tolist() == [-55]
+    np.testing.assert_allclose(_host(u / 300), [1 / 300, 200 / 300], rtol=1e-6)
+    assert u.clone().add_(300).tolist() == [45, 244]
+    assert u.clone().sub_(300).tolist() == [213, 156]
+    assert (A.tensor([True], device=device) + 300).tolist() == [301]
+
+
+def test_out_of_range_python_ints_are_refused_where_pytorch_refuses(device):
+    # torch: where(u > 0, u, 300), u ** 300, u.clamp(0, 300), u.fill_(300) -> RuntimeError
+    # "value cannot be converted to type uint8_t without overflow"; int64 + 2**64 ->
+    # OverflowError.
+    u = A.tensor([1, 200], dtype=A.uint8, device=device)
+    with pytest.raises(RuntimeError, match=r"where: value 300 cannot be converted to uint8"):
+        A.where(u > 0, u, 300)
+    with pytest.raises(RuntimeError, match=r"pow: value 300 cannot be converted to uint8"):
+        u**300
+    with pytest.raises(RuntimeError, match=r"clamp: value 300 cannot be converted to uint8"):
+        u.clamp(0, 300)
+    with pytest.raises(RuntimeError, match=r"clamp_: value 300"):
+        u.clamp_(0, 300)
+    with pytest.raises(RuntimeError, match=r"copy_: value 300"):
+        u.fill_(300)
+    with pytest.raises(OverflowError, match=r"add: .*18446744073709551616.*int64"):
+        A.tensor([1], device=device) + 2**64
+    assert u.tolist() == [1, 200]

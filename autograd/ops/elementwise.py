@@ -45,19 +45,46 @@ def _promote_tensors(a: Tensor, b: Tensor) -> tuple:
     return a, b
 
 
-def _binary(a: Tensor, b: Any) -> tuple:
+# Ops where PyTorch wraps a Python int that the integer dtype can't hold (uint8 + 300 is 45).
+_WRAPPING_OPS = frozenset(
+    ("add", "sub", "mul", "remainder", "bitwise_and", "bitwise_or", "bitwise_xor")
+)
+_INT64_MIN = -(1 << 63)
+_INT64_MAX = (1 << 63) - 1
+
+
+def _int_scalar(value: int, dtype: Any, op: str, wrap: bool | None = None) -> int:
+    """A Python int as an integer ``dtype`` holds it: wrapped around for arithmetic, as PyTorch.
+
+    NumPy 2 raises OverflowError for an out-of-range Python int; PyTorch wraps it (two's
+    complement) in arithmetic and refuses it elsewhere (clamp, fill_, where, pow).
+    """
+    bits = 8 * dtype.itemsize
+    lo = 0 if dtype.kind == "u" else -(1 << (bits - 1))
+    if lo <= value < lo + (1 << bits):
+        return value
+    if not _INT64_MIN <= value <= _INT64_MAX:
+        raise OverflowError(f"{op}: the Python integer {value} is too big to convert to int64")
+    if not (op in _WRAPPING_OPS if wrap is None else wrap):
+        raise RuntimeError(f"{op}: value {value} cannot be converted to {dtype} without overflow")
+    return (value - lo) % (1 << bits) + lo
+
+
+def _binary(a: Tensor, b: Any, op: str = "op") -> tuple:
     """Operands ready for a binary op: same dtype, or ``b`` a Python scalar that won't promote."""
     tb = type(b)
     if tb is float or tb is int:
         kind = a.data.dtype.kind
-        if kind in "fc" or (tb is int and kind in "iu"):
+        if kind in "fc":
             return a, b
         if tb is float:
             return a.to(_dtypes.float32), b
-        return a.to(_dtypes.int64), b
+        if kind not in "iu":
+            a = a.to(_dtypes.int64)
+        return a, _int_scalar(b, a.data.dtype, op)
     if tb is bool:
         # A bool scalar keeps a bool tensor bool (True + t is a logical or, as PyTorch).
-        return (a, b) if a.data.dtype.kind == "b" else _binary(a, int(b))
+        return (a, b) if a.data.dtype.kind == "b" else _binary(a, int(b), op)
     if not isinstance(b, Tensor):
         b = _as_tensor(b, a)
     if a.data.dtype != b.data.dtype:
@@ -184,7 +211,9 @@ class Pow(Function):
 
 
 def add(a: Tensor, b: Any) -> Tensor:
-    x, y = (a, b) if isinstance(b, Tensor) and a.data.dtype is b.data.dtype else _binary(a, b)
+    x, y = (
+        (a, b) if isinstance(b, Tensor) and a.data.dtype is b.data.dtype else _binary(a, b, "add")
+    )
     try:
         return Add.apply(x, y)
     except ValueError as exc:
@@ -207,7 +236,9 @@ def _check_no_bool_sub(a: Tensor, b: Any) -> None:
 
 def sub(a: Tensor, b: Any) -> Tensor:
     _check_no_bool_sub(a, b)
-    x, y = (a, b) if isinstance(b, Tensor) and a.data.dtype is b.data.dtype else _binary(a, b)
+    x, y = (
+        (a, b) if isinstance(b, Tensor) and a.data.dtype is b.data.dtype else _binary(a, b, "sub")
+    )
     try:
         return Sub.apply(x, y)
     except ValueError as exc:
@@ -217,7 +248,7 @@ def sub(a: Tensor, b: Any) -> Tensor:
 def rsub(a: Tensor, b: Any) -> Tensor:
     """``b - a`` for a non-Tensor ``b``."""
     _check_no_bool_sub(a, b)
-    a, b = _binary(a, b)
+    a, b = _binary(a, b, "sub")
     try:
         return Sub.apply(b, a)
     except ValueError as exc:
@@ -225,7 +256,9 @@ def rsub(a: Tensor, b: Any) -> Tensor:
 
 
 def mul(a: Tensor, b: Any) -> Tensor:
-    x, y = (a, b) if isinstance(b, Tensor) and a.data.dtype is b.data.dtype else _binary(a, b)
+    x, y = (
+        (a, b) if isinstance(b, Tensor) and a.data.dtype is b.data.dtype else _binary(a, b, "mul")
+    )
     try:
         return Mul.apply(x, y)
     except ValueError as exc:
@@ -235,7 +268,10 @@ def mul(a: Tensor, b: Any) -> Tensor:
 def _true_division_operands(a: Tensor, b: Any) -> tuple:
     """Promote as any binary op first (int / float16 is float16, as PyTorch), and only then
     move a non-floating result to the default float: true division never stays integer."""
-    x, y = _binary(a, b)
+    if type(b) in (int, bool) and a.data.dtype.kind in "biu":
+        # int tensor / int scalar: divide in float, never wrapping the scalar to the int dtype.
+        return a.to(_dtypes.float32), b
+    x, y = _binary(a, b, "div")
     if x.data.dtype.kind not in "fc":
         x = x.to(_dtypes.float32)
         if isinstance(y, Tensor):
@@ -264,7 +300,7 @@ def pow(a: Tensor, exponent: Any) -> Tensor:
     x = a
     if type(exponent) is float and a.data.dtype.kind not in "fc":
         x = a.to(_dtypes.float32)
-    x, y = _binary(x, exponent)
+    x, y = _binary(x, exponent, "pow")
     try:
         return Pow.apply(x, y)
     except ValueError as exc:
@@ -273,7 +309,7 @@ def pow(a: Tensor, exponent: Any) -> Tensor:
 
 def rpow(a: Tensor, base: Any) -> Tensor:
     """``base ** a`` for a non-Tensor ``base`` (``2 ** int_tensor`` stays integer, as PyTorch)."""
-    a, base = _binary(a, base)
+    a, base = _binary(a, base, "pow")
     try:
         return Pow.apply(base, a)
     except ValueError as exc:
@@ -307,7 +343,7 @@ def remainder(a: Tensor, b: Any) -> Tensor:
 
     Shape: ``a`` and ``b`` broadcast together.
     """
-    x, y = _binary(a, b)
+    x, y = _binary(a, b, "remainder")
     try:
         return Remainder.apply(x, y)
     except ValueError as exc:
@@ -320,7 +356,7 @@ def rremainder(a: Tensor, b: Any) -> Tensor:
     Where we differ: PyTorch has no gradient for a scalar ``b % tensor``; ours is
     ``-floor(b / a)``.
     """
-    a, b = _binary(a, b)
+    a, b = _binary(a, b, "remainder")
     try:
         return Remainder.apply(b, a)
     except ValueError as exc:
@@ -349,7 +385,7 @@ class Maximum(Function):
 
 
 def maximum(a: Tensor, b: Any) -> Tensor:
-    x, y = _binary(a, b)
+    x, y = _binary(a, b, "maximum")
     try:
         return Maximum.apply(x, y, True)
     except ValueError as exc:
@@ -357,7 +393,7 @@ def maximum(a: Tensor, b: Any) -> Tensor:
 
 
 def minimum(a: Tensor, b: Any) -> Tensor:
-    x, y = _binary(a, b)
+    x, y = _binary(a, b, "minimum")
     try:
         return Maximum.apply(x, y, False)
     except ValueError as exc:
@@ -568,8 +604,15 @@ def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:
         # not half to each side; below ``min`` it goes to ``min``, above ``max`` to ``max``.
         out = a if min is None else where(a < min, min, a)
         return out if max is None else where(out > max, max, out)
-    if a.data.dtype.kind not in "fc" and (isinstance(min, float) or isinstance(max, float)):
+    kind = a.data.dtype.kind
+    if kind not in "fc" and (isinstance(min, float) or isinstance(max, float)):
         a = a.to(_dtypes.float32)
+    elif kind in "iu":
+        # An out-of-range int bound is refused (PyTorch), not NumPy's bare OverflowError.
+        if type(min) is int:
+            min = _int_scalar(min, a.data.dtype, "clamp")
+        if type(max) is int:
+            max = _int_scalar(max, a.data.dtype, "clamp")
     return Clamp.apply(a, min, max)
 
 
@@ -598,12 +641,12 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     if condition.data.dtype != _dtypes.bool_:
         condition = condition.to(_dtypes.bool_)
     if isinstance(a, Tensor):
-        a, b = _binary(a, b)
+        a, b = _binary(a, b, "where")
     elif isinstance(b, Tensor):
-        b, a = _binary(b, a)
+        b, a = _binary(b, a, "where")
     else:
         # Two Python scalars: the default dtype (float32), as PyTorch, not NumPy's float64.
-        a, b = _binary(_as_tensor(a, like), b)
+        a, b = _binary(_as_tensor(a, like), b, "where")
     try:
         return Where.apply(condition, a, b)
     except ValueError as exc:
@@ -653,7 +696,7 @@ def logical_xor(a: Tensor, b: Any) -> Tensor:
 
 def _bitwise(a: Tensor, b: Any, op: str) -> Tensor:
     """``&``, ``|``, ``^``: bitwise on integers, logical on bools (PyTorch); no gradient."""
-    x, y = _binary(a, b)
+    x, y = _binary(a, b, op)
     if x.data.dtype.kind not in "biu":
         raise TypeError(
             f"{op}: only integer and bool tensors are supported, got {_describe(a)} and "
@@ -717,18 +760,67 @@ _INPLACE_RECORDED = {
 }
 
 
+# The in-place methods, by the NumPy ufunc name that ``inplace`` receives.
+_INPLACE_NAMES = {
+    "add": "add_",
+    "subtract": "sub_",
+    "multiply": "mul_",
+    "divide": "div_",
+    "clamp": "clamp_",
+    "copy": "copy_",
+}
+
+
+def _scalar_kind(value: Any, t: Tensor) -> tuple:
+    """(category, dtype name) that ``value`` brings to an op with ``t`` (Python scalars weak)."""
+    if isinstance(value, Tensor):
+        return _CATEGORY[value.data.dtype.kind], str(value.dtype)
+    if type(value) is bool:
+        return 0, "bool"
+    if isinstance(value, int):
+        return 1, "int64"
+    if isinstance(value, float):
+        return 2, "float32"
+    dtype = _as_tensor(value, t).dtype
+    return _CATEGORY[dtype.kind], str(dtype)
+
+
+def _check_inplace_result(t: Tensor, op: str, other: Any) -> None:
+    """PyTorch refuses an in-place op whose result type can't be cast back to ``t``'s dtype
+    (an integer tensor can't hold ``div_``'s or ``add_(1.5)``'s float result); copy_ casts."""
+    kind = t.data.dtype.kind
+    if op == "copy" or kind in "fc":
+        return
+    category = _CATEGORY[kind]
+    result = (category, str(t.dtype))
+    if op == "divide":
+        result = (2, "float32")
+    for value in other if op == "clamp" else (other,):
+        if value is not None:
+            result = max(result, _scalar_kind(value, t), key=lambda r: r[0])
+    if result[0] > category:
+        raise RuntimeError(
+            f"{_INPLACE_NAMES[op]}: result type {result[1]} can't be cast to the desired output "
+            f"type {t.dtype} of the tensor being modified (shape {t.shape}); use the "
+            f"out-of-place op, or convert the tensor first (e.g. .float())"
+        )
+    if op == "subtract":
+        _check_no_bool_sub(t, other)
+
+
 def inplace(t: Tensor, op: str, other: Any) -> Tensor:
     """Modify ``t`` in place and bump its version (so a pending backward that saved it raises).
 
     Outside ``no_grad``, a leaf that requires grad is refused (as PyTorch); a non-leaf that is
     part of a graph is rebased onto the out-of-place result, so gradients stay right.
     """
+    _check_inplace_result(t, op, other)
     other_requires = isinstance(other, Tensor) and other.requires_grad
     if _state.enabled and (t.requires_grad or other_requires):
         if t.requires_grad and t.grad_fn is None:
             raise RuntimeError(
-                f"{op}_: a leaf tensor of shape {t.shape} that requires grad is used in an "
-                "in-place operation; wrap the update in `with autograd.no_grad():` "
+                f"{_INPLACE_NAMES[op]}: a leaf tensor of shape {t.shape} that requires grad is "
+                "used in an in-place operation; wrap the update in `with autograd.no_grad():` "
                 "(as optimizers and nn.init do)"
             )
         # The op sees an alias of t's current state: whatever it saves for backward must keep
@@ -769,7 +861,8 @@ def _recorded_inplace(t: Tensor, op: str, other: Any) -> Tensor:
         result = _INPLACE_RECORDED[op](t, other)
     if result.shape != t.shape:
         raise RuntimeError(
-            f"{op}_: the result's shape {result.shape} does not match the tensor's shape {t.shape}"
+            f"{_INPLACE_NAMES[op]}: the result's shape {result.shape} does not match the "
+            f"tensor's shape {t.shape}"
         )
     return result.to(t.dtype)
 
@@ -790,15 +883,21 @@ def own_memory(t: Tensor) -> None:
 def _array_inplace(t: Tensor, op: str, other: Any) -> None:
     xp = t._backend.xp
     own_memory(t)
+    name = _INPLACE_NAMES[op]
     if isinstance(other, Tensor) and other._backend is not t._backend:
         if op != "copy":
             raise RuntimeError(
-                f"{op}_: expected both tensors on the same device, found {t.device} and "
+                f"{name}: expected both tensors on the same device, found {t.device} and "
                 f"{other.device}"
             )
         other = t._backend.from_host(other._backend.to_host(other.data))
     elif isinstance(other, Tensor):
         other = other.data
+    elif type(other) is int and t.data.dtype.kind in "iu":
+        wrap = op in ("add", "subtract", "multiply")
+        other = _int_scalar(other, t.data.dtype, name, wrap)
+    elif op == "clamp" and t.data.dtype.kind in "iu":
+        other = tuple(_int_scalar(b, t.data.dtype, name) if type(b) is int else b for b in other)
     try:
         if op == "copy":
             t.data[...] = other
@@ -813,6 +912,6 @@ def _array_inplace(t: Tensor, op: str, other: Any) -> None:
     except ValueError as exc:
         other_shape = getattr(other, "shape", ())
         raise RuntimeError(
-            f"{op}_: cannot update a tensor of shape {t.shape} in place with shape "
+            f"{name}: cannot update a tensor of shape {t.shape} in place with shape "
             f"{other_shape}: {exc}"
         ) from None
