@@ -306,3 +306,24 @@ def test_mixing_devices_names_both():
         cpu[A.tensor([0], device="cuda")]
     with pytest.raises(RuntimeError, match=r"cpu.*cuda:0|cuda:0.*cpu"):
         cpu.sum().backward(gradient=A.tensor(1.0, device="cuda"))
+
+
+def test_zero_dimensional_tensors_in_cat_split_and_chunk(device):
+    # torch: cat([tensor(1.), tensor(2.)]) -> "zero-dimensional tensor (at position 0) cannot be
+    # concatenated"; tensor(1.).split(1) / .chunk(1) -> "expects at least a 1-dimensional tensor"
+    s = A.tensor(1.0, device=device)
+    with pytest.raises(RuntimeError, match=r"cat: zero-dimensional tensor \(at position 0\)"):
+        A.cat([s, s])
+    with pytest.raises(RuntimeError, match=r"cat: zero-dimensional tensor \(at position 1\)"):
+        A.cat([A.ones(1, device=device), s])
+    with pytest.raises(RuntimeError, match=r"split: expects at least a 1-dimensional tensor"):
+        s.split(1)
+    with pytest.raises(RuntimeError, match=r"chunk: expects at least a 1-dimensional tensor"):
+        s.chunk(1)
+    assert A.stack([s, s]).shape == (2,)  # stack is how 0-d tensors are joined
+
+
+def test_repeat_with_negative_sizes(device):
+    with pytest.raises(ValueError, match=r"repeat: .*non-negative.*\(2, -1\).*\(3,\)"):
+        A.ones(3, device=device).repeat(2, -1)
+    assert A.ones(3, device=device).repeat(0).shape == (0,)

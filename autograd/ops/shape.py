@@ -198,6 +198,11 @@ def repeat(a: Tensor, *sizes: Any) -> Tensor:
             f"repeat: {len(sizes)} repeat sizes {sizes} given for a tensor of shape {a.shape}; "
             "give at least one per dimension"
         )
+    if any(s < 0 for s in sizes):
+        raise ValueError(
+            f"repeat: repeat sizes must be non-negative, got {sizes} for a tensor of shape "
+            f"{a.shape}"
+        )
     return Repeat.apply(a, sizes)
 
 
@@ -240,6 +245,12 @@ def cat(tensors: Any, dim: int = 0) -> Tensor:
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
             raise TypeError(f"cat: expected Tensors, got {type(t).__name__} at position {i}")
+    for i, t in enumerate(tensors):
+        if t.data.ndim == 0:
+            raise RuntimeError(
+                f"cat: zero-dimensional tensor (at position {i}) cannot be concatenated; "
+                "use stack, or unsqueeze it first"
+            )
     first = tensors[0]
     dim = _normalize_dim(dim, first.data.ndim, "cat")
     for i, t in enumerate(tensors[1:], 1):
@@ -276,7 +287,13 @@ def stack(tensors: Any, dim: int = 0) -> Tensor:
     return cat([unsqueeze(t, dim) for t in tensors], dim)
 
 
+def _at_least_1d(a: Tensor, op: str) -> None:
+    if a.data.ndim == 0:
+        raise RuntimeError(f"{op}: expects at least a 1-dimensional tensor, got a 0-d tensor")
+
+
 def split(a: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
+    _at_least_1d(a, "split")
     dim = _normalize_dim(dim, a.data.ndim, "split")
     n = a.data.shape[dim]
     if isinstance(split_size_or_sections, int):
@@ -297,6 +314,7 @@ def split(a: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
 
 
 def chunk(a: Tensor, chunks: int, dim: int = 0) -> tuple:
+    _at_least_1d(a, "chunk")
     if chunks <= 0:
         raise ValueError(f"chunk: chunks must be positive, got {chunks}")
     n = a.data.shape[_normalize_dim(dim, a.data.ndim, "chunk")]
