@@ -211,9 +211,10 @@ class Pow(Function):
 
 
 def add(a: Tensor, b: Any) -> Tensor:
-    x, y = (
-        (a, b) if isinstance(b, Tensor) and a.data.dtype is b.data.dtype else _binary(a, b, "add")
-    )
+    if isinstance(b, Tensor) and a.data.dtype is b.data.dtype:
+        x, y = a, b
+    else:
+        x, y = _binary(a, b, "add")
     try:
         return Add.apply(x, y)
     except ValueError as exc:
@@ -236,9 +237,10 @@ def _check_no_bool_sub(a: Tensor, b: Any) -> None:
 
 def sub(a: Tensor, b: Any) -> Tensor:
     _check_no_bool_sub(a, b)
-    x, y = (
-        (a, b) if isinstance(b, Tensor) and a.data.dtype is b.data.dtype else _binary(a, b, "sub")
-    )
+    if isinstance(b, Tensor) and a.data.dtype is b.data.dtype:
+        x, y = a, b
+    else:
+        x, y = _binary(a, b, "sub")
     try:
         return Sub.apply(x, y)
     except ValueError as exc:
@@ -256,9 +258,10 @@ def rsub(a: Tensor, b: Any) -> Tensor:
 
 
 def mul(a: Tensor, b: Any) -> Tensor:
-    x, y = (
-        (a, b) if isinstance(b, Tensor) and a.data.dtype is b.data.dtype else _binary(a, b, "mul")
-    )
+    if isinstance(b, Tensor) and a.data.dtype is b.data.dtype:
+        x, y = a, b
+    else:
+        x, y = _binary(a, b, "mul")
     try:
         return Mul.apply(x, y)
     except ValueError as exc:
