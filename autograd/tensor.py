@@ -400,6 +400,9 @@ class Tensor:
     def __mod__(self, other: Any) -> Tensor:
         return remainder(self, other)
 
+    def __rmod__(self, other: Any) -> Tensor:
+        return rremainder(self, other)
+
     def __pow__(self, exponent: Any) -> Tensor:
         return pow(self, exponent)
 
@@ -422,16 +425,25 @@ class Tensor:
         return Abs.apply(self)
 
     def __invert__(self) -> Tensor:
-        return logical_not(self)
+        return bitwise_not(self)
 
     def __and__(self, other: Any) -> Tensor:
-        return logical_and(self, other)
+        return bitwise_and(self, other)
+
+    def __rand__(self, other: Any) -> Tensor:
+        return bitwise_and(self, other)
 
     def __or__(self, other: Any) -> Tensor:
-        return logical_or(self, other)
+        return bitwise_or(self, other)
+
+    def __ror__(self, other: Any) -> Tensor:
+        return bitwise_or(self, other)
 
     def __xor__(self, other: Any) -> Tensor:
-        return logical_xor(self, other)
+        return bitwise_xor(self, other)
+
+    def __rxor__(self, other: Any) -> Tensor:
+        return bitwise_xor(self, other)
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
         return compare(self, other, "equal")
@@ -771,6 +783,10 @@ from .ops.elementwise import (  # noqa: E402
     Tanh,
     _as_tensor,
     add,
+    bitwise_and,
+    bitwise_not,
+    bitwise_or,
+    bitwise_xor,
     clamp,
     compare,
     div,
@@ -778,10 +794,7 @@ from .ops.elementwise import (  # noqa: E402
     inplace,
     isfinite,
     isnan,
-    logical_and,
     logical_not,
-    logical_or,
-    logical_xor,
     maximum,
     minimum,
     mul,
@@ -789,6 +802,7 @@ from .ops.elementwise import (  # noqa: E402
     rdiv,
     remainder,
     rpow,
+    rremainder,
     rsub,
     sign,
     sub,

@@ -87,7 +87,6 @@ def test_scalar_remainder_by_a_tensor(device):
     assert A.gradcheck(lambda t: rremainder(t, 7.0), [a.detach().requires_grad_()])
 
 
-@pytest.mark.xfail(strict=True, reason="needs Tensor.__rmod__ (tensor.py, lead): remove on pass")
 def test_rmod_operator(device):
     a = A.tensor([5.5, -7.5], device=device)
     np.testing.assert_array_equal(_host(7.0 % a), [1.5, -0.5])
@@ -248,12 +247,6 @@ def test_bitwise_functions_refuse_floats(device):
         bitwise_and(A.tensor([1, 2], device=device), A.tensor([1, 2, 3], device=device))
 
 
-_NEEDS_BITWISE_DUNDERS = pytest.mark.xfail(
-    strict=True, reason="needs Tensor.__and__/__or__/__xor__/__invert__ -> bitwise_* (tensor.py)"
-)
-
-
-@_NEEDS_BITWISE_DUNDERS
 def test_bitwise_operators_on_integers(device):
     i = A.tensor([5, 6], device=device)
     assert (i & 3).tolist() == [1, 2]
@@ -262,7 +255,6 @@ def test_bitwise_operators_on_integers(device):
     assert (i ^ 3).tolist() == [6, 5]
 
 
-@_NEEDS_BITWISE_DUNDERS
 def test_bitwise_operators_refuse_floats(device):
     with pytest.raises(TypeError, match="bitwise_not"):
         ~A.tensor([1.0], device=device)
