@@ -97,9 +97,8 @@ def course_net(lib: str, device: str) -> tuple[Callable, int]:
     """The course's 3-layer net (2-20-7-1, ReLU, sigmoid + BCE) on 300 circle points, SGD step."""
     x0, y0 = _circles()
     if lib == "chalkgrad":
-        import nn.functional as F
-
         import nn
+        import nn.functional as F
         import optim
 
         A.manual_seed(0)
@@ -136,9 +135,8 @@ def mlp_784(lib: str, device: str) -> tuple[Callable, int]:
     x0 = rng.standard_normal((128, 784), dtype=np.float32)
     y0 = rng.integers(0, 10, 128)
     if lib == "chalkgrad":
-        import nn.functional as F
-
         import nn
+        import nn.functional as F
         import optim
 
         model = nn.Sequential(
