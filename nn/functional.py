@@ -69,7 +69,9 @@ class _Linear(Function):
         out = x @ weight.T
         if bias is not None:
             out += bias
-        ctx.save_for_backward(x, weight)
+        need_x, need_weight, _ = ctx.needs_input_grad
+        ctx.save_for_backward(x if need_weight else None, weight if need_x else None)
+        ctx.weight_rows = weight.shape[0]
         return out
 
     @staticmethod
@@ -85,7 +87,8 @@ class _Linear(Function):
             elif x.ndim == 2:
                 grad_weight = Matmul.apply(Permute.apply(grad_out, (1, 0)), x)
             else:
-                grad_weight = grad_out.reshape(-1, weight.shape[0]).mT @ x.reshape(-1, x.shape[-1])
+                rows = ctx.weight_rows
+                grad_weight = grad_out.reshape(-1, rows).mT @ x.reshape(-1, x.shape[-1])
         if need_bias:
             lead = tuple(range(grad_out.ndim - 1))
             grad_bias = Sum.apply(grad_out, lead, False) if lead else grad_out

@@ -835,3 +835,22 @@ def test_grad_mode_decorators_cover_generators():
         yield A.is_grad_enabled()
 
     assert list(one()) == [False] and A.is_grad_enabled()
+
+
+def test_an_op_keeps_only_what_its_backward_needs(device):
+    # h * 2.0 needs nothing of h for h's gradient; W @ x needs x (for W) but not W (x has no grad).
+    x = A.tensor([1.0, 2.0], device=device, requires_grad=True)
+    h = x + 1.0
+    alive = weakref.ref(h)
+    y = h * 2.0
+    del h
+    gc.collect()
+    assert alive() is None
+    w = A.ones(3, 2, device=device, requires_grad=True)
+    data = A.ones(2, device=device)
+    z = w @ data
+    (saved_w, saved_data) = z.grad_fn.saved_tensors
+    assert saved_w is None and saved_data is data
+    (y.sum() + z.sum()).backward()
+    np.testing.assert_allclose(_host(x.grad), [2.0, 2.0])
+    np.testing.assert_allclose(_host(w.grad), np.ones((3, 2)))

@@ -14,22 +14,25 @@ class Matmul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        need_a, need_b = ctx.needs_input_grad
+        ctx.save_for_backward(a if need_b else None, b if need_a else None)
+        ctx.ndims = (a.ndim, b.ndim)
         return a @ b
 
     @staticmethod
     def backward(ctx, grad_out):
-        a, b = ctx.saved_tensors
+        a, b = ctx.saved_tensors  # each kept only if the other operand needs its gradient
         need_a, need_b = ctx.needs_input_grad
+        a_ndim, b_ndim = ctx.ndims
         grad_a = grad_b = None
-        if a.ndim == 1 and b.ndim == 1:
+        if a_ndim == 1 and b_ndim == 1:
             grad_a = grad_out * b if need_a else None
             grad_b = grad_out * a if need_b else None
-        elif a.ndim == 1:
+        elif a_ndim == 1:
             g = grad_out.unsqueeze(-2)
             grad_a = (g @ b.mT).squeeze(-2) if need_a else None
             grad_b = a.unsqueeze(-1) @ g if need_b else None
-        elif b.ndim == 1:
+        elif b_ndim == 1:
             g = grad_out.unsqueeze(-1)
             grad_a = g @ b.unsqueeze(-2) if need_a else None
             grad_b = (a.mT @ g).squeeze(-1) if need_b else None
