@@ -132,8 +132,11 @@ class Function:
 
     @property
     def next_functions(self) -> tuple:
-        """``((node_or_leaf, output_index), ...)`` per input; None for inputs without gradient."""
-        return tuple(None if e is None else (e[0], e[1]) for e in self._next)
+        """``((node_or_leaf, output_index), ...)`` per input; None for inputs without gradient.
+
+        A leaf appears as the tensor itself, where PyTorch shows its AccumulateGrad node.
+        """
+        return tuple(None if e is None else (e[0], max(e[1], 0)) for e in self._next)
 
     @property
     def name(self) -> str:
@@ -283,7 +286,7 @@ def _resolve_saved(
 def _device_error(cls: type, args: tuple) -> None:
     devices = [a.device for a in args if isinstance(a, Tensor)]
     raise RuntimeError(
-        f"{cls.__name__.lower()}: expected all tensors on the same device, found "
+        f"{cls.__name__.lstrip('_').lower()}: expected all tensors on the same device, found "
         f"{', '.join(devices)}; move them with .to(device) first"
     )
 
