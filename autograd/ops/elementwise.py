@@ -72,6 +72,8 @@ def _int_scalar(value: int, dtype: Any, op: str, wrap: bool | None = None) -> in
 
 def _binary(a: Tensor, b: Any, op: str = "op") -> tuple:
     """Operands ready for a binary op: same dtype, or ``b`` a Python scalar that won't promote."""
+    if isinstance(b, Tensor) and a.data.dtype is b.data.dtype:
+        return a, b  # the common case, first
     tb = type(b)
     if tb is float or tb is int:
         kind = a.data.dtype.kind
@@ -98,9 +100,7 @@ def _describe(x: Any) -> str:
 
 def _op_error(op: str, exc: ValueError, *operands: Any) -> RuntimeError:
     """NumPy's ValueError (usually a failed broadcast), reworded to name the op and operands."""
-    described = [
-        f"{tuple(x.shape)} {x.dtype}" if hasattr(x, "shape") else type(x).__name__ for x in operands
-    ]
+    described = [_describe(x) for x in operands]
     device = next(x.device for x in operands if isinstance(x, Tensor))
     if "broadcast" not in str(exc):
         return RuntimeError(f"{op}: {exc} ({' and '.join(described)} on {device})")
@@ -108,6 +108,31 @@ def _op_error(op: str, exc: ValueError, *operands: Any) -> RuntimeError:
         f"{op}: shapes cannot be broadcast together: {' and '.join(described)} on {device}; "
         "sizes must be equal or 1 at each dimension, counting from the last"
     )
+
+
+def _binary_op(
+    cls: type,
+    op: str,
+    a: Tensor,
+    b: Any,
+    extra: Any = None,
+    reflected: bool = False,
+    promote: Any = None,
+) -> Tensor:
+    """Promote ``a`` and ``b``, apply ``cls`` (to ``(b, a)`` when ``reflected``: ``b - a`` for
+    ``__rsub__``; ``extra`` is a third argument), and reword NumPy's broadcast error so that it
+    names the op and the operands."""
+    if promote is None and isinstance(b, Tensor) and a.data.dtype is b.data.dtype:
+        x, y = a, b  # the hot case: no promotion call
+    else:
+        x, y = (promote or _binary)(a, b, op)
+    if reflected:
+        x, y = y, x
+        a, b = b, a
+    try:
+        return cls.apply(x, y) if extra is None else cls.apply(x, y, extra)
+    except ValueError as exc:
+        raise _op_error(op, exc, a, b) from None
 
 
 def _floating(ctx: Function, a: Any) -> Any:
@@ -214,14 +239,7 @@ class Pow(Function):
 
 
 def add(a: Tensor, b: Any) -> Tensor:
-    if isinstance(b, Tensor) and a.data.dtype is b.data.dtype:
-        x, y = a, b
-    else:
-        x, y = _binary(a, b, "add")
-    try:
-        return Add.apply(x, y)
-    except ValueError as exc:
-        raise _op_error("add", exc, a, b) from None
+    return _binary_op(Add, "add", a, b)
 
 
 def _check_no_bool_sub(a: Tensor, b: Any) -> None:
@@ -240,44 +258,26 @@ def _check_no_bool_sub(a: Tensor, b: Any) -> None:
 
 def sub(a: Tensor, b: Any) -> Tensor:
     _check_no_bool_sub(a, b)
-    if isinstance(b, Tensor) and a.data.dtype is b.data.dtype:
-        x, y = a, b
-    else:
-        x, y = _binary(a, b, "sub")
-    try:
-        return Sub.apply(x, y)
-    except ValueError as exc:
-        raise _op_error("sub", exc, a, b) from None
+    return _binary_op(Sub, "sub", a, b)
 
 
 def rsub(a: Tensor, b: Any) -> Tensor:
     """``b - a`` for a non-Tensor ``b``."""
     _check_no_bool_sub(a, b)
-    a, b = _binary(a, b, "sub")
-    try:
-        return Sub.apply(b, a)
-    except ValueError as exc:
-        raise _op_error("sub", exc, b, a) from None
+    return _binary_op(Sub, "sub", a, b, reflected=True)
 
 
 def mul(a: Tensor, b: Any) -> Tensor:
-    if isinstance(b, Tensor) and a.data.dtype is b.data.dtype:
-        x, y = a, b
-    else:
-        x, y = _binary(a, b, "mul")
-    try:
-        return Mul.apply(x, y)
-    except ValueError as exc:
-        raise _op_error("mul", exc, a, b) from None
+    return _binary_op(Mul, "mul", a, b)
 
 
-def _true_division_operands(a: Tensor, b: Any) -> tuple:
+def _true_division_operands(a: Tensor, b: Any, op: str = "div") -> tuple:
     """Promote as any binary op first (int / float16 is float16, as PyTorch), and only then
     move a non-floating result to the default float: true division never stays integer."""
     if type(b) in (int, bool) and a.data.dtype.kind in "biu":
         # int tensor / int scalar: divide in float, never wrapping the scalar to the int dtype.
         return a.to(_dtypes.float32), b
-    x, y = _binary(a, b, "div")
+    x, y = _binary(a, b, op)
     if x.data.dtype.kind not in "fc":
         x = x.to(_dtypes.float32)
         if isinstance(y, Tensor):
@@ -286,40 +286,23 @@ def _true_division_operands(a: Tensor, b: Any) -> tuple:
 
 
 def div(a: Tensor, b: Any) -> Tensor:
-    x, y = _true_division_operands(a, b)
-    try:
-        return Div.apply(x, y)
-    except ValueError as exc:
-        raise _op_error("div", exc, a, b) from None
+    return _binary_op(Div, "div", a, b, promote=_true_division_operands)
 
 
 def rdiv(a: Tensor, b: Any) -> Tensor:
     """``b / a`` for a non-Tensor ``b``."""
-    x, y = _true_division_operands(a, b)
-    try:
-        return Div.apply(y, x)
-    except ValueError as exc:
-        raise _op_error("div", exc, b, a) from None
+    return _binary_op(Div, "div", a, b, reflected=True, promote=_true_division_operands)
 
 
 def pow(a: Tensor, exponent: Any) -> Tensor:
-    x = a
     if type(exponent) is float and a.data.dtype.kind not in "fc":
-        x = a.to(_dtypes.float32)
-    x, y = _binary(x, exponent, "pow")
-    try:
-        return Pow.apply(x, y)
-    except ValueError as exc:
-        raise _op_error("pow", exc, a, exponent) from None
+        a = a.to(_dtypes.float32)
+    return _binary_op(Pow, "pow", a, exponent)
 
 
 def rpow(a: Tensor, base: Any) -> Tensor:
     """``base ** a`` for a non-Tensor ``base`` (``2 ** int_tensor`` stays integer, as PyTorch)."""
-    a, base = _binary(a, base, "pow")
-    try:
-        return Pow.apply(base, a)
-    except ValueError as exc:
-        raise _op_error("pow", exc, base, a) from None
+    return _binary_op(Pow, "pow", a, base, reflected=True)
 
 
 class Remainder(Function):
@@ -349,11 +332,7 @@ def remainder(a: Tensor, b: Any) -> Tensor:
 
     Shape: ``a`` and ``b`` broadcast together.
     """
-    x, y = _binary(a, b, "remainder")
-    try:
-        return Remainder.apply(x, y)
-    except ValueError as exc:
-        raise _op_error("remainder", exc, a, b) from None
+    return _binary_op(Remainder, "remainder", a, b)
 
 
 def rremainder(a: Tensor, b: Any) -> Tensor:
@@ -362,11 +341,7 @@ def rremainder(a: Tensor, b: Any) -> Tensor:
     Where we differ: PyTorch has no gradient for a scalar ``b % tensor``; ours is
     ``-floor(b / a)``.
     """
-    a, b = _binary(a, b, "remainder")
-    try:
-        return Remainder.apply(b, a)
-    except ValueError as exc:
-        raise _op_error("remainder", exc, b, a) from None
+    return _binary_op(Remainder, "remainder", a, b, reflected=True)
 
 
 class Maximum(Function):
@@ -391,19 +366,11 @@ class Maximum(Function):
 
 
 def maximum(a: Tensor, b: Any) -> Tensor:
-    x, y = _binary(a, b, "maximum")
-    try:
-        return Maximum.apply(x, y, True)
-    except ValueError as exc:
-        raise _op_error("maximum", exc, a, b) from None
+    return _binary_op(Maximum, "maximum", a, b, extra=True)
 
 
 def minimum(a: Tensor, b: Any) -> Tensor:
-    x, y = _binary(a, b, "minimum")
-    try:
-        return Maximum.apply(x, y, False)
-    except ValueError as exc:
-        raise _op_error("minimum", exc, a, b) from None
+    return _binary_op(Maximum, "minimum", a, b, extra=False)
 
 
 # ---------------------------------------------------------------------------------- unary
