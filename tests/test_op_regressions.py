@@ -485,3 +485,25 @@ def test_out_of_range_python_ints_are_refused_where_pytorch_refuses(device):
     with pytest.raises(OverflowError, match=r"add: .*18446744073709551616.*int64"):
         A.tensor([1], device=device) + 2**64
     assert u.tolist() == [1, 200]
+
+
+def test_in_place_into_an_expanded_tensor_is_refused_as_pytorch(device):
+    base = A.tensor([[1.0], [2.0]], device=device)
+    wide = base.expand(2, 3)
+    with pytest.raises(RuntimeError, match=r"add_: .*single memory location.*clone\(\)"):
+        wide.add_(1.0)
+    with pytest.raises(RuntimeError, match=r"setitem: .*single memory location"):
+        wide[0, 0] = 5.0
+    np.testing.assert_array_equal(base.tolist(), [[1.0], [2.0]])  # nothing was written
+    owned = wide.clone()
+    owned.add_(1.0)
+    assert owned.tolist() == [[2.0, 2.0, 2.0], [3.0, 3.0, 3.0]]
+
+
+def test_gradients_of_reductions_can_be_updated_in_place(device):
+    # sum()'s gradient is a broadcast view inside the engine; the leaf's .grad owns its memory.
+    x = A.ones(2, 3, device=device, requires_grad=True)
+    x.sum().backward()
+    x.grad.mul_(2.0)
+    x.grad.zero_()
+    assert x.grad.tolist() == [[0.0] * 3] * 2

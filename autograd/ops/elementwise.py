@@ -840,23 +840,22 @@ def _recorded_inplace(t: Tensor, op: str, other: Any) -> Tensor:
     return result.to(t.dtype)
 
 
-def own_memory(t: Tensor) -> None:
-    """Give ``t`` its own array if it is a broadcast view (a stride of 0 over a size > 1).
-
-    Gradients of sum/mean/expand are such views: read-only in NumPy, and in CuPy every element
-    aliases one, so an in-place write (``grad.zero_()``, clipping) must first materialize them.
-    """
+def refuse_overlapping(t: Tensor, op: str) -> None:
+    """In-place writes into a broadcast view (a stride of 0 over a size > 1: an ``expand()``
+    result) are refused, as PyTorch does: several elements share one memory location."""
     data = t.data
     for stride, size in zip(data.strides, data.shape):
         if stride == 0 and size > 1:
-            t.data = data.copy()
-            return
+            raise RuntimeError(
+                f"{op}: unsupported operation: more than one element of the written-to tensor "
+                f"(shape {t.shape}) refers to a single memory location; clone() it first"
+            )
 
 
 def _array_inplace(t: Tensor, op: str, other: Any) -> None:
     xp = t._backend.xp
-    own_memory(t)
     name = _INPLACE_NAMES[op]
+    refuse_overlapping(t, name)
     if isinstance(other, Tensor) and other._backend is not t._backend:
         if op != "copy":
             raise RuntimeError(

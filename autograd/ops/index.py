@@ -111,9 +111,9 @@ def setitem(a: Tensor, index: Any, value: Any) -> None:
                 f"setitem: value on {value.device} cannot be assigned into a tensor on {a.device}"
             )
         value = value.data
-    from .elementwise import own_memory
+    from .elementwise import refuse_overlapping
 
-    own_memory(a)
+    refuse_overlapping(a, "setitem")
     try:
         a.data[index] = value
     except IndexError as exc:
