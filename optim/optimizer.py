@@ -234,6 +234,23 @@ class Optimizer:
         self.param_groups = saved_groups
 
 
+_LABELS = {
+    "lr": "learning rate",
+    "eps": "epsilon value",
+    "momentum": "momentum value",
+    "weight_decay": "weight_decay value",
+    "alpha": "alpha value",
+}
+
+
+def _check_non_negative(**options: float) -> None:
+    """Refuse negative hyperparameters with PyTorch's messages ("Invalid learning rate: -0.1"),
+    checked in the order given."""
+    for name, value in options.items():
+        if not 0.0 <= value:
+            raise ValueError(f"Invalid {_LABELS[name]}: {value}")
+
+
 def _cast_state(param: Tensor, key: str, value: Any) -> Any:
     """A copy of one state entry, on ``param``'s device (and dtype, when both are floating)."""
     if key == "step":

@@ -8,7 +8,7 @@ from typing import Any
 import autograd as A
 from autograd import Tensor
 
-from .optimizer import Optimizer, _params_with_grad
+from .optimizer import Optimizer, _check_non_negative, _params_with_grad
 
 
 def sgd_update(
@@ -76,12 +76,7 @@ class SGD(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= momentum:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_non_negative(lr=lr, momentum=momentum, weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         defaults = {
