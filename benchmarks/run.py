@@ -12,6 +12,8 @@ import json
 import statistics
 import time
 from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 
@@ -25,13 +27,27 @@ except ImportError:  # the benchmark still runs, without the PyTorch column
 
 
 # ----------------------------------------------------------------------------- the cases
+def _api(lib: str) -> SimpleNamespace:
+    """The same names from either library: each case below is written once, for both."""
+    if lib == "chalkgrad":
+        import nn
+        import nn.functional as F
+        import optim
+
+        return SimpleNamespace(tensor=A.tensor, nn=nn, F=F, optim=optim, manual_seed=A.manual_seed)
+    return SimpleNamespace(
+        tensor=torch.tensor,
+        nn=torch.nn,
+        F=torch.nn.functional,
+        optim=torch.optim,
+        manual_seed=torch.manual_seed,
+    )
+
+
 def chain_add(lib: str, device: str) -> tuple[Callable, int]:
     """1,000 chained adds that share one leaf (y = y + x), then backward: per-op overhead."""
     n = 1000
-    if lib == "chalkgrad":
-        x = A.tensor([1.0], device=device, requires_grad=True)
-    else:
-        x = torch.tensor([1.0], device=device, requires_grad=True)
+    x = _api(lib).tensor([1.0], device=device, requires_grad=True)
 
     def step() -> None:
         y = x
@@ -44,12 +60,9 @@ def chain_add(lib: str, device: str) -> tuple[Callable, int]:
 
 
 def chain_unary(lib: str, device: str) -> tuple[Callable, int]:
-    """1,000 chained ops on one value (y = (y * 0.5).tanh() ...), then backward."""
+    """1,000 chained ops on one value (y = (y * 0.999).tanh() ...), then backward."""
     n = 1000
-    if lib == "chalkgrad":
-        x = A.tensor([0.3], device=device, requires_grad=True)
-    else:
-        x = torch.tensor([0.3], device=device, requires_grad=True)
+    x = _api(lib).tensor([0.3], device=device, requires_grad=True)
 
     def step() -> None:
         y = x
@@ -63,15 +76,11 @@ def chain_unary(lib: str, device: str) -> tuple[Callable, int]:
 
 def matmul_chain(lib: str, device: str) -> tuple[Callable, int]:
     """Ten 64x64 matmuls with tanh in between, then backward (small dense ops)."""
+    api = _api(lib)
     rng = np.random.default_rng(0)
     weights = [rng.standard_normal((64, 64), dtype=np.float32) * 0.1 for _ in range(10)]
-    x0 = rng.standard_normal((32, 64), dtype=np.float32)
-    if lib == "chalkgrad":
-        ws = [A.tensor(w, device=device, requires_grad=True) for w in weights]
-        x = A.tensor(x0, device=device)
-    else:
-        ws = [torch.tensor(w, device=device, requires_grad=True) for w in weights]
-        x = torch.tensor(x0, device=device)
+    ws = [api.tensor(w, device=device, requires_grad=True) for w in weights]
+    x = api.tensor(rng.standard_normal((32, 64), dtype=np.float32), device=device)
 
     def step() -> None:
         h = x
@@ -93,74 +102,41 @@ def _circles(n: int = 300) -> tuple[np.ndarray, np.ndarray]:
     return x.astype(np.float32), y
 
 
-def course_net(lib: str, device: str) -> tuple[Callable, int]:
-    """The course's 3-layer net (2-20-7-1, ReLU, sigmoid + BCE) on 300 circle points, SGD step."""
-    x0, y0 = _circles()
-    if lib == "chalkgrad":
-        import nn
-        import nn.functional as F
-        import optim
-
-        A.manual_seed(0)
-        model = nn.Sequential(
-            nn.Linear(2, 20), nn.ReLU(), nn.Linear(20, 7), nn.ReLU(), nn.Linear(7, 1)
-        )
-        model.to(device)
-        opt = optim.SGD(model.parameters(), lr=0.1)
-        x, y = A.tensor(x0, device=device), A.tensor(y0, device=device)
-        loss_fn = F.binary_cross_entropy_with_logits
-    else:
-        tnn = torch.nn
-        torch.manual_seed(0)
-        model = tnn.Sequential(
-            tnn.Linear(2, 20), tnn.ReLU(), tnn.Linear(20, 7), tnn.ReLU(), tnn.Linear(7, 1)
-        )
-        model.to(device)
-        opt = torch.optim.SGD(model.parameters(), lr=0.1)
-        x, y = torch.tensor(x0, device=device), torch.tensor(y0, device=device)
-        loss_fn = torch.nn.functional.binary_cross_entropy_with_logits
-
+def _training_step(model: Any, opt: Any, loss_fn: Callable, x: Any, y: Any) -> Callable:
     def step() -> None:
         opt.zero_grad()
         loss = loss_fn(model(x), y)
         loss.backward()
         opt.step()
 
-    return step, 1
+    return step
+
+
+def course_net(lib: str, device: str) -> tuple[Callable, int]:
+    """The course's 3-layer net (2-20-7-1, ReLU, sigmoid + BCE) on 300 circle points, SGD step."""
+    api = _api(lib)
+    nn = api.nn
+    x0, y0 = _circles()
+    api.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 20), nn.ReLU(), nn.Linear(20, 7), nn.ReLU(), nn.Linear(7, 1))
+    model.to(device)
+    opt = api.optim.SGD(model.parameters(), lr=0.1)
+    x, y = api.tensor(x0, device=device), api.tensor(y0, device=device)
+    return _training_step(model, opt, api.F.binary_cross_entropy_with_logits, x, y), 1
 
 
 def mlp_784(lib: str, device: str) -> tuple[Callable, int]:
     """MLP 784-512-256-10 (ReLU), batch 128, cross-entropy, SGD with momentum: BLAS-bound."""
+    api = _api(lib)
+    nn = api.nn
     rng = np.random.default_rng(0)
-    x0 = rng.standard_normal((128, 784), dtype=np.float32)
-    y0 = rng.integers(0, 10, 128)
-    if lib == "chalkgrad":
-        import nn
-        import nn.functional as F
-        import optim
-
-        model = nn.Sequential(
-            nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10)
-        ).to(device)
-        opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-        x, y = A.tensor(x0, device=device), A.tensor(y0, device=device)
-        loss_fn = F.cross_entropy
-    else:
-        tnn = torch.nn
-        model = tnn.Sequential(
-            tnn.Linear(784, 512), tnn.ReLU(), tnn.Linear(512, 256), tnn.ReLU(), tnn.Linear(256, 10)
-        ).to(device)
-        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-        x, y = torch.tensor(x0, device=device), torch.tensor(y0, device=device)
-        loss_fn = torch.nn.functional.cross_entropy
-
-    def step() -> None:
-        opt.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        opt.step()
-
-    return step, 1
+    x = api.tensor(rng.standard_normal((128, 784), dtype=np.float32), device=device)
+    y = api.tensor(rng.integers(0, 10, 128), device=device)
+    model = nn.Sequential(
+        nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10)
+    ).to(device)
+    opt = api.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    return _training_step(model, opt, api.F.cross_entropy, x, y), 1
 
 
 CASES = {
