@@ -19,6 +19,7 @@ from typing import Any
 import numpy
 
 import autograd as A
+import optim
 
 
 def make_parser(description: str) -> argparse.ArgumentParser:
@@ -125,6 +126,33 @@ class _TqdmProgress:
 
 
 # -------------------------------------------------------------------------- metrics
+def gradient_descent(
+    model: Any,
+    X: A.Tensor,
+    Y: A.Tensor,
+    cost_fn: Callable,
+    lr: float,
+    iterations: int,
+    record_every: int,
+    show_progress: bool = True,
+    desc: str = "",
+) -> list:
+    """The course's loop: full-batch gradient descent on ``cost_fn(model(X), Y)``; returns the
+    cost every ``record_every`` iterations."""
+    optimizer = optim.SGD(model.parameters(), lr=lr)
+    costs = []
+    bar = progress(range(iterations), desc=desc, enabled=show_progress)
+    for i in bar:
+        optimizer.zero_grad()
+        cost = cost_fn(model(X), Y)
+        cost.backward()
+        optimizer.step()
+        if i % record_every == 0:
+            costs.append(cost.item())
+            bar.set_postfix(cost=costs[-1])
+    return costs
+
+
 def accuracy(logits: A.Tensor, target: A.Tensor) -> float:
     """Fraction of rows whose largest score is the target class.
 

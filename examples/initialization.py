@@ -37,7 +37,6 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
 import autograd as A
 import nn
 import nn.functional as F
-import optim
 from autograd.data.datasets import make_circles
 from examples import common
 
@@ -66,18 +65,8 @@ def three_layer_net(scale, device, dtype, layers=LAYERS):
 
 def train(model, X, Y, lr, iterations, show_progress=True, desc=""):
     """Full-batch gradient descent on the cross-entropy cost; the cost every 1,000 iterations."""
-    optimizer = optim.SGD(model.parameters(), lr=lr)
-    costs = []
-    bar = common.progress(range(iterations), desc=desc, enabled=show_progress)
-    for i in bar:
-        optimizer.zero_grad()
-        cost = F.binary_cross_entropy_with_logits(model(X), Y)
-        cost.backward()
-        optimizer.step()
-        if i % 1000 == 0:
-            costs.append(cost.item())
-            bar.set_postfix(cost=costs[-1])
-    return costs
+    cost = F.binary_cross_entropy_with_logits
+    return common.gradient_descent(model, X, Y, cost, lr, iterations, 1000, show_progress, desc)
 
 
 def main(argv=None):

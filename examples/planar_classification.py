@@ -25,7 +25,6 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
 import autograd as A
 import nn
 import nn.functional as F
-import optim
 from autograd.data.datasets import load_planar_dataset
 from examples import common
 
@@ -53,18 +52,8 @@ def one_hidden_layer(n_h, device, dtype):
 def train(model, X, Y, lr, iterations, show_progress=True, desc=""):
     """Full-batch gradient descent on the cross-entropy cost; returns the cost every 100
     iterations (the course's print_cost schedule)."""
-    optimizer = optim.SGD(model.parameters(), lr=lr)
-    costs = []
-    bar = common.progress(range(iterations), desc=desc, enabled=show_progress)
-    for i in bar:
-        optimizer.zero_grad()
-        cost = F.binary_cross_entropy(model(X), Y)
-        cost.backward()
-        optimizer.step()
-        if i % 100 == 0:
-            costs.append(cost.item())
-            bar.set_postfix(cost=costs[-1])
-    return costs
+    cost = F.binary_cross_entropy
+    return common.gradient_descent(model, X, Y, cost, lr, iterations, 100, show_progress, desc)
 
 
 def main(argv=None):

@@ -37,7 +37,6 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
 import autograd as A
 import nn
 import nn.functional as F
-import optim
 from autograd.data.datasets import make_moons
 from examples import common
 
@@ -77,20 +76,13 @@ def l2_penalty(model, lambd, m):
 def train(model, X, Y, lr, iterations, lambd=0.0, show_progress=True, desc=""):
     """Full-batch gradient descent on the cross-entropy cost (+ the L2 term when lambd > 0);
     returns the cost every 1,000 iterations."""
-    optimizer = optim.SGD(model.parameters(), lr=lr)
+
+    def cost(scores, Y):
+        cost = F.binary_cross_entropy_with_logits(scores, Y)
+        return cost + l2_penalty(model, lambd, X.shape[0]) if lambd > 0 else cost
+
     model.train()
-    costs = []
-    bar = common.progress(range(iterations), desc=desc, enabled=show_progress)
-    for i in bar:
-        optimizer.zero_grad()
-        cost = F.binary_cross_entropy_with_logits(model(X), Y)
-        if lambd > 0:
-            cost = cost + l2_penalty(model, lambd, X.shape[0])
-        cost.backward()
-        optimizer.step()
-        if i % 1000 == 0:
-            costs.append(cost.item())
-            bar.set_postfix(cost=costs[-1])
+    costs = common.gradient_descent(model, X, Y, cost, lr, iterations, 1000, show_progress, desc)
     model.eval()  # no dropout when predicting
     return costs
 
