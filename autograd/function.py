@@ -205,35 +205,30 @@ class Function:
             out = raw = cls.forward(ctx, *arrays)
         backend = ctx._backend  # a device move (ToDevice) sets the output's backend
         ndarray = backend.ndarray
-        if type(out) is not tuple:
+        if type(out) is not tuple:  # one output: the common case
             if type(out) is not ndarray:
-                out = backend.xp.asarray(out)
-            if not requires_grad:
-                result = _make(out, backend, False, None, 0)
-                if _tracer is not None:
-                    _tracer(None, (result,))
-                return result
-            outs = (out,)
-        else:
-            outs = tuple(o if type(o) is ndarray else backend.xp.asarray(o) for o in out)
-            if not requires_grad:
-                results = tuple(_make(o, backend, False, None, 0) for o in outs)
-                if _tracer is not None:
-                    _tracer(None, results)
-                return results
-
-        ctx._gen = gen
-        ctx._n_out = len(outs)
-        if type(out) is not tuple:
-            if out.dtype.kind in "fc" and ctx._non_differentiable is None:
+                out = backend.xp.asarray(out)  # NumPy gives scalars for 0-d results
+            if requires_grad and out.dtype.kind in "fc" and ctx._non_differentiable is None:
+                ctx._gen = gen
+                ctx._n_out = 1
                 result = _make(out, backend, True, ctx, 0)
+                if ctx._saved:
+                    ctx._saved = _resolve_saved(ctx._saved, args, arrays, (raw,), (out,), (result,))
             else:
                 result = _make(out, backend, False, None, 0)
-            if ctx._saved:
-                ctx._saved = _resolve_saved(ctx._saved, args, arrays, (raw,), outs, (result,))
+                ctx = None
             if _tracer is not None:
                 _tracer(ctx, (result,))
             return result
+
+        outs = tuple(o if type(o) is ndarray else backend.xp.asarray(o) for o in out)
+        if not requires_grad:
+            results = tuple(_make(o, backend, False, None, 0) for o in outs)
+            if _tracer is not None:
+                _tracer(None, results)
+            return results
+        ctx._gen = gen
+        ctx._n_out = len(outs)
         non_diff = ctx._non_differentiable or ()
         results = []
         for i, o in enumerate(outs):
