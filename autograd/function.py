@@ -327,7 +327,7 @@ def run_backward(
                 heappush(heap, (-node._gen, counter, node))
                 counter += 1
             idx = root._out_idx
-            buf[idx] = grad if buf[idx] is None else buf[idx] + grad
+            buf[idx] = grad if buf[idx] is None else accumulate(buf[idx], grad)
 
         while heap:
             node = heappop(heap)[2]
