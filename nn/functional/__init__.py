@@ -1,0 +1,40 @@
+"""``nn.functional`` (``import nn.functional as F``): layers and losses as functions.
+
+Everything is built on autograd. Where one fused op is clearer or faster than a chain of Tensor
+ops (linear, the activations, softmax, the normalisations, the losses' kernels), it is an
+``autograd.Function`` defined beside its function: forward on backend arrays through ``ctx.xp``,
+backward in Tensor ops, so second derivatives come for free. Nothing here imports numpy or cupy.
+
+One module a family, re-exported here so that ``F.<name>`` finds everything:
+``activation`` (and softmax), ``linear``, ``dropout``, ``normalization``, ``sparse``
+(embedding), ``distance``, ``loss``, ``shape``.
+"""
+
+from ._utils import _reduction
+from .activation import (
+    _erf,
+    _normal_cdf,
+    elu,
+    gelu,
+    leaky_relu,
+    log_softmax,
+    relu,
+    sigmoid,
+    softmax,
+    tanh,
+)
+from .distance import cosine_similarity, normalize, pairwise_distance
+from .dropout import dropout
+from .linear import linear
+from .loss import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+    triplet_margin_loss,
+)
+from .normalization import batch_norm, layer_norm
+from .shape import flatten
+from .sparse import embedding

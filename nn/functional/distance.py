@@ -1,0 +1,41 @@
+"""Distances and similarities between vectors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import autograd as A
+from autograd import Tensor
+
+
+def normalize(
+    input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Any = None
+) -> Tensor:
+    """x / max(||x||_p, eps) along ``dim``. Shape: any -> same."""
+    if out is not None:
+        raise NotImplementedError("normalize: out= is not supported")
+    return input / input.norm(p, dim, keepdim=True).clamp(min=eps)
+
+
+def pairwise_distance(
+    x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False
+) -> Tensor:
+    """||x1 - x2 + eps||_p over the last dim (PyTorch adds eps to the difference).
+
+    Shape: x1, x2 (N, D) or (D,), broadcastable -> (N,) or () (keepdim keeps the last dim).
+    """
+    return (x1 - x2 + eps).norm(p, -1, keepdim=keepdim)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """sum(x1 / max(||x1||, eps) * x2 / max(||x2||, eps)) along ``dim``.
+
+    As PyTorch, each norm is clamped at ``eps`` in value only (the gradient passes as if
+    unclamped). Shape: x1, x2 broadcastable (*, D, *) -> the broadcast shape without ``dim``.
+    """
+    n1 = x1.norm(2, dim, keepdim=True)
+    n2 = x2.norm(2, dim, keepdim=True)
+    with A.no_grad():
+        lift1 = n1.clamp(min=eps) - n1
+        lift2 = n2.clamp(min=eps) - n2
+    return ((x1 / (n1 + lift1)) * (x2 / (n2 + lift2))).sum(dim)

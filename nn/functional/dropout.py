@@ -1,0 +1,35 @@
+"""Dropout."""
+
+from __future__ import annotations
+
+import autograd as A
+from autograd import Function, Tensor
+
+
+class _Dropout(Function):
+    @staticmethod
+    def forward(ctx, x, p):
+        xp = ctx.xp
+        work = x.dtype if x.dtype in (A.float32, A.float64) else A.float64
+        keep = ctx.backend.rng.random(x.shape, dtype=work) >= p
+        scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
+        mask = keep.astype(x.dtype) * xp.asarray(scale, dtype=x.dtype)
+        ctx.save_for_backward(mask)
+        return x * mask
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (mask,) = ctx.saved_tensors
+        return grad_out * mask, None
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each element with probability ``p`` and scale the rest by 1 / (1 - p) (inverted
+    dropout), so evaluation needs no rescaling; the identity when not ``training``. The mask
+    comes from the tensor's device generator (``autograd.manual_seed``). Shape: any -> same.
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    return _Dropout.apply(input, float(p))
