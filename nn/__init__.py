@@ -5,6 +5,7 @@ Everything is built on ``autograd``: layers are thin Modules delegating to ``nn.
 """
 
 from . import functional, init, utils
+from .attention import MultiheadAttention
 from .containers import ModuleDict, ModuleList, Sequential
 from .layers import (
     ELU,
@@ -38,6 +39,7 @@ from .parameter import Parameter
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 
 __all__ = [
+    "MultiheadAttention",
     "RNNCellBase",
     "RNNCell",
     "RNNBase",

@@ -7,7 +7,8 @@ backward in Tensor ops, so second derivatives come for free. Nothing here import
 
 One module a family, re-exported here so that ``F.<name>`` finds everything:
 ``activation`` (and softmax), ``linear``, ``dropout``, ``normalization``, ``sparse``
-(embedding), ``distance``, ``loss``, ``shape``.
+(embedding), ``distance``, ``loss``, ``shape``, ``recurrent`` (RNN/LSTM/GRU layers and cells),
+``attention`` (scaled dot-product and multi-head).
 """
 
 from ._utils import _reduction
@@ -23,6 +24,7 @@ from .activation import (
     softmax,
     tanh,
 )
+from .attention import multi_head_attention_forward, scaled_dot_product_attention
 from .distance import cosine_similarity, normalize, pairwise_distance
 from .dropout import dropout
 from .linear import linear
