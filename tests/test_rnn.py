@@ -376,3 +376,43 @@ def test_unbatched_cells_and_float32():
     out, h_n = nn.GRU(3, 4, batch_first=True)(A.randn(2, 5, 3))
     assert tuple(out.shape) == (2, 5, 4) and tuple(h_n.shape) == (1, 2, 4)
     assert out.dtype == A.float32
+
+
+# ------------------------------------------------------------ embeddings and sampling
+def test_embedding_max_norm_renorms_in_place_as_pytorch():
+    weight = A.tensor(REF["embedding_max_norm__weight"], dtype=A.float64)
+    emb = nn.Embedding.from_pretrained(weight, freeze=False, max_norm=1.5, norm_type=3.0)
+    assert "max_norm=1.5, norm_type=3.0" in repr(emb)
+    out = emb(A.tensor(REF["embedding_max_norm__index"]))
+    np.testing.assert_allclose(n(out), REF["embedding_max_norm__out"], rtol=1e-12)
+    np.testing.assert_allclose(n(emb.weight), REF["embedding_max_norm__weight_after"], rtol=1e-12)
+    (out * t64(REF["embedding_max_norm__w_out"])).sum().backward()
+    np.testing.assert_allclose(n(emb.weight.grad), REF["embedding_max_norm__grad"], rtol=1e-12)
+    frozen = nn.Embedding.from_pretrained(A.randn(4, 2))
+    assert not frozen.weight.requires_grad
+
+
+def test_multinomial_seeded_with_and_without_replacement():
+    probs = A.tensor([[0.1, 0.0, 0.6, 0.3], [1.0, 1.0, 1.0, 1.0]])
+    A.manual_seed(5)
+    a = probs.multinomial(4000, replacement=True)
+    A.manual_seed(5)
+    b = A.multinomial(probs, 4000, replacement=True)
+    np.testing.assert_array_equal(n(a), n(b))
+    assert a.dtype == A.int64 and tuple(a.shape) == (2, 4000)
+    freq = np.bincount(n(a)[0], minlength=4) / 4000
+    np.testing.assert_allclose(freq, [0.1, 0.0, 0.6, 0.3], atol=0.03)
+    assert freq[1] == 0
+    draw = A.multinomial(probs, 3)
+    assert sorted(n(draw)[0].tolist()) == [0, 2, 3]  # distinct, never the zero category
+    assert len(set(n(draw)[1].tolist())) == 3
+    first = [A.multinomial(A.tensor([0.1, 0.0, 0.9]), 1).item() for _ in range(300)]
+    assert 0.8 < first.count(2) / 300 < 0.97 and 1 not in first
+    with pytest.raises(RuntimeError, match="multinomial: cannot sample n_sample > prob_dist"):
+        A.multinomial(probs, 5)
+    with pytest.raises(RuntimeError, match="not enough non-negative category"):
+        A.multinomial(probs, 4)
+    with pytest.raises(RuntimeError, match="contains either `inf`, `nan` or element < 0"):
+        A.multinomial(A.tensor([0.5, -0.1]), 1)
+    with pytest.raises(RuntimeError, match="prob_dist must be 1 or 2 dim"):
+        A.multinomial(A.ones(2, 2, 2), 1)
