@@ -416,3 +416,36 @@ def test_multinomial_seeded_with_and_without_replacement():
         A.multinomial(A.tensor([0.5, -0.1]), 1)
     with pytest.raises(RuntimeError, match="prob_dist must be 1 or 2 dim"):
         A.multinomial(A.ones(2, 2, 2), 1)
+
+
+@pytest.mark.parametrize("layer", ["RNN", "LSTM", "GRU"])
+def test_layer_second_derivatives(layer):
+    # The layer gathers its hidden weight's gradient from all steps at its first step: that
+    # path must be differentiable too.
+    module = getattr(nn, layer)(1, 2).double()
+    x = _r(3, 1, 1)
+    params = [module.weight_hh_l0, module.bias_hh_l0]
+
+    def fn(x, w, b):
+        with module_params(module, [module.weight_ih_l0, w, module.bias_ih_l0, b]):
+            out, _ = module(x)
+        return out
+
+    assert gradgradcheck(fn, (x, *params))
+
+
+def test_backward_twice_with_retain_graph_accumulates_exactly():
+    gru = nn.GRU(2, 3).double()
+    out, h = gru(_r(4, 2, 2))
+    out.sum().backward(retain_graph=True)
+    first = n(gru.weight_hh_l0.grad).copy()
+    out.sum().backward()
+    np.testing.assert_allclose(n(gru.weight_hh_l0.grad), 2 * first, rtol=1e-12)
+    gru.zero_grad()
+    x = _r(4, 2, 2)
+    out, h = gru(x)
+    out[1].sum().backward()  # from the second step: steps 1 and 0 only
+    two, _ = gru(x[:2])
+    w = gru.weight_hh_l0
+    (expected,) = A.grad(two[1].sum(), [w])
+    np.testing.assert_allclose(n(w.grad), n(expected), rtol=1e-12)

@@ -39,8 +39,19 @@ class _ArrayMath:
         self.xp = xp
 
     def sigmoid(self, a: Any) -> Any:
-        # 0.5 (1 + tanh(a / 2)): exact sigmoid, no overflow, one transcendental pass.
-        return 0.5 * (self.xp.tanh(a * 0.5) + 1.0)
+        # 0.5 (1 + tanh(a / 2)): exact sigmoid, no overflow, one transcendental pass; the
+        # passes after the first write into the one new array.
+        out = a * 0.5
+        self.xp.tanh(out, out=out)
+        out += 1.0
+        out *= 0.5
+        return out
+
+    @staticmethod
+    def add_to(fresh: Any, other: Any) -> Any:
+        """``fresh + other``, written into ``fresh`` (an array nobody else holds)."""
+        fresh += other
+        return fresh
 
     def tanh(self, a: Any) -> Any:
         return self.xp.tanh(a)
@@ -48,8 +59,8 @@ class _ArrayMath:
     def relu(self, a: Any) -> Any:
         return self.xp.maximum(a, 0)
 
-    def cat(self, parts: list) -> Any:
-        return self.xp.concatenate(parts, axis=1)
+    def cat(self, parts: list, axis: int = 1) -> Any:
+        return parts[0] if len(parts) == 1 else self.xp.concatenate(parts, axis=axis)
 
     def where(self, mask: Any, a: Any, b: Any) -> Any:
         return self.xp.where(mask, a, b)
@@ -67,14 +78,18 @@ class _TensorMath:
         return a.tanh()
 
     @staticmethod
+    def add_to(fresh: Tensor, other: Tensor) -> Tensor:
+        return fresh + other
+
+    @staticmethod
     def relu(a: Tensor) -> Tensor:
         return a.relu()
 
     @staticmethod
-    def cat(parts: list) -> Tensor:
+    def cat(parts: list, axis: int = 1) -> Tensor:
         from .shape import cat
 
-        return cat(parts, 1)
+        return cat(parts, axis)
 
     @staticmethod
     def where(mask: Any, a: Tensor, b: Tensor) -> Tensor:
@@ -83,9 +98,9 @@ class _TensorMath:
         return where(mask, a, b)
 
 
-def _hidden(h: Any, w_hh_t: Any, b_hh: Any) -> Any:
+def _hidden(m: Any, h: Any, w_hh_t: Any, b_hh: Any) -> Any:
     gh = h @ w_hh_t
-    return gh if b_hh is None else gh + b_hh
+    return gh if b_hh is None else m.add_to(gh, b_hh)
 
 
 def _split_mask(grad: Any, mask: Any) -> tuple:
@@ -96,13 +111,26 @@ def _split_mask(grad: Any, mask: Any) -> tuple:
     return into_step, grad - into_step
 
 
-def _bias_grad(grad_gates: Any) -> Any:
-    return grad_gates.sum(0)
+def _weight_grads(m: Any, h: Any, grad_gh: Any, sequence: Any, step: int) -> tuple:
+    """(grad of w_hh_t, grad of b_hh) from this step's h and hidden-gate gradient ``grad_gh``.
+
+    Alone, one step gives ``h^T grad_gh``. Inside a layer (``sequence`` set), the later steps
+    leave theirs with ``sequence`` and the layer's first step makes one GEMM of them all:
+    sum_t h_t^T g_t = [h_0; h_1; ...]^T [g_0; g_1; ...], instead of T small GEMMs and T sums.
+    """
+    if sequence is None:
+        return h.T @ grad_gh, grad_gh.sum(0)
+    if step > 0:
+        sequence.add(step, h, grad_gh)
+        return None, None
+    hs, grads = sequence.take(h, grad_gh)
+    grad_gh = m.cat(grads, 0)
+    return m.cat(hs, 0).T @ grad_gh, grad_gh.sum(0)
 
 
 # --------------------------------------------------------------------------- the math
 def _rnn_forward(m: Any, gx: Any, h: Any, w_hh_t: Any, b_hh: Any, mask: Any, relu: bool) -> tuple:
-    pre = gx + _hidden(h, w_hh_t, b_hh)
+    pre = m.add_to(_hidden(m, h, w_hh_t, b_hh), gx)
     h_new = m.relu(pre) if relu else m.tanh(pre)
     out = h_new if mask is None else m.where(mask, h_new, h)
     return out, h_new
@@ -117,16 +145,17 @@ def _rnn_backward(h_new: Any, h: Any, w_hh_t: Any, mask: Any, relu: bool, grad_h
     grad_h_prev = grad_pre @ w_hh_t.T
     if grad_pass is not None:
         grad_h_prev = grad_h_prev + grad_pass
-    return grad_pre, grad_h_prev, h.T @ grad_pre, _bias_grad(grad_pre)
+    return grad_pre, grad_h_prev, grad_pre
 
 
 def _lstm_forward(
     m: Any, gx: Any, h: Any, c: Any, w_hh_t: Any, b_hh: Any, w_hr_t: Any, mask: Any
 ) -> tuple:
     hidden = c.shape[1]
-    gates = gx + _hidden(h, w_hh_t, b_hh)
-    i = m.sigmoid(gates[:, :hidden])
-    f = m.sigmoid(gates[:, hidden : 2 * hidden])
+    gates = m.add_to(_hidden(m, h, w_hh_t, b_hh), gx)
+    input_forget = m.sigmoid(gates[:, : 2 * hidden])
+    i = input_forget[:, :hidden]
+    f = input_forget[:, hidden:]
     g = m.tanh(gates[:, 2 * hidden : 3 * hidden])
     o = m.sigmoid(gates[:, 3 * hidden :])
     c_new = f * c + i * g
@@ -167,13 +196,12 @@ def _lstm_backward(
     if mask is not None:
         grad_h_prev = grad_h_prev + grad_h_pass
         grad_c_prev = grad_c_prev + grad_c_pass
-    grad_w = h.T @ grad_gates
-    return grad_gates, grad_h_prev, grad_c_prev, grad_w, _bias_grad(grad_gates), grad_w_hr_t
+    return grad_gates, grad_h_prev, grad_c_prev, grad_gates, grad_w_hr_t
 
 
 def _gru_forward(m: Any, gx: Any, h: Any, w_hh_t: Any, b_hh: Any, mask: Any) -> tuple:
     hidden = h.shape[1]
-    gh = _hidden(h, w_hh_t, b_hh)
+    gh = _hidden(m, h, w_hh_t, b_hh)
     r = m.sigmoid(gx[:, :hidden] + gh[:, :hidden])
     z = m.sigmoid(gx[:, hidden : 2 * hidden] + gh[:, hidden : 2 * hidden])
     gh_n = gh[:, 2 * hidden :]
@@ -195,7 +223,7 @@ def _gru_backward(m: Any, acts: tuple, h: Any, w_hh_t: Any, mask: Any, grad_h: A
     grad_h_prev = grad_step * z + grad_gh @ w_hh_t.T
     if grad_pass is not None:
         grad_h_prev = grad_h_prev + grad_pass
-    return grad_gx, grad_h_prev, h.T @ grad_gh, _bias_grad(grad_gh)
+    return grad_gx, grad_h_prev, grad_gh
 
 
 # ---------------------------------------------------------------------------- the ops
@@ -203,16 +231,43 @@ def _arrays(saved: tuple) -> tuple:
     return tuple(None if t is None else t.data for t in saved)
 
 
+class SequenceWeightGrad:
+    """Where the steps of one layer and direction leave (h, hidden-gate gradient) for the
+    hidden weight's gradient, which their first step (step 0) makes in one GEMM.
+
+    Backward visits a layer's steps last to first, once each, so within one backward the step
+    numbers only decrease; a step number that does not means a new backward began after an
+    interrupted one, and what the old one left is dropped.
+    """
+
+    __slots__ = ("_steps", "_hs", "_grads")
+
+    def __init__(self) -> None:
+        self._steps, self._hs, self._grads = [], [], []
+
+    def add(self, step: int, h: Any, grad: Any) -> None:
+        if self._steps and self._steps[-1] <= step:
+            self.__init__()
+        self._steps.append(step)
+        self._hs.append(h)
+        self._grads.append(grad)
+
+    def take(self, h: Any, grad: Any) -> tuple:
+        hs, grads = [h, *self._hs[::-1]], [grad, *self._grads[::-1]]
+        self.__init__()
+        return hs, grads
+
+
 class RNNStep(Function):
     """One Elman RNN step: h' = act(gx + h @ w_hh_t + b_hh), act tanh or relu.
 
     Shape: gx (B, H), h (B, H), w_hh_t (H, H), b_hh (H,) or None, mask (B, 1) bool or None
-    -> h' (B, H).
+    -> h' (B, H). ``sequence``/``step``: see ``SequenceWeightGrad`` (None alone).
     """
 
     @staticmethod
-    def forward(ctx, gx, h, w_hh_t, b_hh, mask, relu):
-        ctx.relu = relu
+    def forward(ctx, gx, h, w_hh_t, b_hh, mask, relu, sequence=None, step=0):
+        ctx.relu, ctx.sequence, ctx.step = relu, sequence, step
         out, h_new = _rnn_forward(_ArrayMath(ctx.xp), gx, h, w_hh_t, b_hh, mask, relu)
         ctx.save_for_backward(gx, h, w_hh_t, b_hh, mask, h_new)
         return out
@@ -220,15 +275,17 @@ class RNNStep(Function):
     @staticmethod
     def backward(ctx, grad_out):
         gx, h, w_hh_t, b_hh, mask, h_new = ctx.saved_tensors
-        needs = ctx.needs_input_grad[:4]
         if _state.enabled:  # create_graph: recompute the step in differentiable ops
-            _, h_new = _rnn_forward(_TensorMath, gx, h, w_hh_t, b_hh, mask, ctx.relu)
+            m = _TensorMath
+            _, h_new = _rnn_forward(m, gx, h, w_hh_t, b_hh, mask, ctx.relu)
             grads = _rnn_backward(h_new, h, w_hh_t, mask, ctx.relu, grad_out)
         else:
+            m = _ArrayMath(ctx.xp)
             h_new, h, w_hh_t, mask = _arrays((h_new, h, w_hh_t, mask))
             grads = _rnn_backward(h_new, h, w_hh_t, mask, ctx.relu, grad_out.data)
-            grads = tuple(Tensor._make(g, ctx.backend) for g in grads)
-        return tuple(g if need else None for g, need in zip(grads, needs)) + (None, None)
+        grad_gx, grad_h_prev, grad_gh = grads
+        grad_w, grad_b = _weight_grads(m, h, grad_gh, ctx.sequence, ctx.step)
+        return _finish(ctx, (grad_gx, grad_h_prev, grad_w, grad_b), 4)
 
 
 class LSTMStep(Function):
@@ -239,7 +296,8 @@ class LSTMStep(Function):
     """
 
     @staticmethod
-    def forward(ctx, gx, h, c, w_hh_t, b_hh, w_hr_t, mask):
+    def forward(ctx, gx, h, c, w_hh_t, b_hh, w_hr_t, mask, sequence=None, step=0):
+        ctx.sequence, ctx.step = sequence, step
         h_new, c_new, acts = _lstm_forward(_ArrayMath(ctx.xp), gx, h, c, w_hh_t, b_hh, w_hr_t, mask)
         ctx.save_for_backward(gx, h, c, w_hh_t, b_hh, w_hr_t, mask, *acts)
         return h_new, c_new
@@ -248,27 +306,18 @@ class LSTMStep(Function):
     def backward(ctx, grad_h, grad_c):
         saved = ctx.saved_tensors
         gx, h, c, w_hh_t, b_hh, w_hr_t, mask = saved[:7]
-        need_gx, need_h, need_c, need_w, need_b, need_wr, _ = ctx.needs_input_grad
         if _state.enabled:
-            _, _, acts = _lstm_forward(_TensorMath, gx, h, c, w_hh_t, b_hh, w_hr_t, mask)
-            grads = _lstm_backward(_TensorMath, acts, h, c, w_hh_t, w_hr_t, mask, (grad_h, grad_c))
+            m = _TensorMath
+            _, _, acts = _lstm_forward(m, gx, h, c, w_hh_t, b_hh, w_hr_t, mask)
+            grads = _lstm_backward(m, acts, h, c, w_hh_t, w_hr_t, mask, (grad_h, grad_c))
         else:
+            m = _ArrayMath(ctx.xp)
             acts = _arrays(saved[7:])
             h, c, w_hh_t, w_hr_t, mask = _arrays((h, c, w_hh_t, w_hr_t, mask))
-            grads = _lstm_backward(
-                _ArrayMath(ctx.xp), acts, h, c, w_hh_t, w_hr_t, mask, (grad_h.data, grad_c.data)
-            )
-            grads = tuple(None if g is None else Tensor._make(g, ctx.backend) for g in grads)
-        grad_gx, grad_h_prev, grad_c_prev, grad_w, grad_b, grad_wr = grads
-        return (
-            grad_gx if need_gx else None,
-            grad_h_prev if need_h else None,
-            grad_c_prev if need_c else None,
-            grad_w if need_w else None,
-            grad_b if need_b else None,
-            grad_wr if need_wr else None,
-            None,
-        )
+            grads = _lstm_backward(m, acts, h, c, w_hh_t, w_hr_t, mask, (grad_h.data, grad_c.data))
+        grad_gx, grad_h_prev, grad_c_prev, grad_gh, grad_wr = grads
+        grad_w, grad_b = _weight_grads(m, h, grad_gh, ctx.sequence, ctx.step)
+        return _finish(ctx, (grad_gx, grad_h_prev, grad_c_prev, grad_w, grad_b, grad_wr), 7)
 
 
 class GRUStep(Function):
@@ -279,7 +328,8 @@ class GRUStep(Function):
     """
 
     @staticmethod
-    def forward(ctx, gx, h, w_hh_t, b_hh, mask):
+    def forward(ctx, gx, h, w_hh_t, b_hh, mask, sequence=None, step=0):
+        ctx.sequence, ctx.step = sequence, step
         h_new, acts = _gru_forward(_ArrayMath(ctx.xp), gx, h, w_hh_t, b_hh, mask)
         ctx.save_for_backward(gx, h, w_hh_t, b_hh, mask, *acts)
         return h_new
@@ -288,16 +338,31 @@ class GRUStep(Function):
     def backward(ctx, grad_out):
         saved = ctx.saved_tensors
         gx, h, w_hh_t, b_hh, mask = saved[:5]
-        needs = ctx.needs_input_grad[:4]
         if _state.enabled:
-            _, acts = _gru_forward(_TensorMath, gx, h, w_hh_t, b_hh, mask)
-            grads = _gru_backward(_TensorMath, acts, h, w_hh_t, mask, grad_out)
+            m = _TensorMath
+            _, acts = _gru_forward(m, gx, h, w_hh_t, b_hh, mask)
+            grads = _gru_backward(m, acts, h, w_hh_t, mask, grad_out)
         else:
+            m = _ArrayMath(ctx.xp)
             acts = _arrays(saved[5:])
             h, w_hh_t, mask = _arrays((h, w_hh_t, mask))
-            grads = _gru_backward(_ArrayMath(ctx.xp), acts, h, w_hh_t, mask, grad_out.data)
-            grads = tuple(Tensor._make(g, ctx.backend) for g in grads)
-        return tuple(g if need else None for g, need in zip(grads, needs)) + (None,)
+            grads = _gru_backward(m, acts, h, w_hh_t, mask, grad_out.data)
+        grad_gx, grad_h_prev, grad_gh = grads
+        grad_w, grad_b = _weight_grads(m, h, grad_gh, ctx.sequence, ctx.step)
+        return _finish(ctx, (grad_gx, grad_h_prev, grad_w, grad_b), 5)
+
+
+def _finish(ctx: Function, grads: tuple, n_args: int) -> tuple:
+    """One gradient per forward argument: None where not needed; arrays become Tensors."""
+    out = []
+    for g, need in zip(grads, ctx.needs_input_grad):
+        if not need or g is None:
+            out.append(None)
+        elif isinstance(g, Tensor):
+            out.append(g)
+        else:
+            out.append(Tensor._make(g, ctx.backend))
+    return tuple(out) + (None,) * (len(ctx.needs_input_grad) - len(out))
 
 
 class UnbindSteps(Function):
@@ -341,22 +406,27 @@ def run_direction(
 
     ``mode`` is ``"RNN_TANH"``, ``"RNN_RELU"``, ``"LSTM"`` or ``"GRU"``; ``b_hh`` is None when it
     was folded into ``gx``. Returns (output (T, B, H_out), h_n, c_n or None).
+
+    Every step sees w_hh (and b_hh), but only the first step taken sends their gradient: the
+    others leave their share with a ``SequenceWeightGrad``, so the weight's gradient is one GEMM
+    over all steps (under create_graph too, since the shares are then Tensors of the graph).
     """
     steps = UnbindSteps.apply(gx)
     if not isinstance(steps, tuple):
         steps = (steps,)
-    w_hh_t = w_hh.mT  # once per layer: its gradient is summed as the steps send theirs
+    w_hh_t = w_hh.mT
     w_hr_t = None if w_hr is None else w_hr.mT
+    sequence = SequenceWeightGrad()
     h, c = h0, c0
     outputs = [None] * len(steps)
     order = range(len(steps) - 1, -1, -1) if reverse else range(len(steps))
-    for t in order:
+    for k, t in enumerate(order):
         mask = None if masks is None else masks[t]
         if mode == "LSTM":
-            h, c = LSTMStep.apply(steps[t], h, c, w_hh_t, b_hh, w_hr_t, mask)
+            h, c = LSTMStep.apply(steps[t], h, c, w_hh_t, b_hh, w_hr_t, mask, sequence, k)
         elif mode == "GRU":
-            h = GRUStep.apply(steps[t], h, w_hh_t, b_hh, mask)
+            h = GRUStep.apply(steps[t], h, w_hh_t, b_hh, mask, sequence, k)
         else:
-            h = RNNStep.apply(steps[t], h, w_hh_t, b_hh, mask, mode == "RNN_RELU")
+            h = RNNStep.apply(steps[t], h, w_hh_t, b_hh, mask, mode == "RNN_RELU", sequence, k)
         outputs[t] = h
     return StackSteps.apply(*outputs), h, c
