@@ -139,12 +139,68 @@ def mlp_784(lib: str, device: str) -> tuple[Callable, int]:
     return _training_step(model, opt, api.F.cross_entropy, x, y), 1
 
 
+# ----------------------------------------------------------------- sequence models (issue 9)
+def _sequence_step(lib: str, device: str, layer: str) -> tuple[Callable, int]:
+    """LSTM/GRU 64 -> 256, 50 steps, batch 32; Linear(256, 10) on the last output, MSE, SGD.
+
+    ``lib="numpy"`` gives the same LSTM step written by hand (benchmarks/numpy_lstm.py).
+    """
+    if lib == "numpy":
+        from .numpy_lstm import lstm_step_numpy
+
+        return lstm_step_numpy(), 1
+    api = _api(lib)
+    rng = np.random.default_rng(0)
+    x = api.tensor(rng.standard_normal((50, 32, 64), dtype=np.float32), device=device)
+    y = api.tensor(rng.standard_normal((32, 10), dtype=np.float32), device=device)
+    api.manual_seed(0)
+    rnn = getattr(api.nn, layer)(64, 256).to(device)
+    head = api.nn.Linear(256, 10).to(device)
+    opt = api.optim.SGD(list(rnn.parameters()) + list(head.parameters()), lr=0.01)
+
+    def step() -> None:
+        opt.zero_grad()
+        out, _ = rnn(x)
+        loss = api.F.mse_loss(head(out[-1]), y)
+        loss.backward()
+        opt.step()
+
+    return step, 1
+
+
+def lstm_step(lib: str, device: str) -> tuple[Callable, int]:
+    return _sequence_step(lib, device, "LSTM")
+
+
+def gru_step(lib: str, device: str) -> tuple[Callable, int]:
+    return _sequence_step(lib, device, "GRU")
+
+
+def attention_fwd_bwd(lib: str, device: str) -> tuple[Callable, int]:
+    """Self-attention, batch 32, 8 heads, seq 128, d 256 (MultiheadAttention), fwd + bwd."""
+    api = _api(lib)
+    rng = np.random.default_rng(0)
+    x = api.tensor(rng.standard_normal((32, 128, 256), dtype=np.float32), device=device)
+    api.manual_seed(0)
+    mha = api.nn.MultiheadAttention(256, 8, batch_first=True).to(device)
+
+    def step() -> None:
+        mha.zero_grad()
+        out, _ = mha(x, x, x, need_weights=False)
+        out.sum().backward()
+
+    return step, 1
+
+
 CASES = {
     "chain_add": (chain_add, "us/op", 1e6),
     "chain_unary": (chain_unary, "us/op", 1e6),
     "matmul_chain": (matmul_chain, "ms/step", 1e3),
     "course_net_300": (course_net, "ms/step", 1e3),
     "mlp_784_b128": (mlp_784, "ms/step", 1e3),
+    "lstm_64_256": (lstm_step, "ms/step", 1e3),
+    "gru_64_256": (gru_step, "ms/step", 1e3),
+    "attention_b32": (attention_fwd_bwd, "ms/step", 1e3),
 }
 
 
