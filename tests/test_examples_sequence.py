@@ -43,3 +43,21 @@ def test_vanishing_gradients_tanh_rnn_decays_gated_paths_do_not(tmp_path):
     assert ratios["GRU, z bias +4"] > 1e-2
     names = {Path(f).name for f in result["files"]}
     assert "vanishing_graph_lstm.gv" in names
+
+
+def test_date_translation_quick_run_bleu_and_beam_search(tmp_path):
+    pytest.importorskip("faker", reason="the dates are generated with Faker and babel")
+    pytest.importorskip("babel", reason="the dates are generated with Faker and babel")
+    from examples import date_translation as dt
+
+    # The notes' BLEU example, computed by hand: p1 = 2/7 for "the" x 7, p2 = 4/6.
+    checks = dt.check_bleu_against_the_notes()
+    assert checks["p1('the' x 7) = 2/7"] == pytest.approx(2 / 7)
+    assert dt.bleu(list("1979-05-03"), [list("1979-05-03")]) == pytest.approx(1.0)
+    assert dt.bleu(list("1979-05"), [list("1979-05-03")]) < 1.0  # the brevity penalty
+    pairs = dt.make_dates(5, seed=1)
+    assert all(len(machine) == 10 and machine[4] == "-" for _, machine in pairs)
+    result = run(dt, tmp_path, "--examples", "300")
+    assert result["losses"][0] < math.log(12)  # below the uniform guess over 12 symbols
+    assert 0.0 <= result["beam_exact"] <= 1.0
+    assert any(Path(f).name.startswith("date_translation_loss") for f in result["files"])
