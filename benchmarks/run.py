@@ -140,6 +140,10 @@ def mlp_784(lib: str, device: str) -> tuple[Callable, int]:
 
 
 # ----------------------------------------------------------------- sequence models (issue 9)
+# tests/test_bench.py sets SMOKE: the sequence cases then build tiny shapes (a smoke test).
+SMOKE = False
+
+
 def _sequence_step(lib: str, device: str, layer: str) -> tuple[Callable, int]:
     """LSTM/GRU 64 -> 256, 50 steps, batch 32; Linear(256, 10) on the last output, MSE, SGD.
 
@@ -151,11 +155,12 @@ def _sequence_step(lib: str, device: str, layer: str) -> tuple[Callable, int]:
         return lstm_step_numpy(), 1
     api = _api(lib)
     rng = np.random.default_rng(0)
-    x = api.tensor(rng.standard_normal((50, 32, 64), dtype=np.float32), device=device)
-    y = api.tensor(rng.standard_normal((32, 10), dtype=np.float32), device=device)
+    steps, batch, inputs, hidden = (5, 4, 8, 16) if SMOKE else (50, 32, 64, 256)
+    x = api.tensor(rng.standard_normal((steps, batch, inputs), dtype=np.float32), device=device)
+    y = api.tensor(rng.standard_normal((batch, 10), dtype=np.float32), device=device)
     api.manual_seed(0)
-    rnn = getattr(api.nn, layer)(64, 256).to(device)
-    head = api.nn.Linear(256, 10).to(device)
+    rnn = getattr(api.nn, layer)(inputs, hidden).to(device)
+    head = api.nn.Linear(hidden, 10).to(device)
     opt = api.optim.SGD(list(rnn.parameters()) + list(head.parameters()), lr=0.01)
 
     def step() -> None:
@@ -180,9 +185,10 @@ def attention_fwd_bwd(lib: str, device: str) -> tuple[Callable, int]:
     """Self-attention, batch 32, 8 heads, seq 128, d 256 (MultiheadAttention), fwd + bwd."""
     api = _api(lib)
     rng = np.random.default_rng(0)
-    x = api.tensor(rng.standard_normal((32, 128, 256), dtype=np.float32), device=device)
+    shape = (2, 8, 16) if SMOKE else (32, 128, 256)
+    x = api.tensor(rng.standard_normal(shape, dtype=np.float32), device=device)
     api.manual_seed(0)
-    mha = api.nn.MultiheadAttention(256, 8, batch_first=True).to(device)
+    mha = api.nn.MultiheadAttention(shape[2], 8, batch_first=True).to(device)
 
     def step() -> None:
         mha.zero_grad()

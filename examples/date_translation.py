@@ -344,11 +344,12 @@ def main(argv=None):
             ylabel="cross-entropy per character",
         )
     ]
+    shown = max(range(min(20, held_out)), key=lambda i: len(test_pairs[i][0]))  # a long one
     picture = save_attention_map(
         args.out / "date_translation_attention.png",
-        test_pairs[0][0],
-        decode(greedy_codes[0]),
-        alphas[0],
+        test_pairs[shown][0],
+        decode(greedy_codes[shown]),
+        alphas[shown],
     )
     if picture is not None:
         files.append(picture)
