@@ -114,6 +114,10 @@ class RNNBase(Module):
         for weight in self.parameters():
             init.uniform_(weight, -stdv, stdv)
 
+    def flatten_parameters(self) -> None:
+        """Nothing to do: PyTorch packs the weights into one cuDNN buffer here; chalkgrad's
+        layers read their parameters in place. Kept so that PyTorch code runs unchanged."""
+
     @property
     def all_weights(self) -> list:
         """Per layer and direction, the parameters in PyTorch's order."""

@@ -449,3 +449,20 @@ def test_backward_twice_with_retain_graph_accumulates_exactly():
     w = gru.weight_hh_l0
     (expected,) = A.grad(two[1].sum(), [w])
     np.testing.assert_allclose(n(w.grad), n(expected), rtol=1e-12)
+
+
+def test_packed_sequence_moves_and_the_layer_keeps_packing():
+    packed = pack_sequence([A.randn(3, 2), A.randn(1, 2)])
+    same = packed.to("cpu")
+    assert same is packed
+    double = packed.to(A.float64)
+    assert double.data.dtype == A.float64 and double.batch_sizes.tolist() == [2, 1, 1]
+    gru = nn.GRU(2, 3, batch_first=True)
+    gru.flatten_parameters()
+    out, h = gru(packed)
+    assert isinstance(out, PackedSequence) and tuple(out.data.shape) == (4, 3)
+    padded, lengths = pad_packed_sequence(out, batch_first=True)
+    assert lengths.tolist() == [3, 1]
+    # h_n is each sequence's own last state, not the padding's.
+    np.testing.assert_allclose(n(h)[0, 1], n(padded)[1, 0], rtol=1e-6)
+    np.testing.assert_allclose(n(h)[0, 0], n(padded)[0, 2], rtol=1e-6)
