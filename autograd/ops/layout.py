@@ -342,17 +342,19 @@ def tensor_split(a: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple:
         base, extra = divmod(n, sections)
         sizes = [base + 1] * extra + [base] * (sections - extra)
     else:
-        bounds = []
+        # Piece k is a[index[k-1]:index[k]] with Python's slice clamping; decreasing indices make
+        # empty or overlapping pieces (PyTorch's rule), which only per-piece slices can express.
+        bounds = [0]
         for i in indices_or_sections:
             i = int(i)
-            i = i + n if i < 0 else i
-            bounds.append(max(0, min(i, n)))
-        sizes = []
-        previous = 0
-        for b in bounds:
-            sizes.append(max(b - previous, 0))
-            previous = max(b, previous)
-        sizes.append(n - previous)
+            bounds.append(max(0, min(i + n if i < 0 else i, n)))
+        bounds.append(n)
+        if any(lo > hi for lo, hi in zip(bounds[:-1], bounds[1:])):
+            return tuple(
+                _index_along(a, dim, slice(lo, max(lo, hi)))
+                for lo, hi in zip(bounds[:-1], bounds[1:])
+            )
+        sizes = [hi - lo for lo, hi in zip(bounds[:-1], bounds[1:])]
     if len(sizes) == 1:
         return (Getitem.apply(a, ()),)
     return Split.apply(a, sizes, dim)
@@ -480,10 +482,10 @@ def combinations(a: Tensor, r: int = 2, with_replacement: bool = False) -> Tenso
     xp = a._backend.xp
     n = a.data.shape[0]
     if r == 0:
-        return Getitem.apply(a, slice(0, 0))
+        return Getitem.apply(a, (slice(0, 0),))
     grids = xp.meshgrid(*([xp.arange(n)] * r), indexing="ij")
     keep = xp.ones(grids[0].shape, dtype=_dtypes.bool_)
     for lower, upper in zip(grids[:-1], grids[1:]):
         keep &= (lower <= upper) if with_replacement else (lower < upper)
     index = xp.stack([g[keep] for g in grids], axis=1) if r > 1 else xp.arange(n)[:, None]
-    return Getitem.apply(a, index)
+    return Getitem.apply(a, (index,))

@@ -355,6 +355,9 @@ def index_fill(a: Tensor, dim: int, index: Any, value: Any) -> Tensor:
     """``a`` with the slices at ``index`` along ``dim`` set to ``value`` (a number or 0-d
     tensor, whose gradient is the sum over the filled slices)."""
     dim, where_ = _dim_index(a, dim, index, "index_fill")
+    if where_:
+        # Each filled slice counts once in the value's gradient, however often it is named.
+        where_ = where_[:-1] + (a._backend.xp.unique(where_[-1]),)
     if isinstance(value, Tensor):
         if value.data.ndim != 0:
             raise RuntimeError(
@@ -425,7 +428,7 @@ def masked_scatter(a: Tensor, mask: Any, source: Tensor) -> Tensor:
         raise RuntimeError(
             f"masked_scatter: source has {source.data.size} elements but the mask selects {count}"
         )
-    values = Getitem.apply(reshape(source, -1), slice(0, count))
+    values = Getitem.apply(reshape(source, -1), (slice(0, count),))
     return IndexPut.apply(a, values, positions)
 
 
@@ -452,7 +455,7 @@ def take(a: Tensor, index: Any) -> Tensor:
     """Elements of ``a`` flattened, at ``index``. Shape: index's."""
     index = _long_index(a, index, "take")
     _in_range(index, a.data.size, "take", 0, allow_negative=True)
-    return Getitem.apply(reshape(a, -1), index)
+    return Getitem.apply(reshape(a, -1), (index,))
 
 
 def take_along_dim(a: Tensor, indices: Any, dim: int | None = None) -> Tensor:
