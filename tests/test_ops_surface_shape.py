@@ -62,7 +62,7 @@ def test_matches_pytorch(case, device):
             continue
         assert isinstance(got, A.Tensor), case["expr"]
         assert str(got.dtype) == want["dtype"], (case["expr"], got.dtype, want["dtype"])
-        expected = np.asarray(want["value"], dtype=want["dtype"])
+        expected = np.asarray(want["value"], dtype=want["dtype"]).reshape(want["shape"])
         assert got.shape == expected.shape, (case["expr"], got.shape, expected.shape)
         np.testing.assert_allclose(_host(got), expected, rtol=1e-12, atol=1e-12)
     if "grads" not in case:

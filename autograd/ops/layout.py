@@ -215,7 +215,7 @@ def repeat_interleave(
             raise RuntimeError(f"repeat_interleave: repeats must be 1-d, got shape {a.shape}")
         if counts.size and int(counts.min()) < 0:
             raise RuntimeError("repeat_interleave: repeats can not be negative")
-        out = xp.repeat(xp.arange(counts.shape[0], dtype=counts.dtype), counts)
+        out = _repeated_positions(xp, counts)
         return Tensor._make(out.astype(a.data.dtype), a._backend)
     if dim is None:
         a = reshape(a, -1)
@@ -236,7 +236,11 @@ def repeat_interleave(
         if counts.size and int(counts.min()) < 0:
             raise RuntimeError("repeat_interleave: repeats can not be negative")
         counts = counts.reshape(-1)
-    index = xp.repeat(xp.arange(n), counts)
+    index = (
+        xp.repeat(xp.arange(n), counts)
+        if isinstance(counts, int)
+        else _repeated_positions(xp, xp.broadcast_to(counts, (n,)))
+    )
     if output_size is not None and index.shape[0] != output_size:
         raise RuntimeError(
             f"repeat_interleave: output_size {output_size} does not match the repeated size "
@@ -245,6 +249,13 @@ def repeat_interleave(
     if a.data.ndim == 0:
         a = reshape(a, 1)
     return _index_along(a, dim, index)
+
+
+def _repeated_positions(xp: Any, counts: Any) -> Any:
+    """``i`` repeated ``counts[i]`` times, for each i. (CuPy's repeat takes no array counts.)"""
+    ends = xp.cumsum(counts)
+    total = int(ends[-1]) if counts.size else 0
+    return xp.searchsorted(ends, xp.arange(total), side="right")
 
 
 # --------------------------------------------------------------------- atleast, stacking

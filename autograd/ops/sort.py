@@ -257,7 +257,7 @@ def bincount(a: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Te
     """Counts of each value of a non-negative 1-d integer tensor (weighted sums with ``weights``).
 
     Shape: (max(a.max() + 1, minlength),). int64 counts; float weights keep their dtype, other
-    weights give float64, as PyTorch.
+    weights give float64 (an empty input gives int64 zeros either way), as PyTorch.
     """
     xp = a._backend.xp
     if a.data.ndim != 1 or a.data.dtype.kind not in "iub":
@@ -269,7 +269,8 @@ def bincount(a: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Te
         raise RuntimeError(f"bincount: minlength should be >= 0, got {minlength}")
     if a.data.size and int(a.data.min()) < 0:
         raise RuntimeError("bincount: input values must be non-negative")
-    if weights is None:
+    if weights is None or a.data.size == 0:
+        # PyTorch gives int64 counts for an empty input even with weights.
         out = xp.bincount(a.data, minlength=minlength).astype(_dtypes.int64)
         return Tensor._make(out, a._backend)
     if weights.data.shape != a.data.shape:
