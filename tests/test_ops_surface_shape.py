@@ -322,3 +322,33 @@ def test_scatter_reduce_prod_gradient_at_zero_is_refused_not_wrong():
     out = x.scatter_reduce(0, A.tensor([0, 0]), A.tensor([2.0, 3.0], dtype=A.float64), "prod")
     with pytest.raises(RuntimeError, match="prod.*where an input is 0"):
         out.sum().backward()
+
+
+def test_flip_roll_rot90_copy_but_narrow_and_select_share_memory(device):
+    # PyTorch: flip, roll and rot90 return new tensors; narrow and select return views.
+    x = A.arange(6, device=device).reshape(2, 3)
+    for copy in (x.flip(0), x.roll(0, 1), x.rot90(0), x.rot90(2)):
+        copy.add_(100)
+    np.testing.assert_array_equal(_host(x), [[0, 1, 2], [3, 4, 5]])
+    x.narrow(1, 0, 1).add_(10)
+    x.select(0, 1).mul_(2)
+    np.testing.assert_array_equal(_host(x), [[10, 1, 2], [26, 8, 10]])
+
+
+# Every array-module name the surface ops use, checked by hand against CuPy 13's API reference
+# (no GPU here): a name outside this list must be checked before it is added.
+CUPY_NAMES = set(
+    """arange argsort asarray bincount broadcast_to concatenate cumsum empty flip floor_divide
+    iinfo inf lexsort maximum meshgrid minimum moveaxis nonzero ones repeat searchsorted stack take
+    take_along_axis tril triu unique zeros""".split()
+)
+
+
+def test_surface_ops_use_only_array_names_cupy_has():
+    import re
+
+    ops = Path(__file__).resolve().parent.parent / "autograd" / "ops"
+    used = set()
+    for module in ("layout", "diagonal", "scatter", "sort"):
+        used |= set(re.findall(r"\bxp\.([a-z_0-9]+)", (ops / f"{module}.py").read_text()))
+    assert used <= CUPY_NAMES, sorted(used - CUPY_NAMES)

@@ -1,9 +1,11 @@
 """Rearranging ops built from the shape and index primitives: flip, roll, narrow, select, movedim,
 the stack and split families, broadcasting helpers, meshgrid and combinations.
 
-Nothing here needs a new backward rule: each op is a composition of ``Reshape``, ``Permute``,
-``Expand``, ``Split``/``Cat`` and ``Getitem`` (whose backward scatter-adds through the backend),
-so every op is differentiable to any order.
+Besides ``Flip``, nothing here needs a new backward rule: each op is a composition of
+``Reshape``, ``Permute``, ``Expand``, ``Split``/``Cat`` and ``Getitem`` (whose backward scatter-adds
+through the backend), so every op is differentiable to any order. As in PyTorch, ``narrow``,
+``select``, ``movedim``, ``unbind`` and the splits share memory with their input; ``flip``,
+``roll`` and ``rot90`` copy.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from typing import Any
 
 from backends import dtypes as _dtypes
 
+from ..function import Function
 from ..tensor import Tensor, _normalize_dim
+from .convert import Clone
 from .index import Getitem, _index_array
 from .shape import Split, _shape_arg, cat, expand, permute, reshape, split, stack
 
@@ -31,14 +35,26 @@ def _index_along(a: Tensor, dim: int, index: Any) -> Tensor:
 
 
 # ------------------------------------------------------------------------ flip, roll, rot90
+class Flip(Function):
+    """A reversed copy (PyTorch's flip copies; a reversed view would let in-place writes to the
+    result change the input)."""
+
+    @staticmethod
+    def forward(ctx, a, dims):
+        ctx.dims = dims
+        return ctx.xp.flip(a, dims).copy() if dims else a.copy()
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return Flip.apply(grad_out, ctx.dims), None
+
+
 def flip(a: Tensor, dims: Any) -> Tensor:
     """Reverse the order of elements along ``dims``. Shape: unchanged."""
     if a.data.ndim == 0:
         _dims_arg(dims, 0, "flip")
-        return Getitem.apply(a, ())
-    dims = _dims_arg(dims, a.data.ndim, "flip")
-    index = tuple(slice(None, None, -1) if d in dims else slice(None) for d in range(a.data.ndim))
-    return Getitem.apply(a, index)
+        return Clone.apply(a)
+    return Flip.apply(a, _dims_arg(dims, a.data.ndim, "flip"))
 
 
 def fliplr(a: Tensor) -> Tensor:
@@ -77,7 +93,7 @@ def roll(a: Tensor, shifts: Any, dims: Any = None) -> Tensor:
         if n == 0 or shift % n == 0:
             continue
         out = _index_along(out, dim, (xp.arange(n) - shift) % n)
-    return out if out is not a else Getitem.apply(a, ())
+    return out if out is not a else Clone.apply(a)
 
 
 def rot90(a: Tensor, k: int = 1, dims: Any = (0, 1)) -> Tensor:
@@ -96,7 +112,7 @@ def rot90(a: Tensor, k: int = 1, dims: Any = (0, 1)) -> Tensor:
         return flip(a, (d0, d1))
     if k == 3:
         return flip(a, d0).transpose(d0, d1)
-    return Getitem.apply(a, ())
+    return Clone.apply(a)
 
 
 # ------------------------------------------------------------------ narrow, select, movedim

@@ -184,11 +184,11 @@ def scatter(a: Tensor, dim: int, index: Any, src: Any = None, *, value: Any = No
     grid = _scatter_grid(a, dim, index, src, "scatter")
     if not grid:
         return _zero_d_write(a, index, src, "scatter")
-    values = _scatter_values(a, grid_shape(grid), src, "scatter")
+    values = _scatter_values(a, _grid_shape(grid), src, "scatter")
     return IndexPut.apply(a, values, grid)
 
 
-def grid_shape(grid: tuple) -> tuple:
+def _grid_shape(grid: tuple) -> tuple:
     shape = [1] * len(grid)
     for g in grid:
         shape = [max(s, n) for s, n in zip(shape, g.shape)]
@@ -217,7 +217,7 @@ def scatter_add(a: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:
         raise TypeError(f"scatter_add: src must be a Tensor, got {type(src).__name__}")
     if not grid:
         return a + _zero_d_write(a * 0, index, src, "scatter_add")
-    values = _scatter_values(a, grid_shape(grid), src, "scatter_add")
+    values = _scatter_values(a, _grid_shape(grid), src, "scatter_add")
     return a + IndexAdd.apply(values, a.data.shape, grid)
 
 
@@ -242,7 +242,7 @@ def scatter_reduce(
         flat_index = (_long_index(a, index, "scatter_reduce").reshape(-1),)
         flat = _scatter_reduce(reshape(a, 1), flat_index, reshape(src, 1), reduce, include_self)
         return reshape(flat, ())
-    values = _scatter_values(a, grid_shape(grid), src, "scatter_reduce")
+    values = _scatter_values(a, _grid_shape(grid), src, "scatter_reduce")
     return _scatter_reduce(a, grid, values, reduce, include_self)
 
 
