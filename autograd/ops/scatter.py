@@ -231,7 +231,7 @@ def scatter_reduce(
     amax, amin); ``include_self=False`` leaves ``a``'s own values out where anything lands.
 
     Shape: out = a. Integer ``mean`` rounds down, as PyTorch.
-    Where we differ: ``prod`` is refused on CUDA, and its gradient is refused where an input is 0.
+    Where we differ: ``prod`` is refused on CUDA (no atomic multiply in CuPy).
     """
     if reduce not in _REDUCTIONS:
         raise RuntimeError(f"scatter_reduce: reduce must be one of {_REDUCTIONS}, got {reduce!r}")
@@ -272,6 +272,10 @@ def _scatter_reduce(a: Tensor, grid: tuple, values: Tensor, reduce: str, include
 
 
 class ScatterProd(Function):
+    """scatter_reduce with prod. The gradient of each factor is the product of the others,
+    taken as (product of the non-zero factors) / (this factor, or 1 if it is 0), kept only where
+    no other factor is 0: exact with zeros. Differentiable again where no factor is 0."""
+
     @staticmethod
     def forward(ctx, a, values, index, include_self):
         out = a.copy()
@@ -280,26 +284,42 @@ class ScatterProd(Function):
         ctx.backend.scatter_reduce(out, index, values, "prod")
         ctx.index = index
         ctx.include_self = include_self
-        ctx.save_for_backward(a, values, out)
+        ctx.save_for_backward(a, values)
         return out
 
     @staticmethod
     def backward(ctx, grad_out):
-        a, values, out = ctx.saved_tensors
-        if bool((values.detach() == 0).any()) or (
-            ctx.include_self and bool((a.detach() == 0).any())
-        ):
-            raise RuntimeError(
-                "scatter_reduce: the gradient of reduce='prod' where an input is 0 is not "
-                "implemented"
-            )
-        weighted = grad_out * out
+        from .elementwise import where
+
+        a, values = ctx.saved_tensors
+        index = ctx.index
+        dtype = grad_out.dtype
+        value_zero = values.detach() == 0
+        safe_values = where(value_zero, 1.0, values)
+        zeros = IndexAdd.apply(value_zero.to(dtype), grad_out.shape, index)
         if ctx.include_self:
-            grad_a = weighted / a
+            self_zero = a.detach() == 0
+            safe_a = where(self_zero, 1.0, a)
+            zeros = zeros + self_zero.to(dtype)
+        else:
+            safe_a = a
+        if _state.enabled and (
+            bool(value_zero.any()) or (ctx.include_self and bool(self_zero.any()))
+        ):
+            # The masks below are exact but constant: their own derivative at a 0 is not.
+            raise RuntimeError(
+                "scatter_reduce: double backward of reduce='prod' where an input is 0 is not "
+                "supported (first-order gradients are)"
+            )
+        nonzero_product = ScatterProd.apply(safe_a, safe_values, index, ctx.include_self)
+        weighted = grad_out * nonzero_product
+        others_zero = Getitem.apply(zeros.detach(), index) - value_zero.to(dtype)
+        grad_values = Getitem.apply(weighted, index) / safe_values * (others_zero == 0).to(dtype)
+        if ctx.include_self:
+            grad_a = weighted / safe_a * ((zeros.detach() - self_zero.to(dtype)) == 0).to(dtype)
         else:
             # Where anything landed, a's value was replaced, not multiplied in.
-            grad_a = IndexPut.apply(grad_out, 0, ctx.index)
-        grad_values = Getitem.apply(weighted, ctx.index) / values
+            grad_a = IndexPut.apply(grad_out, 0, index)
         return grad_a, grad_values, None, None
 
 
