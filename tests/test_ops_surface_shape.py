@@ -106,6 +106,22 @@ def test_gradcheck_and_gradgradcheck(case, device):
         assert A.gradgradcheck(fn, differentiable)
 
 
+@pytest.mark.parametrize("case", GRAD_CASES, ids=[c["name"] for c in GRAD_CASES])
+def test_float32_stays_float32(case, device):
+    inputs = {
+        name: t.detach().float().requires_grad_(t.requires_grad) if t.dtype == A.float64 else t
+        for name, t in _inputs(case, device).items()
+    }
+    outputs = [o for o in _run(case, inputs) if isinstance(o, A.Tensor) and o.is_floating_point()]
+    assert all(o.dtype == A.float32 for o in outputs), [o.dtype for o in outputs]
+    differentiable = [o for o in outputs if o.requires_grad]
+    if differentiable:
+        sum(o.sum() for o in differentiable).backward()
+    for name, t in inputs.items():
+        if t.grad is not None:
+            assert t.grad.dtype == A.float32, name
+
+
 def test_every_op_of_the_issue_is_in_the_table():
     ops = """flip fliplr flipud roll rot90 tril triu tril_indices triu_indices diag diagonal
     diag_embed diagflat block_diag narrow select movedim unbind unflatten ravel tile
@@ -161,6 +177,16 @@ def test_in_place_rebases_a_non_leaf_in_the_graph(device):
     (y * A.tensor([1.0, 2.0, 3.0], dtype=A.float64, device=device)).sum().backward()
     np.testing.assert_array_equal(_host(x.grad), [0.0, 4.0, 0.0])
     np.testing.assert_array_equal(_host(src.grad), [3.0, 1.0])
+
+
+def test_retain_grad_follows_the_tensor_through_an_in_place_op(device):
+    x = A.ones(3, dtype=A.float64, device=device, requires_grad=True)
+    y = x * 2
+    y.retain_grad()
+    y.index_fill_(0, A.tensor([1], device=device), 0.0)
+    (y * 3).sum().backward()
+    np.testing.assert_array_equal(_host(y.grad), [3.0, 3.0, 3.0])
+    np.testing.assert_array_equal(_host(x.grad), [6.0, 0.0, 6.0])
 
 
 def test_in_place_keeps_shared_memory_outside_the_graph(device):
