@@ -18,6 +18,7 @@ from backends import dtypes as _dtypes
 from ..function import Function
 from ..grad_mode import _state, no_grad
 from ..tensor import Tensor, _normalize_dim
+from .convert import Clone
 from .index import Getitem, IndexAdd, _index_array, _normalize_index
 from .shape import expand, reshape
 
@@ -116,7 +117,7 @@ def _scatter_grid(a: Tensor, dim: int, index: Any, src: Any, op: str) -> tuple:
     ndim = max(a.data.ndim, 1)
     dim = _normalize_dim(dim, a.data.ndim, op)
     index = _long_index(a, index, op)
-    if index.ndim != a.data.ndim and index.size:
+    if index.ndim != a.data.ndim:
         raise RuntimeError(
             f"{op}: index {index.shape} and self {a.shape} must have the same number of dims"
         )
@@ -181,11 +182,18 @@ def scatter(a: Tensor, dim: int, index: Any, src: Any = None, *, value: Any = No
         return scatter_reduce(a, dim, index, src, modes[reduce])
     if isinstance(src, Tensor) and src.data.ndim == 0 and src.requires_grad is False:
         src = src.item()
+    if _nothing_lands(a, index, "scatter"):
+        return Clone.apply(a)
     grid = _scatter_grid(a, dim, index, src, "scatter")
     if not grid:
         return _zero_d_write(a, index, src, "scatter")
     values = _scatter_values(a, _grid_shape(grid), src, "scatter")
     return IndexPut.apply(a, values, grid)
+
+
+def _nothing_lands(a: Tensor, index: Any, op: str) -> bool:
+    """An empty index writes nothing, whatever its shape (PyTorch); src then gets no gradient."""
+    return _long_index(a, index, op).size == 0
 
 
 def _grid_shape(grid: tuple) -> tuple:
@@ -212,9 +220,11 @@ def _zero_d_write(a: Tensor, index: Any, src: Any, op: str) -> Tensor:
 
 def scatter_add(a: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:
     """``out = a.clone(); out[index[i][j]][j] += src[i][j]`` (dim 0); repeats accumulate."""
-    grid = _scatter_grid(a, dim, index, src, "scatter_add")
     if not isinstance(src, Tensor):
         raise TypeError(f"scatter_add: src must be a Tensor, got {type(src).__name__}")
+    if _nothing_lands(a, index, "scatter_add"):
+        return Clone.apply(a)
+    grid = _scatter_grid(a, dim, index, src, "scatter_add")
     if not grid:
         return a + _zero_d_write(a * 0, index, src, "scatter_add")
     values = _scatter_values(a, _grid_shape(grid), src, "scatter_add")
@@ -237,6 +247,8 @@ def scatter_reduce(
         raise RuntimeError(f"scatter_reduce: reduce must be one of {_REDUCTIONS}, got {reduce!r}")
     if not isinstance(src, Tensor):
         raise TypeError(f"scatter_reduce: src must be a Tensor, got {type(src).__name__}")
+    if _nothing_lands(a, index, "scatter_reduce"):
+        return Clone.apply(a)
     grid = _scatter_grid(a, dim, index, src, "scatter_reduce")
     if not grid:
         flat_index = (_long_index(a, index, "scatter_reduce").reshape(-1),)
@@ -246,7 +258,9 @@ def scatter_reduce(
     return _scatter_reduce(a, grid, values, reduce, include_self)
 
 
-def _scatter_reduce(a: Tensor, grid: tuple, values: Tensor, reduce: str, include_self: bool):
+def _scatter_reduce(
+    a: Tensor, grid: tuple, values: Tensor, reduce: str, include_self: bool
+) -> Tensor:
     from .elementwise import where
 
     shape = a.data.shape
