@@ -436,9 +436,9 @@ def broadcast_shapes(*shapes: Any) -> tuple:
     return tuple(out)
 
 
-def broadcast_to(a: Tensor, shape: Any) -> Tensor:
-    """``a`` expanded to ``shape`` (-1 keeps a size). Shape: ``shape``."""
-    return expand(a, tuple(shape))
+def broadcast_to(a: Tensor, size: Any) -> Tensor:
+    """``a`` expanded to ``size`` (-1 keeps a size). Shape: ``size``."""
+    return expand(a, tuple(size))
 
 
 def broadcast_tensors(*tensors: Any) -> tuple:
@@ -491,7 +491,7 @@ def cartesian_prod(*tensors: Any) -> Tensor:
         if t.data.ndim != 1:
             raise RuntimeError(f"cartesian_prod: expects 1-d tensors, got shape {t.shape}")
     if len(tensors) == 1:
-        return Getitem.apply(tensors[0], ())
+        return tensors[0]  # PyTorch returns the input itself
     grids = meshgrid(*tensors, indexing="ij")
     return stack([reshape(g, -1) for g in grids], 1)
 
