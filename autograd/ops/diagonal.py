@@ -1,8 +1,8 @@
 """Triangles and diagonals: tril, triu, their index forms, diagonal, diag_embed, diag, diagflat,
 block_diag.
 
-``diagonal`` is a ``Getitem`` with two index arrays and ``diag_embed`` is its transpose, an
-``IndexAdd`` into zeros; each is the other's backward, so both are differentiable to any order.
+``diagonal`` reads with two index arrays (a ``Pick``: each position once) and ``diag_embed`` is
+its transpose, a write into zeros; both are differentiable to any order.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from backends import dtypes as _dtypes
 
 from ..function import Function
 from ..tensor import Tensor, _normalize_dim
-from .index import Getitem, IndexAdd
+from .index import IndexAdd
+from .scatter import Pick
 from .shape import Pad, cat, permute, reshape
 
 
@@ -116,7 +117,7 @@ def _diagonal_of(a: Tensor, offset: int, dim1: int, dim2: int) -> Tensor:
     order = [d for d in range(ndim) if d not in (d1, d2)] + [d1, d2]
     moved = permute(a, order) if order != list(range(ndim)) else a
     rows, cols = _diagonal_index(a._backend.xp, a.data.shape[d1], a.data.shape[d2], offset)
-    return Getitem.apply(moved, (slice(None),) * (ndim - 2) + (rows, cols))
+    return Pick.apply(moved, (slice(None),) * (ndim - 2) + (rows, cols))
 
 
 def diag_embed(a: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:

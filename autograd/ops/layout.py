@@ -18,6 +18,7 @@ from ..function import Function
 from ..tensor import Tensor, _normalize_dim
 from .convert import Clone
 from .index import Getitem, _index_array
+from .scatter import Pick
 from .shape import Split, _shape_arg, cat, expand, permute, reshape, split, stack
 
 
@@ -92,7 +93,8 @@ def roll(a: Tensor, shifts: Any, dims: Any = None) -> Tensor:
         n = a.data.shape[dim]
         if n == 0 or shift % n == 0:
             continue
-        out = _index_along(out, dim, (xp.arange(n) - shift) % n)
+        # A permutation: each position is read once, so the backward writes rather than adds.
+        out = Pick.apply(out, (slice(None),) * dim + ((xp.arange(n) - shift) % n,))
     return out if out is not a else Clone.apply(a)
 
 

@@ -42,6 +42,32 @@ class IndexPut(Function):
         return grad_a, grad_values, None
 
 
+class Pick(Function):
+    """``a[index]`` where ``index`` names each position at most once (a permutation, sorted
+    order, a diagonal): the backward writes the gradient into zeros instead of scatter-adding."""
+
+    @staticmethod
+    def forward(ctx, a, index):
+        ctx.input_shape = a.shape
+        ctx.index = index
+        return a[index]
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        zeros = ctx.xp.zeros(ctx.input_shape, dtype=grad_out.dtype)
+        return IndexPut.apply(zeros, grad_out, ctx.index), None
+
+
+def along_dim_grid(xp: Any, index: Any, dim: int) -> tuple:
+    """The open grid that reads ``a[..., index[..., j, ...], ...]`` along ``dim`` (gather's)."""
+    grid = [
+        xp.arange(size).reshape([size if i == d else 1 for i in range(index.ndim)])
+        for d, size in enumerate(index.shape)
+    ]
+    grid[dim] = index
+    return tuple(grid)
+
+
 class ScatterExtreme(Function):
     """scatter_reduce with amax/amin; tied extremes share the gradient evenly, as PyTorch."""
 

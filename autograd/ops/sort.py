@@ -2,8 +2,9 @@
 bucketize, bincount, histc.
 
 Orders come from the array library's own stable sort (``xp.argsort(kind="stable")``; CuPy's sort
-is stable); the values are then a ``gather`` along the sorted indices, so their gradient is the
-scatter-add of ``Getitem`` and works to any order. The counting ops return integers (no gradient).
+is stable); the values are then read along the sorted indices with ``Pick`` (each position read
+once, so the gradient is a plain write), differentiable to any order. The counting ops return
+integers (no gradient).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from backends import dtypes as _dtypes
 
 from ..tensor import Tensor, _normalize_dim
-from .index import gather
+from .scatter import Pick, along_dim_grid
 
 # PyTorch's torch.return_types: tuples whose fields are also attributes.
 SortResult = namedtuple("sort", ["values", "indices"])
@@ -56,8 +57,9 @@ def sort(a: Tensor, dim: int = -1, descending: bool = False, stable: bool = Fals
     """
     indices = argsort(a, dim, descending, stable)
     if a.data.ndim == 0:
-        return SortResult(gather(a.reshape(1), 0, indices.reshape(1)).reshape(()), indices)
-    return SortResult(gather(a, _normalize_dim(dim, a.data.ndim, "sort"), indices), indices)
+        return SortResult(Pick.apply(a, ()), indices)
+    grid = along_dim_grid(a._backend.xp, indices.data, _normalize_dim(dim, a.data.ndim, "sort"))
+    return SortResult(Pick.apply(a, grid), indices)
 
 
 def msort(a: Tensor) -> Tensor:
