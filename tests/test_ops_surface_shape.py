@@ -370,8 +370,8 @@ def test_flip_roll_rot90_copy_but_narrow_and_select_share_memory(device):
 # (no GPU here): a name outside this list must be checked before it is added.
 CUPY_NAMES = set(
     """arange argsort asarray bincount broadcast_to concatenate cumsum empty flip floor_divide
-    iinfo inf lexsort maximum meshgrid minimum moveaxis nonzero ones repeat searchsorted stack take
-    take_along_axis tril triu unique zeros""".split()
+    iinfo inf lexsort maximum meshgrid minimum moveaxis nonzero ones repeat roll searchsorted stack
+    take take_along_axis tril triu unique zeros""".split()
 )
 
 

@@ -1,7 +1,7 @@
 """Rearranging ops built from the shape and index primitives: flip, roll, narrow, select, movedim,
 the stack and split families, broadcasting helpers, meshgrid and combinations.
 
-Besides ``Flip``, nothing here needs a new backward rule: each op is a composition of
+Besides ``Flip`` and ``Roll``, nothing here needs a new backward rule: each op is a composition of
 ``Reshape``, ``Permute``, ``Expand``, ``Split``/``Cat`` and ``Getitem`` (whose backward scatter-adds
 through the backend), so every op is differentiable to any order. As in PyTorch, ``narrow``,
 ``select``, ``movedim``, ``unbind`` and the splits share memory with their input; ``flip``,
@@ -18,7 +18,6 @@ from ..function import Function
 from ..tensor import Tensor, _normalize_dim
 from .convert import Clone
 from .index import Getitem, _index_array
-from .scatter import Pick
 from .shape import Split, _shape_arg, cat, expand, permute, reshape, split, stack
 
 
@@ -86,16 +85,24 @@ def roll(a: Tensor, shifts: Any, dims: Any = None) -> Tensor:
             f"roll: shifts {shifts!r} and dims {dims!r} must have the same length "
             f"(input shape {a.shape})"
         )
-    xp = a._backend.xp
-    out = a
-    for shift, dim in zip(shift_list, dim_list):
-        dim = _normalize_dim(dim, a.data.ndim, "roll")
-        n = a.data.shape[dim]
-        if n == 0 or shift % n == 0:
-            continue
-        # A permutation: each position is read once, so the backward writes rather than adds.
-        out = Pick.apply(out, (slice(None),) * dim + ((xp.arange(n) - shift) % n,))
-    return out if out is not a else Clone.apply(a)
+    dim_list = tuple(_normalize_dim(d, a.data.ndim, "roll") for d in dim_list)
+    if a.data.ndim == 0:
+        return Clone.apply(a)
+    return Roll.apply(a, tuple(int(s) for s in shift_list), dim_list)
+
+
+class Roll(Function):
+    """``xp.roll`` (a copy); its backward rolls the other way."""
+
+    @staticmethod
+    def forward(ctx, a, shifts, dims):
+        ctx.shifts = shifts
+        ctx.dims = dims
+        return ctx.xp.roll(a, shifts, dims)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return Roll.apply(grad_out, tuple(-s for s in ctx.shifts), ctx.dims), None, None
 
 
 def rot90(a: Tensor, k: int = 1, dims: Any = (0, 1)) -> Tensor:
