@@ -72,14 +72,18 @@ def _triangle_indices(row: int, col: int, offset: int, upper: bool, dtype: Any, 
 def tril_indices(
     row: int, col: int, offset: int = 0, *, dtype: Any = None, device: Any = None
 ) -> Tensor:
-    """The (2, N) row and column indices of the lower triangle of a row x col matrix (int64)."""
+    """The (2, N) row and column indices of the lower triangle of a row x col matrix (int64).
+
+    Shape: (2, N), N the number of entries on or below the ``offset``-th diagonal."""
     return _triangle_indices(row, col, offset, False, dtype, device)
 
 
 def triu_indices(
     row: int, col: int, offset: int = 0, *, dtype: Any = None, device: Any = None
 ) -> Tensor:
-    """The (2, N) row and column indices of the upper triangle of a row x col matrix (int64)."""
+    """The (2, N) row and column indices of the upper triangle of a row x col matrix (int64).
+
+    Shape: (2, N), N the number of entries on or above the ``offset``-th diagonal."""
     return _triangle_indices(row, col, offset, True, dtype, device)
 
 
@@ -142,7 +146,7 @@ def diag_embed(a: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Te
 
 def diag(a: Tensor, diagonal: int = 0) -> Tensor:
     """1-d input: the square matrix with it on the ``diagonal``-th diagonal. 2-d input: that
-    diagonal as a 1-d tensor."""
+    diagonal as a 1-d tensor. Shape: (n,) -> (n + |d|, n + |d|); (m, n) -> (length,)."""
     if a.data.ndim == 1:
         return diag_embed(a, diagonal, 0, 1)
     if a.data.ndim == 2:
@@ -151,7 +155,9 @@ def diag(a: Tensor, diagonal: int = 0) -> Tensor:
 
 
 def diagflat(a: Tensor, offset: int = 0) -> Tensor:
-    """The flattened input on the ``offset``-th diagonal of a square matrix."""
+    """The flattened input on the ``offset``-th diagonal of a square matrix.
+
+    Shape: (*) -> (numel + |offset|, numel + |offset|)."""
     return diag_embed(reshape(a, -1), offset, 0, 1)
 
 

@@ -245,7 +245,9 @@ def _zero_d_write(a: Tensor, index: Any, src: Any, op: str) -> Tensor:
 
 
 def scatter_add(a: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:
-    """``out = a.clone(); out[index[i][j]][j] += src[i][j]`` (dim 0); repeats accumulate."""
+    """``out = a.clone(); out[index[i][j]][j] += src[i][j]`` (dim 0); repeats accumulate.
+
+    Shape: out = a; index has a's number of dims and is no larger than src."""
     if not isinstance(src, Tensor):
         raise TypeError(f"scatter_add: src must be a Tensor, got {type(src).__name__}")
     if _nothing_lands(a, index, "scatter_add"):
@@ -393,7 +395,9 @@ def _check_source(a: Tensor, source: Tensor, dim: int, count: int, op: str) -> N
 
 
 def index_add(a: Tensor, dim: int, index: Any, source: Tensor, *, alpha: Any = 1) -> Tensor:
-    """``out = a.clone(); out[..., index[i], ...] += alpha * source[..., i, ...]`` along dim."""
+    """``out = a.clone(); out[..., index[i], ...] += alpha * source[..., i, ...]`` along dim.
+
+    Shape: out = a; source is a's shape with len(index) along dim."""
     dim, where_ = _dim_index(a, dim, index, "index_add")
     count = where_[-1].shape[0] if where_ else 1
     _check_source(a, source, dim, count, "index_add")
@@ -404,7 +408,9 @@ def index_add(a: Tensor, dim: int, index: Any, source: Tensor, *, alpha: Any = 1
 
 
 def index_copy(a: Tensor, dim: int, index: Any, source: Tensor) -> Tensor:
-    """``out = a.clone(); out[..., index[i], ...] = source[..., i, ...]`` along dim."""
+    """``out = a.clone(); out[..., index[i], ...] = source[..., i, ...]`` along dim.
+
+    Shape: out = a; source is a's shape with len(index) along dim."""
     dim, where_ = _dim_index(a, dim, index, "index_copy")
     count = where_[-1].shape[0] if where_ else 1
     _check_source(a, source, dim, count, "index_copy")
@@ -413,7 +419,7 @@ def index_copy(a: Tensor, dim: int, index: Any, source: Tensor) -> Tensor:
 
 def index_fill(a: Tensor, dim: int, index: Any, value: Any) -> Tensor:
     """``a`` with the slices at ``index`` along ``dim`` set to ``value`` (a number or 0-d
-    tensor, whose gradient is the sum over the filled slices)."""
+    tensor, whose gradient is the sum over the filled slices). Shape: out = a."""
     dim, where_ = _dim_index(a, dim, index, "index_fill")
     if where_:
         # Each filled slice counts once in the value's gradient, however often it is named.
@@ -431,7 +437,9 @@ def index_fill(a: Tensor, dim: int, index: Any, value: Any) -> Tensor:
 
 def index_put(a: Tensor, indices: Any, values: Any, accumulate: bool = False) -> Tensor:
     """``out = a.clone(); out[indices] = values`` (``+=`` with ``accumulate``, where repeated
-    positions add up). ``indices`` is a tuple of int64 or bool tensors."""
+    positions add up). ``indices`` is a tuple of int64 or bool tensors.
+
+    Shape: out = a; values broadcast to ``a[indices]``'s shape."""
     if not isinstance(indices, (tuple, list)):
         raise TypeError(
             f"index_put: indices must be a tuple of Tensors, got {type(indices).__name__}"
@@ -494,7 +502,9 @@ def masked_scatter(a: Tensor, mask: Any, source: Tensor) -> Tensor:
 
 def nonzero(a: Tensor, *, as_tuple: bool = False) -> Any:
     """Positions of the non-zero elements: an (n, ndim) int64 tensor, or with ``as_tuple`` one
-    1-d int64 tensor per dim (a 0-d input counts as 1-d there)."""
+    1-d int64 tensor per dim (a 0-d input counts as 1-d there).
+
+    Shape: (n_nonzero, ndim), or ndim tensors of (n_nonzero,)."""
     xp = a._backend.xp
     data = a.data
     if as_tuple:
@@ -507,6 +517,7 @@ def nonzero(a: Tensor, *, as_tuple: bool = False) -> Any:
 
 
 def argwhere(a: Tensor) -> Tensor:
+    """``nonzero(a)``. Shape: (n_nonzero, ndim), int64."""
     return nonzero(a)
 
 

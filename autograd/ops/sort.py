@@ -63,7 +63,7 @@ def sort(a: Tensor, dim: int = -1, descending: bool = False, stable: bool = Fals
 
 
 def msort(a: Tensor) -> Tensor:
-    """``sort(a, dim=0).values``."""
+    """``sort(a, dim=0).values``. Shape: ``a``'s."""
     return sort(a, 0).values
 
 
@@ -248,7 +248,9 @@ def bucketize(
     a: Any, boundaries: Tensor, *, out_int32: bool = False, right: bool = False
 ) -> Tensor:
     """The index of the bucket (between consecutive 1-d ``boundaries``) each element falls in:
-    ``boundaries[i-1] < x <= boundaries[i]``, or ``<= x <`` with ``right=True``."""
+    ``boundaries[i-1] < x <= boundaries[i]``, or ``<= x <`` with ``right=True``.
+
+    Shape: ``a``'s; int64 (int32 with ``out_int32``)."""
     if not isinstance(boundaries, Tensor) or boundaries.data.ndim != 1:
         shape = getattr(boundaries, "shape", None)
         raise RuntimeError(f"bucketize: boundaries must be a 1-d tensor, got shape {shape}")
