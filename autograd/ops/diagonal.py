@@ -74,7 +74,8 @@ def tril_indices(
 ) -> Tensor:
     """The (2, N) row and column indices of the lower triangle of a row x col matrix (int64).
 
-    Shape: (2, N), N the number of entries on or below the ``offset``-th diagonal."""
+    Shape: (2, N), N the number of entries on or below the ``offset``-th diagonal.
+    """
     return _triangle_indices(row, col, offset, False, dtype, device)
 
 
@@ -83,7 +84,8 @@ def triu_indices(
 ) -> Tensor:
     """The (2, N) row and column indices of the upper triangle of a row x col matrix (int64).
 
-    Shape: (2, N), N the number of entries on or above the ``offset``-th diagonal."""
+    Shape: (2, N), N the number of entries on or above the ``offset``-th diagonal.
+    """
     return _triangle_indices(row, col, offset, True, dtype, device)
 
 
@@ -126,7 +128,8 @@ def _diagonal_of(a: Tensor, offset: int, dim1: int, dim2: int) -> Tensor:
 
 def diag_embed(a: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
     """Matrices whose (dim1, dim2) planes carry the last dim of ``a`` on their ``offset``-th
-    diagonal. Shape: (*, n) -> ``*`` with two dims of size n + |offset| inserted at dim1, dim2."""
+    diagonal. Shape: (*, n) -> ``*`` with two dims of size n + |offset| inserted at dim1, dim2.
+    """
     if a.data.ndim == 0:
         raise RuntimeError("diag_embed: expected a tensor of at least 1 dim, got a 0-d tensor")
     ndim = a.data.ndim + 1
@@ -146,7 +149,8 @@ def diag_embed(a: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Te
 
 def diag(a: Tensor, diagonal: int = 0) -> Tensor:
     """1-d input: the square matrix with it on the ``diagonal``-th diagonal. 2-d input: that
-    diagonal as a 1-d tensor. Shape: (n,) -> (n + |d|, n + |d|); (m, n) -> (length,)."""
+    diagonal as a 1-d tensor. Shape: (n,) -> (n + |d|, n + |d|); (m, n) -> (length,).
+    """
     if a.data.ndim == 1:
         return diag_embed(a, diagonal, 0, 1)
     if a.data.ndim == 2:
@@ -157,7 +161,8 @@ def diag(a: Tensor, diagonal: int = 0) -> Tensor:
 def diagflat(a: Tensor, offset: int = 0) -> Tensor:
     """The flattened input on the ``offset``-th diagonal of a square matrix.
 
-    Shape: (*) -> (numel + |offset|, numel + |offset|)."""
+    Shape: (*) -> (numel + |offset|, numel + |offset|).
+    """
     return diag_embed(reshape(a, -1), offset, 0, 1)
 
 

@@ -37,7 +37,8 @@ def _index_along(a: Tensor, dim: int, index: Any) -> Tensor:
 # ------------------------------------------------------------------------ flip, roll, rot90
 class Flip(Function):
     """A reversed copy (PyTorch's flip copies; a reversed view would let in-place writes to the
-    result change the input)."""
+    result change the input).
+    """
 
     @staticmethod
     def forward(ctx, a, dims):
@@ -74,7 +75,8 @@ def flipud(a: Tensor) -> Tensor:
 def roll(a: Tensor, shifts: Any, dims: Any = None) -> Tensor:
     """Shift elements along ``dims`` by ``shifts``, wrapping around (flattened when no dims).
 
-    Shape: unchanged."""
+    Shape: unchanged.
+    """
     shift_list = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
     if dims is None:
         if len(shift_list) != 1:
@@ -111,7 +113,8 @@ class Roll(Function):
 
 def rot90(a: Tensor, k: int = 1, dims: Any = (0, 1)) -> Tensor:
     """Rotate by 90 degrees ``k`` times in the plane of ``dims`` (from the first towards the
-    second). Shape: the two dims swap sizes when ``k`` is odd."""
+    second). Shape: the two dims swap sizes when ``k`` is odd.
+    """
     dims = tuple(dims)
     if len(dims) != 2:
         raise RuntimeError(f"rot90: expected exactly 2 rotation dims, got {dims}")
@@ -132,7 +135,8 @@ def rot90(a: Tensor, k: int = 1, dims: Any = (0, 1)) -> Tensor:
 def narrow(a: Tensor, dim: int, start: Any, length: int) -> Tensor:
     """``length`` elements along ``dim`` from ``start`` (a negative start counts from the end).
 
-    Shape: ``a``'s with ``length`` along dim. Shares memory with ``a``, as PyTorch's view."""
+    Shape: ``a``'s with ``length`` along dim. Shares memory with ``a``, as PyTorch's view.
+    """
     if a.data.ndim == 0:
         raise RuntimeError("narrow: cannot be applied to a 0-dim tensor")
     dim = _normalize_dim(dim, a.data.ndim, "narrow")
@@ -166,7 +170,8 @@ def select(a: Tensor, dim: int, index: int) -> Tensor:
 def movedim(a: Tensor, source: Any, destination: Any) -> Tensor:
     """Move dims ``source`` to positions ``destination``; the others keep their order.
 
-    Shape: ``a``'s sizes, permuted."""
+    Shape: ``a``'s sizes, permuted.
+    """
     ndim = a.data.ndim
     src = _dims_arg(source, ndim, "movedim")
     dst = _dims_arg(destination, ndim, "movedim")
@@ -202,7 +207,8 @@ def unbind(a: Tensor, dim: int = 0) -> tuple:
 def unflatten(a: Tensor, dim: int, sizes: Any) -> Tensor:
     """Split dimension ``dim`` into ``sizes`` (one entry may be -1).
 
-    Shape: (*, n, *) -> (*, *sizes, *) with prod(sizes) == n."""
+    Shape: (*, n, *) -> (*, *sizes, *) with prod(sizes) == n.
+    """
     dim = _normalize_dim(dim, a.data.ndim, "unflatten")
     sizes = _shape_arg((sizes,), "unflatten")
     if not sizes:
@@ -230,7 +236,8 @@ def ravel(a: Tensor) -> Tensor:
 def tile(a: Tensor, *dims: Any) -> Tensor:
     """``repeat`` with ``dims`` padded with leading 1s to ``a``'s number of dims.
 
-    Shape: each size times its repeat count."""
+    Shape: each size times its repeat count.
+    """
     from .shape import repeat
 
     dims = _shape_arg(dims, "tile")
@@ -245,7 +252,8 @@ def repeat_interleave(
 
     ``repeat_interleave(repeats_tensor)`` alone gives ``arange(n)`` repeated as
     ``repeats_tensor`` says (PyTorch's second form).
-    Shape: dim grows to sum(repeats) (flattened first when dim is None)."""
+    Shape: dim grows to sum(repeats) (flattened first when dim is None).
+    """
     xp = a._backend.xp
     if repeats is None:
         counts = _index_array(a, a, "repeat_interleave")
@@ -319,7 +327,8 @@ def _atleast(tensors: tuple, ndim: int) -> Any:
 def atleast_1d(*tensors: Any) -> Any:
     """Each input viewed with at least 1 dim (a tuple when given several).
 
-    Shape: 0-d -> (1,); others unchanged."""
+    Shape: 0-d -> (1,); others unchanged.
+    """
     return _atleast(tensors, 1)
 
 
@@ -331,7 +340,8 @@ def atleast_2d(*tensors: Any) -> Any:
 def atleast_3d(*tensors: Any) -> Any:
     """Each input viewed with at least 3 dims.
 
-    Shape: 0-d -> (1, 1, 1), (n,) -> (1, n, 1), (m, n) -> (m, n, 1)."""
+    Shape: 0-d -> (1, 1, 1), (n,) -> (1, n, 1), (m, n) -> (m, n, 1).
+    """
     return _atleast(tensors, 3)
 
 
@@ -354,21 +364,24 @@ def hstack(tensors: Any) -> Tensor:
 def vstack(tensors: Any) -> Tensor:
     """Concatenate along dim 0 after making each input at least 2-d.
 
-    Shape: (n_i, *) -> (sum n_i, *)."""
+    Shape: (n_i, *) -> (sum n_i, *).
+    """
     return cat([atleast_2d(t) for t in _tensor_list(tensors, "vstack")], 0)
 
 
 def dstack(tensors: Any) -> Tensor:
     """Concatenate along dim 2 after making each input at least 3-d.
 
-    Shape: (m, n, k_i) -> (m, n, sum k_i)."""
+    Shape: (m, n, k_i) -> (m, n, sum k_i).
+    """
     return cat([atleast_3d(t) for t in _tensor_list(tensors, "dstack")], 2)
 
 
 def column_stack(tensors: Any) -> Tensor:
     """0-d and 1-d inputs become columns (n, 1); then concatenate along dim 1.
 
-    Shape: (n, sum of columns)."""
+    Shape: (n, sum of columns).
+    """
     tensors = _tensor_list(tensors, "column_stack")
     columns = [reshape(t, (t.data.size, 1)) if t.data.ndim <= 1 else t for t in tensors]
     return cat(columns, 1)
@@ -378,7 +391,8 @@ def column_stack(tensors: Any) -> Tensor:
 def split_with_sizes(a: Tensor, split_sizes: Any, dim: int = 0) -> tuple:
     """``split`` with explicit sizes that must add up to dim's size.
 
-    Shape: piece i has ``split_sizes[i]`` along dim."""
+    Shape: piece i has ``split_sizes[i]`` along dim.
+    """
     return split(a, list(split_sizes), dim)
 
 
@@ -386,7 +400,8 @@ def tensor_split(a: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple:
     """Split into ``n`` nearly equal parts (an int) or at the given indices (a sequence).
 
     Unlike ``split``, parts may be empty and the sizes need not add up exactly to a multiple.
-    Shape: the first ``size % n`` parts get one more element along dim."""
+    Shape: the first ``size % n`` parts get one more element along dim.
+    """
     if a.data.ndim == 0:
         raise RuntimeError("tensor_split: expected at least a 1-dimensional tensor")
     dim = _normalize_dim(dim, a.data.ndim, "tensor_split")
@@ -443,7 +458,8 @@ def _directional_split(a: Tensor, sections: Any, dim: int, op: str, min_ndim: in
 def hsplit(a: Tensor, sections: Any) -> tuple:
     """``tensor_split`` along dim 1 (dim 0 for 1-d); an int must divide the size evenly.
 
-    Shape: as ``tensor_split``."""
+    Shape: as ``tensor_split``.
+    """
     return _directional_split(a, sections, 0 if a.data.ndim == 1 else 1, "hsplit", 1)
 
 
@@ -461,7 +477,8 @@ def dsplit(a: Tensor, sections: Any) -> tuple:
 def broadcast_shapes(*shapes: Any) -> tuple:
     """The shape that ``shapes`` broadcast to (PyTorch returns a ``torch.Size``; ours a tuple).
 
-    Shape: the broadcast of the inputs' shapes."""
+    Shape: the broadcast of the inputs' shapes.
+    """
     shapes = [(s,) if isinstance(s, int) else tuple(s) for s in shapes]
     ndim = max((len(s) for s in shapes), default=0)
     out = [1] * ndim

@@ -44,7 +44,8 @@ class IndexPut(Function):
 
 class Pick(Function):
     """``a[index]`` where ``index`` names each position at most once (a permutation, sorted
-    order, a diagonal): the backward writes the gradient into zeros instead of scatter-adding."""
+    order, a diagonal): the backward writes the gradient into zeros instead of scatter-adding.
+    """
 
     @staticmethod
     def forward(ctx, a, index):
@@ -247,7 +248,8 @@ def _zero_d_write(a: Tensor, index: Any, src: Any, op: str) -> Tensor:
 def scatter_add(a: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:
     """``out = a.clone(); out[index[i][j]][j] += src[i][j]`` (dim 0); repeats accumulate.
 
-    Shape: out = a; index has a's number of dims and is no larger than src."""
+    Shape: out = a; index has a's number of dims and is no larger than src.
+    """
     if not isinstance(src, Tensor):
         raise TypeError(f"scatter_add: src must be a Tensor, got {type(src).__name__}")
     if _nothing_lands(a, index, "scatter_add"):
@@ -316,7 +318,8 @@ def _scatter_reduce(
 class ScatterProd(Function):
     """scatter_reduce with prod. The gradient of each factor is the product of the others,
     taken as (product of the non-zero factors) / (this factor, or 1 if it is 0), kept only where
-    no other factor is 0: exact with zeros. Differentiable again where no factor is 0."""
+    no other factor is 0: exact with zeros. Differentiable again where no factor is 0.
+    """
 
     @staticmethod
     def forward(ctx, a, values, index, include_self):
@@ -397,7 +400,8 @@ def _check_source(a: Tensor, source: Tensor, dim: int, count: int, op: str) -> N
 def index_add(a: Tensor, dim: int, index: Any, source: Tensor, *, alpha: Any = 1) -> Tensor:
     """``out = a.clone(); out[..., index[i], ...] += alpha * source[..., i, ...]`` along dim.
 
-    Shape: out = a; source is a's shape with len(index) along dim."""
+    Shape: out = a; source is a's shape with len(index) along dim.
+    """
     dim, where_ = _dim_index(a, dim, index, "index_add")
     count = where_[-1].shape[0] if where_ else 1
     _check_source(a, source, dim, count, "index_add")
@@ -410,7 +414,8 @@ def index_add(a: Tensor, dim: int, index: Any, source: Tensor, *, alpha: Any = 1
 def index_copy(a: Tensor, dim: int, index: Any, source: Tensor) -> Tensor:
     """``out = a.clone(); out[..., index[i], ...] = source[..., i, ...]`` along dim.
 
-    Shape: out = a; source is a's shape with len(index) along dim."""
+    Shape: out = a; source is a's shape with len(index) along dim.
+    """
     dim, where_ = _dim_index(a, dim, index, "index_copy")
     count = where_[-1].shape[0] if where_ else 1
     _check_source(a, source, dim, count, "index_copy")
@@ -419,7 +424,8 @@ def index_copy(a: Tensor, dim: int, index: Any, source: Tensor) -> Tensor:
 
 def index_fill(a: Tensor, dim: int, index: Any, value: Any) -> Tensor:
     """``a`` with the slices at ``index`` along ``dim`` set to ``value`` (a number or 0-d
-    tensor, whose gradient is the sum over the filled slices). Shape: out = a."""
+    tensor, whose gradient is the sum over the filled slices). Shape: out = a.
+    """
     dim, where_ = _dim_index(a, dim, index, "index_fill")
     if where_:
         # Each filled slice counts once in the value's gradient, however often it is named.
@@ -439,7 +445,8 @@ def index_put(a: Tensor, indices: Any, values: Any, accumulate: bool = False) ->
     """``out = a.clone(); out[indices] = values`` (``+=`` with ``accumulate``, where repeated
     positions add up). ``indices`` is a tuple of int64 or bool tensors.
 
-    Shape: out = a; values broadcast to ``a[indices]``'s shape."""
+    Shape: out = a; values broadcast to ``a[indices]``'s shape.
+    """
     if not isinstance(indices, (tuple, list)):
         raise TypeError(
             f"index_put: indices must be a tuple of Tensors, got {type(indices).__name__}"
@@ -481,7 +488,8 @@ def masked_select(a: Tensor, mask: Any) -> Tensor:
 
 def masked_scatter(a: Tensor, mask: Any, source: Tensor) -> Tensor:
     """``a`` with the positions where ``mask`` is True filled, in order, from ``source``'s first
-    elements. Shape: out = a broadcast with mask."""
+    elements. Shape: out = a broadcast with mask.
+    """
     from .layout import broadcast_shapes
 
     mask = _bool_mask(a, mask, "masked_scatter")
@@ -504,7 +512,8 @@ def nonzero(a: Tensor, *, as_tuple: bool = False) -> Any:
     """Positions of the non-zero elements: an (n, ndim) int64 tensor, or with ``as_tuple`` one
     1-d int64 tensor per dim (a 0-d input counts as 1-d there).
 
-    Shape: (n_nonzero, ndim), or ndim tensors of (n_nonzero,)."""
+    Shape: (n_nonzero, ndim), or ndim tensors of (n_nonzero,).
+    """
     xp = a._backend.xp
     data = a.data
     if as_tuple:
@@ -531,7 +540,8 @@ def take(a: Tensor, index: Any) -> Tensor:
 
 def take_along_dim(a: Tensor, indices: Any, dim: int | None = None) -> Tensor:
     """``gather`` with ``indices`` broadcast against ``a`` outside ``dim`` (flattened when no
-    dim). Shape: the broadcast shape, with ``indices``' size along dim."""
+    dim). Shape: the broadcast shape, with ``indices``' size along dim.
+    """
     from .index import gather
     from .layout import broadcast_shapes
 
@@ -567,7 +577,8 @@ def take_along_dim(a: Tensor, indices: Any, dim: int | None = None) -> Tensor:
 def inplace_update(t: Tensor, op: str, compute: Callable, *others: Any) -> Tensor:
     """``t`` becomes ``compute(t)`` in place, under the engine's in-place rules (those of
     ``elementwise.inplace``): the version is bumped; a leaf that requires grad is refused; a
-    tensor in the graph is rebased onto the recorded out-of-place result."""
+    tensor in the graph is rebased onto the recorded out-of-place result.
+    """
     from .elementwise import refuse_overlapping
 
     others_require = any(isinstance(o, Tensor) and o.requires_grad for o in others)

@@ -24,7 +24,8 @@ TopKResult = namedtuple("topk", ["values", "indices"])
 
 def _order(xp: Any, data: Any, axis: int, descending: bool) -> Any:
     """Stable argsort along ``axis``; descending keeps equal elements in their original order
-    and puts NaN first (ascending puts it last), as PyTorch."""
+    and puts NaN first (ascending puts it last), as PyTorch.
+    """
     if not descending:
         return xp.argsort(data, axis=axis, kind="stable")
     n = data.shape[axis]
@@ -41,7 +42,8 @@ def _sort_dim(a: Tensor, dim: int, op: str) -> int:
 
 def argsort(a: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
     """The int64 indices that sort ``a`` along ``dim``. Always stable (``stable`` is accepted
-    for PyTorch's signature). Shape: ``a``'s."""
+    for PyTorch's signature). Shape: ``a``'s.
+    """
     dim = _sort_dim(a, dim, "argsort")
     xp = a._backend.xp
     if a.data.ndim == 0:
@@ -100,7 +102,8 @@ def _group_starts(xp: Any, rows: Any) -> Any:
 
 def _consecutive_groups(a: Tensor, dim: Any, order: Any) -> tuple:
     """(representative rows, inverse, counts) of the runs of equal rows of ``a`` along ``dim``,
-    the rows taken in ``order`` (an index array, or None for as-is)."""
+    the rows taken in ``order`` (an index array, or None for as-is).
+    """
     xp = a._backend.xp
     data = a.data
     if dim is None:
@@ -146,7 +149,8 @@ def _unique_result(
 
 def _rows_order(xp: Any, a: Any, dim: Any) -> Any:
     """The stable order that sorts ``a``'s elements (dim None) or its slices along ``dim``
-    lexicographically (xp.lexsort: the last key is the primary one)."""
+    lexicographically (xp.lexsort: the last key is the primary one).
+    """
     if dim is None:
         return xp.argsort(a.reshape(-1), kind="stable")
     rows = xp.moveaxis(a, dim, 0)
@@ -250,7 +254,8 @@ def bucketize(
     """The index of the bucket (between consecutive 1-d ``boundaries``) each element falls in:
     ``boundaries[i-1] < x <= boundaries[i]``, or ``<= x <`` with ``right=True``.
 
-    Shape: ``a``'s; int64 (int32 with ``out_int32``)."""
+    Shape: ``a``'s; int64 (int32 with ``out_int32``).
+    """
     if not isinstance(boundaries, Tensor) or boundaries.data.ndim != 1:
         shape = getattr(boundaries, "shape", None)
         raise RuntimeError(f"bucketize: boundaries must be a 1-d tensor, got shape {shape}")
@@ -288,7 +293,8 @@ def bincount(a: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Te
 
 def histc(a: Tensor, bins: int = 100, min: Any = 0, max: Any = 0) -> Tensor:
     """A histogram of ``bins`` equal bins over [min, max] (the data's range when min == max);
-    elements outside are ignored. Shape: (bins,), ``a``'s float dtype. No gradient."""
+    elements outside are ignored. Shape: (bins,), ``a``'s float dtype. No gradient.
+    """
     xp = a._backend.xp
     if a.data.dtype.kind != "f":
         raise RuntimeError(f"histc: expected a floating point tensor, got {a.dtype}")
