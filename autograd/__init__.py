@@ -52,6 +52,68 @@ from .ops.elementwise import (
 )
 from .ops.index import gather, index_select, masked_fill, one_hot
 from .ops.linalg import matmul
+
+# --- op surface: elementwise, reductions, scans (issue 13)
+from .ops.pointwise import (
+    acos,
+    acosh,
+    addcdiv,
+    addcmul,
+    allclose,
+    arctan2,
+    asin,
+    asinh,
+    atan,
+    atan2,
+    atanh,
+    bitwise_left_shift,
+    bitwise_right_shift,
+    ceil,
+    clamp_max,
+    clamp_min,
+    copysign,
+    cosh,
+    deg2rad,
+    divide,
+    equal,
+    exp2,
+    expm1,
+    float_power,
+    floor,
+    fmax,
+    fmin,
+    fmod,
+    frac,
+    heaviside,
+    hypot,
+    isclose,
+    isinf,
+    isneginf,
+    isposinf,
+    ldexp,
+    lerp,
+    log1p,
+    log2,
+    log10,
+    logaddexp,
+    logaddexp2,
+    logit,
+    nan_to_num,
+    positive,
+    rad2deg,
+    round,
+    rsqrt,
+    sgn,
+    signbit,
+    sinc,
+    sinh,
+    square,
+    tan,
+    true_divide,
+    trunc,
+    xlogy,
+)
+from .ops.pointwise import floor_divide_fn as floor_divide
 from .ops.reduce import (
     amax,
     amin,
@@ -63,6 +125,16 @@ from .ops.reduce import (
     prod,
     std,
     var,
+)
+from .ops.scan import (
+    cummax,
+    cummin,
+    cumprod,
+    cumsum,
+    cumulative_trapezoid,
+    diff,
+    logcumsumexp,
+    trapezoid,
 )
 from .ops.shape import (
     cat,
@@ -77,8 +149,32 @@ from .ops.shape import (
     transpose,
     unsqueeze,
 )
+from .ops.softmax import log_softmax, softmax
+from .ops.special import digamma, erf, erfc, erfinv, lgamma, polygamma
+from .ops.statistics import (
+    aminmax,
+    count_nonzero,
+    dist,
+    kthvalue,
+    median,
+    mode,
+    nanmean,
+    nanmedian,
+    nanquantile,
+    nansum,
+    quantile,
+    renorm,
+    std_mean,
+    var_mean,
+)
 from .serialization import load, save
-from .tensor import Tensor  # noqa: I001  (Tensor first: the ops import it)
+from .tensor import (
+    Tensor,  # noqa: I001  (Tensor first: the ops import it)
+    channels_last,
+    contiguous_format,
+    memory_format,
+    preserve_format,
+)
 
 float = float32  # noqa: A001  (PyTorch's aliases)
 double = float64
@@ -132,3 +228,15 @@ clone = _method("clone")
 detach = _method("detach")
 all = _method("all")  # noqa: A001
 any = _method("any")  # noqa: A001
+
+# --- op surface: elementwise, reductions, scans (issue 13): the Tensor-method twins
+arccos = acos
+arcsin = asin
+arctan = atan
+arcsinh = asinh
+arccosh = acosh
+arctanh = atanh
+fix = trunc
+remainder = _method("remainder")
+abs_ = _method("abs_")
+trapz = trapezoid

@@ -31,3 +31,6 @@ class NumPyBackend(Backend):
 
     def scatter_add(self, target: Any, index: Any, values: Any) -> None:
         numpy.add.at(target, index, values)
+
+    def accumulate(self, name: str, array: Any, axis: int) -> Any:
+        return getattr(numpy, name).accumulate(array, axis=axis)
