@@ -31,6 +31,7 @@ from .elementwise import (
     clamp,
     div,
     floor_divide,
+    logical_and,
     where,
 )
 
@@ -280,7 +281,7 @@ class Logit(Function):
         slope = grad_out / (a * (1.0 - a))
         if ctx.eps is None:
             return slope, None
-        inside = (a >= ctx.eps).logical_and(a <= 1.0 - ctx.eps)
+        inside = logical_and(a >= ctx.eps, a <= 1.0 - ctx.eps)
         return where(inside, slope, 0.0), None
 
 
@@ -441,8 +442,8 @@ class Xlogy(Function):
         need_a, need_b = ctx.needs_input_grad
         grad_a = grad_b = None
         if need_a:
-            # PyTorch: grad * xlogy(a != 0, b), so 0 where a == 0.
-            grad_a = grad_out * where(a == 0, 0.0, Log.apply(where(a == 0, 1.0, b)))
+            # log(b), taken as 0 where b == 0 (PyTorch's rule, whatever a is there).
+            grad_a = grad_out * where(b == 0, 0.0, Log.apply(where(b == 0, 1.0, b)))
         if need_b:
             grad_b = grad_out * a / b
         return grad_a, grad_b
@@ -577,7 +578,11 @@ def copysign(input: Any, other: Any) -> Tensor:
 
 
 def ldexp(input: Any, other: Any) -> Tensor:
-    """input * 2^other. Shape: broadcast."""
+    """input * 2^other. Shape: broadcast.
+
+    Where we differ: with an integer ``other`` PyTorch's gradient to ``input`` is 0 where
+    other < 0 (it computes 2^other in integers); ours is 2^other.
+    """
     input, other = _first_tensor(input, other, "ldexp")
     power = Exp2.apply(other) if isinstance(other, Tensor) else 2.0**other
     x, y = _float_operands(input, power, "ldexp")

@@ -14,8 +14,9 @@ from typing import Any
 from backends import dtypes as _dtypes
 
 from ..function import Function
+from ..grad_mode import _state
 from ..tensor import Tensor, _normalize_dim
-from .elementwise import Exp, _describe, where
+from .elementwise import Exp, _describe, logical_or, where
 from .index import Getitem
 
 CummaxResult = namedtuple("cummax", ["values", "indices"])
@@ -96,9 +97,8 @@ class Cumprod(Function):
         if ctx.has_zero:
             n = a.shape[dim]
             # The position of the first zero of each slice (n where there is none).
-            first = xp.where(zero.any(axis=dim, keepdims=True), xp.argmax(zero, axis=dim), n)
-            first = first.reshape([1 if i == dim else s for i, s in enumerate(a.shape)])
-            ctx.first_zero = first
+            first = xp.expand_dims(xp.argmax(zero, axis=dim), dim)
+            ctx.first_zero = xp.where(zero.any(axis=dim, keepdims=True), first, n)
         ctx.save_for_backward(a)
         return xp.cumprod(a, axis=dim)
 
@@ -110,6 +110,10 @@ class Cumprod(Function):
         out = Cumprod.apply(a, dim)
         if not ctx.has_zero:
             return Cumsum.apply(grad_out * out, dim, True) / a, None
+        if _state.enabled:
+            # A graph of the gradient is wanted: past a zero the gradient is 0 only in value,
+            # not in its derivative, so build it from the products of the others (O(n^2)).
+            return _cumprod_gradient_graph(a, grad_out, dim), None
         xp = a._backend.xp
         position = _positions(xp, a.shape, dim)
         before = Tensor._make(position < ctx.first_zero, a._backend)
@@ -118,9 +122,31 @@ class Cumprod(Function):
         safe = where(before, a, 1.0)
         grad_before = where(before, Cumsum.apply(grad_out * out, dim, True) / safe, 0.0)
         prefix = Cumprod.apply(safe, dim)  # prod(a[:z]) at position z
-        suffix = Cumprod.apply(where(before.logical_or(at), 1.0, a), dim)
+        suffix = Cumprod.apply(where(logical_or(before, at), 1.0, a), dim)
         tail = Cumsum.apply(where(after_or_at, grad_out * suffix, 0.0), dim, True)
         return grad_before + where(at, prefix * tail, 0.0), None
+
+
+def _cumprod_gradient_graph(a: Tensor, grad_out: Tensor, dim: int) -> Tensor:
+    """grad_i = sum_{j>=i} grad_j prod_{k<=j, k!=i} a_k with differentiable ops: row i of an
+    (n, n) matrix is ``a`` with its i-th element set to 1, and its running product gives every
+    prod_{k<=j, k!=i} a_k at once."""
+    from .shape import Permute, expand
+
+    ndim = a.data.ndim
+    order = tuple(d for d in range(ndim) if d != dim) + (dim,)
+    inverse = tuple(order.index(d) for d in range(ndim))
+    moved = Permute.apply(a, order)
+    grad = Permute.apply(grad_out, order)
+    n = a.data.shape[dim]
+    xp = a._backend.xp
+    shape = moved.data.shape[:-1] + (n, n)
+    eye = Tensor._make(xp.eye(n, dtype=bool), a._backend)
+    later = Tensor._make(xp.triu(xp.ones((n, n), dtype=a.data.dtype)), a._backend)
+    rows = where(eye, 1.0, expand(moved.unsqueeze(-2), shape))
+    others = Cumprod.apply(rows, ndim)
+    result = (others * grad.unsqueeze(-2) * later).sum(-1)
+    return Permute.apply(result, inverse)
 
 
 def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:

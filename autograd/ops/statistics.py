@@ -271,7 +271,10 @@ def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any 
 
 
 def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
-    """The mean of the non-NaN elements (floating point inputs only). Shape: as ``mean``."""
+    """The mean of the non-NaN elements (floating point inputs only). Shape: as ``mean``.
+
+    Where we differ: over a slice that is all NaN the gradient is 0 (PyTorch's is NaN).
+    """
     if dtype is not None:
         input = input.to(dtype)
     if input.data.dtype.kind not in "fc":
