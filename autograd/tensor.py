@@ -1016,6 +1016,27 @@ class Tensor:
     def dist(self, other: Any, p: Any = 2) -> Tensor:
         return _statistics.dist(self, other, p)
 
+    def logical_and(self, other: Any) -> Tensor:
+        return logical_and(self, other)
+
+    def logical_or(self, other: Any) -> Tensor:
+        return logical_or(self, other)
+
+    def logical_xor(self, other: Any) -> Tensor:
+        return logical_xor(self, other)
+
+    def bitwise_and(self, other: Any) -> Tensor:
+        return bitwise_and(self, other)
+
+    def bitwise_or(self, other: Any) -> Tensor:
+        return bitwise_or(self, other)
+
+    def bitwise_xor(self, other: Any) -> Tensor:
+        return bitwise_xor(self, other)
+
+    def bitwise_not(self) -> Tensor:
+        return bitwise_not(self)
+
     def softmax(self, dim: int, dtype: Any = None) -> Tensor:
         return _softmax.softmax(self, dim, dtype)
 
@@ -1116,7 +1137,10 @@ from .ops.elementwise import (  # noqa: E402
     inplace,
     isfinite,
     isnan,
+    logical_and,
     logical_not,
+    logical_or,
+    logical_xor,
     maximum,
     minimum,
     mul,

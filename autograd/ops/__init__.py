@@ -6,4 +6,9 @@
 - ``shape``: reshape, transpose, permute, expand, cat/stack/split, pad, the broadcast reduction
 - ``index``: __getitem__, gather, index_select, masked_fill, one_hot
 - ``convert``: dtype casts, device moves, clone
+- ``pointwise``: more elementwise math (trig, hyperbolic, log1p, rounding, atan2, xlogy, ...)
+- ``special``: erf, erfc, erfinv, lgamma, digamma, polygamma on ``xp`` (NumPy has none)
+- ``scan``: cumsum, cumprod, cummax, cummin, logcumsumexp, diff, trapezoid
+- ``statistics``: median, mode, quantile, kthvalue, NaN-aware and paired reductions
+- ``softmax``: softmax and log_softmax (shared by Tensor, autograd and nn.functional)
 """
