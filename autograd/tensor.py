@@ -745,7 +745,7 @@ class Tensor:
 
     # --- op surface: elementwise, reductions, scans (issue 13)
     def abs_(self) -> Tensor:
-        return inplace(self, "copy", Abs.apply(self))
+        return inplace(self, "copy", Abs.apply(self), "abs_")
 
     def acos(self) -> Tensor:
         return _pointwise.acos(self)

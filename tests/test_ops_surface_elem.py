@@ -445,6 +445,7 @@ ERROR_CASES = [
     ("M.equal(x, 1.0)", TypeError, "equal: expected a Tensor, got float"),
     ("x.var(True, unbiased=False)", TypeError, "var: unbiased given twice"),
     ("x.var(0, unbiased=True, correction=0)", ValueError, "var: give either unbiased or"),
+    ("M.ones(2, requires_grad=True).abs_()", RuntimeError, "abs_: a leaf tensor of shape"),
     ("M.aminmax(M.zeros(0))", RuntimeError, r"aminmax: cannot reduce an empty tensor"),
     ("M.tensor(2.0).index_select(0, M.tensor([0, 0]))", IndexError,
      "index_select: index to a 0-d input must have one value, got 2"),
