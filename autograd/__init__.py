@@ -44,6 +44,7 @@ from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import gradcheck, gradgradcheck
 from .ops.elementwise import (
     clamp,
+    floor_divide,
     isfinite,
     isnan,
     maximum,
@@ -113,7 +114,6 @@ from .ops.pointwise import (
     trunc,
     xlogy,
 )
-from .ops.pointwise import floor_divide_fn as floor_divide
 from .ops.reduce import (
     amax,
     amin,

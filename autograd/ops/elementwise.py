@@ -719,6 +719,10 @@ def sign(a: Tensor) -> Tensor:
 
 
 def floor_divide(a: Tensor, b: Any) -> Tensor:
+    """a // b, rounded down (Python's and PyTorch's //). Shape: broadcast.
+
+    Where we differ: PyTorch records it and fails in backward; ours has no gradient.
+    """
     return _no_grad_result(
         a, a._backend.xp.floor_divide(a.data, _other_array(a, b, "floor_divide"))
     )

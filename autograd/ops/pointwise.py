@@ -30,7 +30,6 @@ from .elementwise import (
     _true_division_operands,
     clamp,
     div,
-    floor_divide,
     logical_and,
     where,
 )
@@ -632,11 +631,6 @@ def divide(input: Tensor, other: Any, *, rounding_mode: str | None = None) -> Te
 def true_divide(input: Tensor, other: Any) -> Tensor:
     """``div`` without rounding (true division, ints become floats). Shape: broadcast."""
     return div(input, other)
-
-
-def floor_divide_fn(input: Tensor, other: Any) -> Tensor:
-    """input // other (rounds down, as Python's and PyTorch's //); no gradient. Shape: broadcast."""
-    return floor_divide(input, other)
 
 
 def float_power(input: Any, exponent: Any) -> Tensor:
