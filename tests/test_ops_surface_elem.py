@@ -670,6 +670,21 @@ def test_erfinv_inverts_erf_in_the_tails():
     np.testing.assert_allclose(x.abs().erfc().numpy(), one_minus.numpy(), rtol=1e-13)
 
 
+@pytest.mark.parametrize("masked", [True, False], ids=["cpu_path", "gpu_path"])
+def test_erfc_and_erfinv_agree_on_both_evaluation_paths(masked):
+    # CuPy evaluates every range of erf on the whole array (no boolean gathers); NumPy gathers.
+    from autograd.ops import special
+
+    y = np.concatenate([np.linspace(-0.999, 0.999, 201), 1 - np.logspace(-15, -2, 20)])
+    np.testing.assert_allclose(
+        special.erfinv_array(np, y, masked), special.erfinv_array(np, y, not masked), rtol=1e-15
+    )
+    z = np.linspace(-8, 30, 301)
+    np.testing.assert_allclose(
+        special.erfc_array(np, z, masked), special.erfc_array(np, z, not masked), rtol=1e-15
+    )
+
+
 def test_sign_and_rounding_backward_give_zeros_not_an_error(device):
     x = A.tensor([1.5, -2.0, 0.0], device=device, requires_grad=True)
     for name in ("sign", "sgn", "floor", "ceil", "round", "trunc"):

@@ -128,9 +128,9 @@ def normal_cdf_array(xp: Any, x: Any, masked: bool | None = None) -> Any:
     return 0.5 * erfc
 
 
-def erfc_array(xp: Any, z: Any) -> Any:
+def erfc_array(xp: Any, z: Any, masked: bool | None = None) -> Any:
     """erfc(z) = 1 - erf(z) without the cancellation for large z (erfc(10) ~ 2e-45)."""
-    value, is_small = erf_pieces(xp, z)
+    value, is_small = erf_pieces(xp, z, masked)
     return xp.where(is_small, 1.0 - value, xp.where(z < 0, 2.0 - value, value))
 
 
@@ -153,8 +153,11 @@ def _horner(coefficients: tuple, w: Any) -> Any:
     return p
 
 
-def erfinv_array(xp: Any, y: Any) -> Any:
-    """The inverse of erf on [-1, 1]: +-inf at +-1, NaN outside (as PyTorch)."""
+def erfinv_array(xp: Any, y: Any, masked: bool | None = None) -> Any:
+    """The inverse of erf on [-1, 1]: +-inf at +-1, NaN outside (as PyTorch).
+
+    ``masked``: how erf is evaluated (see ``erf_pieces``; None picks by array library).
+    """
     a = xp.abs(y)
     inside = a < 1
     safe = xp.where(inside, a, 0.5)  # no log(0) or log of a negative on the masked elements
@@ -166,7 +169,7 @@ def erfinv_array(xp: Any, y: Any) -> Any:
     one_minus = 1.0 - safe  # exact for safe >= 1/2 (Sterbenz): the tail's residual keeps its digits
     log_one_minus = xp.log(one_minus)
     for _ in range(4):
-        value, is_small = erf_pieces(xp, x)
+        value, is_small = erf_pieces(xp, x, masked)
         slope = _TWO_OVER_SQRT_PI * xp.exp(-x * x)
         # Below 1/2, Halley's step for erf(x) - a (f'' = -2 x f'); above, Newton's step for
         # log erfc(x) - log(1 - a), nearly quadratic in x, so the far tail converges too.
