@@ -9,8 +9,8 @@ through quantities that do not depend on it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -77,13 +77,16 @@ CASES = [
     LinalgCase("ger", lambda T, a, b: a.ger(b), ((2,), (3,))),
     LinalgCase("addmm", lambda T, c, a, b: T.addmm(c, a, b, beta=0.5, alpha=2.0),
                ((1, 2), (3, 4), (4, 2))),
-    LinalgCase("addmm_beta0", lambda T, c, a, b: T.addmm(c, a, b, beta=0), ((3, 2), (3, 4), (4, 2))),
+    LinalgCase("addmm_beta0", lambda T, c, a, b: T.addmm(c, a, b, beta=0),
+               ((3, 2), (3, 4), (4, 2))),
     LinalgCase("addmv", lambda T, c, a, b: T.addmv(c, a, b, alpha=3.0), ((3,), (3, 4), (4,))),
     LinalgCase("addr", lambda T, c, a, b: c.addr(a, b, beta=2.0), ((3, 4), (3,), (4,))),
-    LinalgCase("baddbmm", lambda T, c, a, b: T.baddbmm(c, a, b, alpha=0.5), ((3, 2), (2, 3, 4), (2, 4, 2))),
+    LinalgCase("baddbmm", lambda T, c, a, b: T.baddbmm(c, a, b, alpha=0.5),
+               ((3, 2), (2, 3, 4), (2, 4, 2))),
     LinalgCase("addbmm", lambda T, c, a, b: T.addbmm(c, a, b), ((3, 2), (2, 3, 4), (2, 4, 2))),
     LinalgCase("einsum_matmul", lambda T, a, b: T.einsum("ij,jk->ik", a, b), ((3, 4), (4, 2))),
-    LinalgCase("einsum_batch", lambda T, a, b: T.einsum("bij,bjk->bik", a, b), ((2, 3, 4), (2, 4, 2))),
+    LinalgCase("einsum_batch", lambda T, a, b: T.einsum("bij,bjk->bik", a, b),
+               ((2, 3, 4), (2, 4, 2))),
     LinalgCase("einsum_trace", lambda T, a: T.einsum("ii", a), ((3, 3),)),
     LinalgCase("einsum_diag", lambda T, a: T.einsum("ii->i", a), ((3, 3),)),
     LinalgCase("einsum_diag3", lambda T, a: T.einsum("iij->ji", a), ((3, 3, 2),)),
@@ -114,7 +117,8 @@ CASES = [
     LinalgCase("cov_weights", lambda T, a, f: T.cov(a, correction=0, aweights=f),
                ((3, 6), (6,)), domain="positive"),
     LinalgCase("corrcoef", lambda T, a: T.corrcoef(a), ((3, 6),)),
-    LinalgCase("chain_matmul", lambda T, a, b, c: T.chain_matmul(a, b, c), ((2, 3), (3, 4), (4, 2))),
+    LinalgCase("chain_matmul", lambda T, a, b, c: T.chain_matmul(a, b, c),
+               ((2, 3), (3, 4), (4, 2))),
     LinalgCase("multi_dot", lambda T, a, b, c, d: T.linalg.multi_dot([a, b, c, d]),
                ((3,), (3, 4), (4, 5), (5,))),
     # ------------------------------------------------------------ decompositions
@@ -171,7 +175,8 @@ CASES = [
     LinalgCase("matrix_norm_nuc", lambda T, a: T.linalg.matrix_norm(a, "nuc"), ((2, 3, 4),)),
     LinalgCase("matrix_norm_2", lambda T, a: T.linalg.matrix_norm(a, 2), ((3, 4),)),
     LinalgCase("matrix_norm_m2", lambda T, a: T.linalg.matrix_norm(a, -2), ((4, 3),)),
-    LinalgCase("matrix_norm_1", lambda T, a: T.linalg.matrix_norm(a, 1), ((2, 3, 4),), smooth=False),
+    LinalgCase("matrix_norm_1", lambda T, a: T.linalg.matrix_norm(a, 1),
+               ((2, 3, 4),), smooth=False),
     LinalgCase("matrix_norm_inf_dims",
                lambda T, a: T.linalg.matrix_norm(a, float("inf"), dim=(0, 2), keepdim=True),
                ((3, 2, 4),), smooth=False),

