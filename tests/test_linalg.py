@@ -159,8 +159,10 @@ def test_einsum_and_matmul_agree_on_a_random_chain():
         (lambda: A.linalg.solve(A.eye(3), A.ones(2, 2)), r"linalg.solve: incompatible shapes"),
         (lambda: A.linalg.solve(A.eye(3), A.ones(3, dtype=A.float64)), r"same dtype"),
         (lambda: A.linalg.solve(A.eye(3).expand(2, 3, 3), A.ones(4, 3, 1)), r"do not broadcast"),
-        (lambda: A.linalg.solve_triangular(A.eye(3), A.ones(3), upper=True),
-         r"solve_triangular: B must have at least 2"),
+        (
+            lambda: A.linalg.solve_triangular(A.eye(3), A.ones(3), upper=True),
+            r"solve_triangular: B must have at least 2",
+        ),
         (lambda: A.linalg.cholesky(-A.eye(2)), r"linalg.cholesky: .*"),
         (lambda: A.linalg.qr(A.ones(3, 3), mode="full"), r"linalg.qr: qr received unrecognized"),
         (lambda: A.linalg.eigh(A.eye(2), UPLO="X"), r"linalg.eigh: UPLO must be"),
