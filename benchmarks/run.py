@@ -198,6 +198,25 @@ def attention_fwd_bwd(lib: str, device: str) -> tuple[Callable, int]:
     return step, 1
 
 
+def sort_scatter(lib: str, device: str) -> tuple[Callable, int]:
+    """sort, topk and scatter_add over a (256, 1024) batch, then backward: the array library's
+    sort and the backend's scatter-add (issue 13's indexing and sorting ops)."""
+    api = _api(lib)
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((256, 1024)).astype(np.float32)
+    x = api.tensor(data, device=device, requires_grad=True)
+    index = api.tensor(rng.integers(0, 64, size=(256, 1024)), device=device)
+
+    def step() -> None:
+        ordered = x.sort(dim=-1).values
+        top = x.topk(32, dim=-1).values
+        pooled = x.new_zeros(256, 64).scatter_add(1, index, ordered)
+        (pooled.sum() + top.sum()).backward()
+        x.grad = None
+
+    return step, 1
+
+
 CASES = {
     "chain_add": (chain_add, "us/op", 1e6),
     "chain_unary": (chain_unary, "us/op", 1e6),
@@ -207,6 +226,7 @@ CASES = {
     "lstm_64_256": (lstm_step, "ms/step", 1e3),
     "gru_64_256": (gru_step, "ms/step", 1e3),
     "attention_b32": (attention_fwd_bwd, "ms/step", 1e3),
+    "sort_scatter": (sort_scatter, "ms/step", 1e3),
 }
 
 
