@@ -67,6 +67,7 @@ from .ops.reduce import (
 from .ops.shape import (
     cat,
     chunk,
+    narrow,
     flatten,
     pad,
     permute,
