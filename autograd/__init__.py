@@ -67,8 +67,8 @@ from .ops.reduce import (
 from .ops.shape import (
     cat,
     chunk,
-    narrow,
     flatten,
+    narrow,
     pad,
     permute,
     reshape,
