@@ -66,6 +66,10 @@ class Tensor:
                 array = data.copy() if dtype is None else data.astype(dtype)
             else:
                 array = backend.from_host(_dtypes.host_array(source.to_host(data), dtype))
+        if not array.dtype.isnative:
+            # '>f4' data (big-endian files): the tensor owns a copy anyway, so make it native
+            # (PyTorch refuses; backward and the backends assume native order).
+            array = array.astype(array.dtype.newbyteorder("="))
         if array.dtype.kind not in "biufc":
             raise TypeError(
                 f"tensor: can't make a tensor of dtype {array.dtype}; only bool, integer and "

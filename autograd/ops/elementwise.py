@@ -314,6 +314,7 @@ class Remainder(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        _refuse_integer_division_by_zero(ctx.xp, a, b, "remainder")
         if ctx.needs_input_grad[1]:
             ctx.save_for_backward(ctx.xp.floor_divide(a, b))
         return ctx.xp.remainder(a, b)
@@ -720,9 +721,38 @@ def sign(a: Tensor) -> Tensor:
 
 
 def floor_divide(a: Tensor, b: Any) -> Tensor:
-    return _no_grad_result(
-        a, a._backend.xp.floor_divide(a.data, _other_array(a, b, "floor_divide"))
-    )
+    xp = a._backend.xp
+    divisor = _other_array(a, b, "floor_divide")
+    _refuse_integer_division_by_zero(xp, a.data, divisor, "floor_divide")
+    return _no_grad_result(a, xp.floor_divide(a.data, divisor))
+
+
+def _describe_operand(value: Any) -> str:
+    shape = getattr(value, "shape", None)
+    return repr(value) if shape is None else f"{value.dtype} of shape {tuple(shape)}"
+
+
+class IntegerDivisionByZero(RuntimeError, ZeroDivisionError):
+    """PyTorch raises a RuntimeError saying "ZeroDivisionError"; this is both, so either
+    ``except`` catches it."""
+
+
+def _refuse_integer_division_by_zero(xp: Any, a: Any, b: Any, op: str) -> None:
+    """Integer ``//`` and ``%`` by zero: NumPy quietly gives 0, PyTorch raises; so do we."""
+    kind = "i" if isinstance(a, int) else getattr(getattr(a, "dtype", None), "kind", "f")
+    if kind not in "iub":
+        return
+    if isinstance(b, (bool, int)):
+        zero = b == 0
+    elif isinstance(b, float) or b.dtype.kind not in "iub":
+        return
+    else:
+        zero = bool((b == 0).any())
+    if zero:
+        raise IntegerDivisionByZero(
+            f"{op}: ZeroDivisionError: integer division by zero (a divisor is 0; dividend "
+            f"{_describe_operand(a)}); divide floats to get inf/nan instead"
+        )
 
 
 # ------------------------------------------------------------------------------ in place
