@@ -754,6 +754,20 @@ class Tensor:
     def lerp_(self, end: Any, weight: Any) -> Tensor:
         return self.add_((end - self) * weight)
 
+    # ``t += x`` is in place, as in PyTorch (views see it, ``w -= lr * w.grad`` keeps the leaf);
+    # without these Python would rebind the name to a new tensor.
+    def __iadd__(self, other: Any) -> Tensor:
+        return inplace(self, "add", other)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return inplace(self, "subtract", other)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return inplace(self, "multiply", other)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return inplace(self, "divide", other)
+
     def copy_(self, src: Any) -> Tensor:
         return inplace(self, "copy", src)
 

@@ -64,8 +64,9 @@ def register_view(base: Tensor, out: Tensor, entry: tuple) -> None:
 
 def register_alias(base: Tensor, out: Tensor) -> None:
     """``detach()``: the same memory and version cell, no graph (chain None: not a view whose
-    graph follows its base's)."""
-    out._view = (base, None, False)
+    graph follows its base's). No reference to ``base``: a kept ``loss.detach()`` must not keep
+    the loss's graph alive."""
+    out._view = (None, None, False)
     cell = base._vc
     out._vc = cell
     cell.append(weakref.ref(out))
