@@ -326,3 +326,59 @@ def test_big_endian_arrays_are_converted_by_tensor_and_refused_by_from_numpy():
     np.testing.assert_array_equal(_host(t.grad), [0.0, 2.0, 4.0])
     with pytest.raises(ValueError, match="from_numpy: the array's byte order"):
         A.from_numpy(big)
+
+
+# ------------------------------------------------------ found while hunting for the class
+def test_augmented_assignment_is_in_place(device):
+    # torch: v = x[0:2]; v += 1 changes x; `w -= lr * w.grad` under no_grad keeps w a leaf.
+    x = A.zeros(3, device=device)
+    v = x[0:2]
+    v += 1
+    v *= 3
+    v -= 1
+    v /= 2
+    np.testing.assert_array_equal(_host(x), [1.0, 1.0, 0.0])
+    assert x._version == 4
+    w = A.tensor([1.0, 2.0], device=device, requires_grad=True)
+    (w * w).sum().backward()
+    with A.no_grad():
+        w -= 0.5 * w.grad
+    assert w.is_leaf and w.requires_grad
+    np.testing.assert_array_equal(_host(w), [0.0, 0.0])
+    with pytest.raises(RuntimeError, match="leaf tensor .* requires grad"):
+        w += 1
+
+
+def test_setitem_into_a_constant_buffer_joins_the_graph(device):
+    # torch: buf = zeros(3); buf[0] = x[1] * 2; buf[2] = x[0] -> CopySlices, x.grad [1, 2, 0]
+    x = A.tensor([1.0, 2.0, 3.0], device=device, requires_grad=True)
+    buf = A.zeros(3, device=device)
+    buf[0] = x[1] * 2
+    buf[2] = x[0]
+    assert not buf.is_leaf and buf.grad_fn.name == "CopySlices"
+    buf.sum().backward()
+    np.testing.assert_array_equal(_host(buf.detach()), [4.0, 0.0, 1.0])
+    np.testing.assert_array_equal(_host(x.grad), [1.0, 2.0, 0.0])
+
+
+def test_recorded_write_into_a_read_only_view_is_refused_and_changes_nothing():
+    x = A.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 1
+    with pytest.raises(RuntimeError, match="add_: cannot write into this view"):
+        y.expand(1, 3).add_(x)
+    np.testing.assert_array_equal(_host(y), [1.0, 2.0, 3.0])
+    y.sum().backward()
+    np.testing.assert_array_equal(_host(x.grad), [1.0, 1.0, 1.0])
+
+
+def test_a_kept_detach_does_not_keep_its_source_alive():
+    import gc
+    import weakref
+
+    x = A.tensor([1.0, 2.0], requires_grad=True)
+    loss = (x * x).sum()
+    ref = weakref.ref(loss)
+    kept = loss.detach()
+    del loss
+    gc.collect()
+    assert ref() is None and kept.item() == 5.0

@@ -868,7 +868,13 @@ def _inplace_write_through(t: Tensor, op: str, other: Any) -> Tensor:
     # A snapshot: the op may save its input, and t's memory is about to change.
     alias = Tensor._make(t.data.copy(), t._backend, t.requires_grad, old_node, old_idx)
     result = _recorded_inplace(alias, op, alias if other is t else other)
-    t.data[...] = result.data
+    try:
+        t.data[...] = result.data
+    except ValueError as exc:  # a read-only view (expand's broadcast): nothing was changed
+        raise RuntimeError(
+            f"{_INPLACE_NAMES[op]}: cannot write into this view of shape {t.shape} ({exc}); "
+            "clone() it first"
+        ) from None
     _take_graph(t, result, old_node, old_idx)
     return result
 
