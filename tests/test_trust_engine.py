@@ -382,3 +382,23 @@ def test_a_kept_detach_does_not_keep_its_source_alive():
     del loss
     gc.collect()
     assert ref() is None and kept.item() == 5.0
+
+
+def test_floor_divide_by_a_float_keeps_float32():
+    # torch: int64 // 2.5 -> float32 [2., 2.]; float64 // 2 stays float64; int32 // 2 stays int32
+    out = A.tensor([5, 7]) // 2.5
+    assert out.dtype == A.float32
+    np.testing.assert_array_equal(_host(out), [2.0, 2.0])
+    assert (A.tensor([1.0], dtype=A.float64) // 2).dtype == A.float64
+    assert (A.tensor([5], dtype=A.int32) // 2).dtype == A.int32
+
+
+def test_module_to_dtype_between_forward_and_backward_raises():
+    import nn
+
+    layer = nn.Linear(2, 2)
+    x = A.ones(1, 2, requires_grad=True)
+    out = layer(x).sum()
+    layer.double()
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.backward()

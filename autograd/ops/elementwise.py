@@ -721,8 +721,12 @@ def sign(a: Tensor) -> Tensor:
 
 
 def floor_divide(a: Tensor, b: Any) -> Tensor:
+    """``a // b`` (no gradient). PyTorch's dtypes: ``int_tensor // 2.5`` is float32."""
     xp = a._backend.xp
-    divisor = _other_array(a, b, "floor_divide")
+    if isinstance(b, Tensor) and b._backend is not a._backend:
+        _other_array(a, b, "floor_divide")  # raises, naming both devices
+    a, b = _binary(a, b, "floor_divide")
+    divisor = b.data if isinstance(b, Tensor) else b
     _refuse_integer_division_by_zero(xp, a.data, divisor, "floor_divide")
     return _no_grad_result(a, xp.floor_divide(a.data, divisor))
 
