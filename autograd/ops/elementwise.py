@@ -776,6 +776,7 @@ _INPLACE_NAMES = {
     "divide": "div_",
     "clamp": "clamp_",
     "copy": "copy_",
+    "index_put": "setitem",
 }
 
 
@@ -797,7 +798,7 @@ def _check_inplace_result(t: Tensor, op: str, other: Any) -> None:
     """PyTorch refuses an in-place op whose result type can't be cast back to ``t``'s dtype
     (an integer tensor can't hold ``div_``'s or ``add_(1.5)``'s float result); copy_ casts."""
     kind = t.data.dtype.kind
-    if op == "copy" or kind in "fc":
+    if op in ("copy", "index_put") or kind in "fc":
         return
     category = _CATEGORY[kind]
     result = (category, str(t.dtype))
@@ -827,7 +828,8 @@ def inplace(t: Tensor, op: str, other: Any) -> Tensor:
     """
     _check_inplace_result(t, op, other)
     name = _INPLACE_NAMES[op]
-    other_requires = isinstance(other, Tensor) and other.requires_grad
+    operand = other[1] if op == "index_put" else other  # index_put: (index, value)
+    other_requires = isinstance(operand, Tensor) and operand.requires_grad
     if not _state.enabled or not (t.requires_grad or other_requires):
         if _state.enabled and t._view is not None:
             _refuse_no_grad_view(t, name)
@@ -940,6 +942,19 @@ def _recorded_inplace(t: Tensor, op: str, other: Any) -> Tensor:
         # A selection rather than a copy: the result stays in t's graph (with a zero gradient
         # to t's old value, as PyTorch) even when the source is a constant.
         result = where(True, expand(source.to(t.dtype), t.shape), t)
+    elif op == "index_put":
+        from .index import IndexPut
+
+        index, value = other
+        value = _as_tensor(value, t)
+        if value._backend is not t._backend:
+            raise RuntimeError(
+                f"setitem: value on {value.device} cannot be assigned into a tensor on {t.device}"
+            )
+        try:
+            result = IndexPut.apply(t, value.to(t.dtype), index)
+        except ValueError as exc:
+            raise RuntimeError(f"setitem: {exc} (tensor of shape {t.shape})") from None
     else:
         result = _INPLACE_RECORDED[op](t, other)
     if result.shape != t.shape:
