@@ -404,3 +404,13 @@ def test_module_to_dtype_between_forward_and_backward_raises():
     layer.double()
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         out.backward()
+
+
+def test_narrow(device):
+    x = A.arange(12, device=device).reshape(3, 4)
+    np.testing.assert_array_equal(_host(x.narrow(1, 1, 2)), [[1, 2], [5, 6], [9, 10]])
+    np.testing.assert_array_equal(_host(A.narrow(x, 0, -1, 1)), [[8, 9, 10, 11]])
+    with pytest.raises(IndexError, match=r"narrow: start 3 and length 2 are out of range"):
+        x.narrow(0, 3, 2)
+    w = A.ones(3, 4, dtype=A.float64, device=device, requires_grad=True)
+    assert A.gradcheck(lambda t: t.narrow(1, 1, 2) * t.narrow(1, 2, 2), (w,))
