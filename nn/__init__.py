@@ -4,7 +4,7 @@ Everything is built on ``autograd``: layers are thin Modules delegating to ``nn.
 (``import nn.functional as F``); the few fused ops are ``autograd.Function`` subclasses there.
 """
 
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 from .containers import ModuleDict, ModuleList, Sequential
 from .layers import (
     ELU,
@@ -35,6 +35,7 @@ from .loss import (
 )
 from .module import Module
 from .parameter import Parameter
+from .sync_batchnorm import SyncBatchNorm
 
 __all__ = [
     "BCELoss",
@@ -63,9 +64,11 @@ __all__ = [
     "Sequential",
     "Sigmoid",
     "Softmax",
+    "SyncBatchNorm",
     "Tanh",
     "TripletMarginLoss",
     "functional",
     "init",
+    "parallel",
     "utils",
 ]
