@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime
 import os
 import sys
+import time
 from typing import Any
 
 from backends import comm as _comm
@@ -143,6 +144,7 @@ def _abort_on_exception(kind: Any, value: Any, tb: Any) -> None:
             f"{kind.__name__}: {value}; aborting all ranks\n"
         )
         sys.stderr.flush()
+        time.sleep(0.5)  # let the launcher forward the message before the abort kills the job
         group.abort(1)
 
 
