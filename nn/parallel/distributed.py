@@ -22,6 +22,7 @@ overlaps with the rest of the bucketing, not with the backward computation itsel
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -99,6 +100,9 @@ class DistributedDataParallel(Module):
             for slot, i in enumerate(bucket.indices):
                 self._bucket_of[i] = (b, slot)
         self._expecting = False
+        # Set to a list to record (event, bucket, time.perf_counter()) tuples: "ready" when a
+        # bucket's last gradient arrives, "start" and "done" around its all-reduce.
+        self.timeline: list | None = None
         self._ready: set = set()
         self._next_bucket = 0
         self._handles = [
@@ -220,12 +224,15 @@ class DistributedDataParallel(Module):
         bucket = self._buckets[b]
         self._copy_in(bucket, slot, used)
         bucket.pending -= 1
+        if not bucket.pending:
+            self._record("ready", b)
         # Start buckets strictly in order: every rank issues the same collectives alike.
         while self._next_bucket < len(self._buckets):
             nxt = self._buckets[self._next_bucket]
             if nxt.pending:
                 break
             flat = Tensor._make(nxt.buffer, self._params[nxt.indices[0]]._backend)
+            self._record("start", self._next_bucket)
             nxt.work = dist.all_reduce(flat, async_op=True)
             self._next_bucket += 1
         if self._next_bucket == len(self._buckets):
@@ -245,8 +252,9 @@ class DistributedDataParallel(Module):
 
     def _finish(self) -> None:
         world = dist.get_world_size()
-        for bucket in self._buckets:
+        for b, bucket in enumerate(self._buckets):
             bucket.work.wait()
+            self._record("done", b)
             buf = bucket.buffer
             buf /= world
             for slot, i in enumerate(bucket.indices):
@@ -259,6 +267,10 @@ class DistributedDataParallel(Module):
                 else:
                     p.grad.data[...] = avg
         self._expecting = False
+
+    def _record(self, event: str, bucket: int) -> None:
+        if self.timeline is not None:
+            self.timeline.append((event, bucket, time.perf_counter()))
 
     @staticmethod
     def _is_used_somewhere(avg: Any) -> bool:
