@@ -206,3 +206,16 @@ def test_without_a_process_group():
     x = A.randn(5, 3)
     ref = nn.BatchNorm1d(3)
     np.testing.assert_allclose(sync(x).detach().numpy(), ref(x).detach().numpy(), rtol=1e-6)
+
+
+def test_the_example_trains_on_two_ranks(tmp_path):
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [_mpiexec(), "-n", "2", sys.executable, "-m", "examples.ddp_train", "--quick",
+         "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=120, env=env, cwd=root,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 process(es), 64 samples each per step" in done.stdout
+    assert (tmp_path / "ddp_model.ckpt").exists()
