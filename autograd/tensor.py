@@ -66,6 +66,10 @@ class Tensor:
                 array = data.copy() if dtype is None else data.astype(dtype)
             else:
                 array = backend.from_host(_dtypes.host_array(source.to_host(data), dtype))
+        if not array.dtype.isnative:
+            # '>f4' data (big-endian files): the tensor owns a copy anyway, so make it native
+            # (PyTorch refuses; backward and the backends assume native order).
+            array = array.astype(array.dtype.newbyteorder("="))
         if array.dtype.kind not in "biufc":
             raise TypeError(
                 f"tensor: can't make a tensor of dtype {array.dtype}; only bool, integer and "
@@ -749,6 +753,20 @@ class Tensor:
 
     def lerp_(self, end: Any, weight: Any) -> Tensor:
         return self.add_((end - self) * weight)
+
+    # ``t += x`` is in place, as in PyTorch (views see it, ``w -= lr * w.grad`` keeps the leaf);
+    # without these Python would rebind the name to a new tensor.
+    def __iadd__(self, other: Any) -> Tensor:
+        return inplace(self, "add", other)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return inplace(self, "subtract", other)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return inplace(self, "multiply", other)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return inplace(self, "divide", other)
 
     def copy_(self, src: Any) -> Tensor:
         return inplace(self, "copy", src)

@@ -22,50 +22,50 @@ from .grad_mode import _state
 from .tensor import Tensor
 
 _apply = Function.apply.__func__
+_ref = weakref.ref
 
 
 class ViewFunction(Function):
-    """A Function whose output may share its (first) input's memory.
+    """A Function whose output may share its first argument's memory (a Tensor).
 
     ``_is_view(a, out, *args)`` says whether this call produced a view (basic indexing does,
-    advanced indexing copies; ``reshape`` copies when the strides do not allow a view).
+    advanced indexing copies; ``reshape`` copies when the strides do not allow a view); None
+    means always (``permute``, ``expand``).
     """
 
-    @staticmethod
-    def _is_view(a: Any, out: Any, *args: Any) -> bool:
-        return True
+    _is_view = None
 
     @classmethod
-    def apply(cls, *args: Any, **kwargs: Any) -> Any:
-        out = _apply(cls, *args, **kwargs)
-        base = args[0]
-        if isinstance(base, Tensor) and cls._is_view(base.data, out.data, *args[1:]):
-            register_view(base, out, (cls, args[1:]))
+    def apply(cls, base: Tensor, *args: Any) -> Any:
+        out = _apply(cls, base, *args)
+        is_view = cls._is_view
+        if is_view is None or is_view(base.data, out.data, *args):
+            register_view(base, out, (cls, args))
         return out
 
 
 def register_view(base: Tensor, out: Tensor, entry: tuple) -> None:
     """Make ``out`` a view of ``base``: one version cell, and the ops that lead from the root."""
     parent = base._view
+    enabled = _state.enabled
     if parent is None or parent[1] is None:  # a detach()-ed alias is the root of its own views
-        root, chain = base, (entry,)
-        differentiable = _state.enabled
+        out._view = (base, (entry,), enabled)
     else:
-        root, chain = parent[0], parent[1] + (entry,)
         # A view made under no_grad (or of a view made so) has no graph to regenerate.
-        differentiable = _state.enabled and parent[2]
-    out._view = (root, chain, differentiable)
+        out._view = (parent[0], parent[1] + (entry,), enabled and parent[2])
     cell = base._vc
     out._vc = cell
-    cell.append(weakref.ref(out))
-    if len(cell) > 32 and not len(cell) & (len(cell) - 1):  # at powers of two: drop dead refs
+    cell.append(_ref(out))
+    n = len(cell)
+    if n > 32 and not n & (n - 1):  # at powers of two: drop the references that died
         cell[1:] = [ref for ref in cell[1:] if ref() is not None]
 
 
 def register_alias(base: Tensor, out: Tensor) -> None:
     """``detach()``: the same memory and version cell, no graph (chain None: not a view whose
-    graph follows its base's)."""
-    out._view = (base, None, False)
+    graph follows its base's). No reference to ``base``: a kept ``loss.detach()`` must not keep
+    the loss's graph alive."""
+    out._view = (None, None, False)
     cell = base._vc
     out._vc = cell
     cell.append(weakref.ref(out))

@@ -314,6 +314,7 @@ class Remainder(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        _refuse_integer_division_by_zero(ctx.xp, a, b, "remainder")
         if ctx.needs_input_grad[1]:
             ctx.save_for_backward(ctx.xp.floor_divide(a, b))
         return ctx.xp.remainder(a, b)
@@ -720,9 +721,42 @@ def sign(a: Tensor) -> Tensor:
 
 
 def floor_divide(a: Tensor, b: Any) -> Tensor:
-    return _no_grad_result(
-        a, a._backend.xp.floor_divide(a.data, _other_array(a, b, "floor_divide"))
-    )
+    """``a // b`` (no gradient). PyTorch's dtypes: ``int_tensor // 2.5`` is float32."""
+    xp = a._backend.xp
+    if isinstance(b, Tensor) and b._backend is not a._backend:
+        _other_array(a, b, "floor_divide")  # raises, naming both devices
+    a, b = _binary(a, b, "floor_divide")
+    divisor = b.data if isinstance(b, Tensor) else b
+    _refuse_integer_division_by_zero(xp, a.data, divisor, "floor_divide")
+    return _no_grad_result(a, xp.floor_divide(a.data, divisor))
+
+
+def _describe_operand(value: Any) -> str:
+    shape = getattr(value, "shape", None)
+    return repr(value) if shape is None else f"{value.dtype} of shape {tuple(shape)}"
+
+
+class IntegerDivisionByZero(RuntimeError, ZeroDivisionError):
+    """PyTorch raises a RuntimeError saying "ZeroDivisionError"; this is both, so either
+    ``except`` catches it."""
+
+
+def _refuse_integer_division_by_zero(xp: Any, a: Any, b: Any, op: str) -> None:
+    """Integer ``//`` and ``%`` by zero: NumPy quietly gives 0, PyTorch raises; so do we."""
+    kind = "i" if isinstance(a, int) else getattr(getattr(a, "dtype", None), "kind", "f")
+    if kind not in "iub":
+        return
+    if isinstance(b, (bool, int)):
+        zero = b == 0
+    elif isinstance(b, float) or b.dtype.kind not in "iub":
+        return
+    else:
+        zero = bool((b == 0).any())
+    if zero:
+        raise IntegerDivisionByZero(
+            f"{op}: ZeroDivisionError: integer division by zero (a divisor is 0; dividend "
+            f"{_describe_operand(a)}); divide floats to get inf/nan instead"
+        )
 
 
 # ------------------------------------------------------------------------------ in place
@@ -742,6 +776,7 @@ _INPLACE_NAMES = {
     "divide": "div_",
     "clamp": "clamp_",
     "copy": "copy_",
+    "index_put": "setitem",
 }
 
 
@@ -763,7 +798,7 @@ def _check_inplace_result(t: Tensor, op: str, other: Any) -> None:
     """PyTorch refuses an in-place op whose result type can't be cast back to ``t``'s dtype
     (an integer tensor can't hold ``div_``'s or ``add_(1.5)``'s float result); copy_ casts."""
     kind = t.data.dtype.kind
-    if op == "copy" or kind in "fc":
+    if op in ("copy", "index_put") or kind in "fc":
         return
     category = _CATEGORY[kind]
     result = (category, str(t.dtype))
@@ -793,7 +828,8 @@ def inplace(t: Tensor, op: str, other: Any) -> Tensor:
     """
     _check_inplace_result(t, op, other)
     name = _INPLACE_NAMES[op]
-    other_requires = isinstance(other, Tensor) and other.requires_grad
+    operand = other[1] if op == "index_put" else other  # index_put: (index, value)
+    other_requires = isinstance(operand, Tensor) and operand.requires_grad
     if not _state.enabled or not (t.requires_grad or other_requires):
         if _state.enabled and t._view is not None:
             _refuse_no_grad_view(t, name)
@@ -838,7 +874,13 @@ def _inplace_write_through(t: Tensor, op: str, other: Any) -> Tensor:
     # A snapshot: the op may save its input, and t's memory is about to change.
     alias = Tensor._make(t.data.copy(), t._backend, t.requires_grad, old_node, old_idx)
     result = _recorded_inplace(alias, op, alias if other is t else other)
-    t.data[...] = result.data
+    try:
+        t.data[...] = result.data
+    except ValueError as exc:  # a read-only view (expand's broadcast): nothing was changed
+        raise RuntimeError(
+            f"{_INPLACE_NAMES[op]}: cannot write into this view of shape {t.shape} ({exc}); "
+            "clone() it first"
+        ) from None
     _take_graph(t, result, old_node, old_idx)
     return result
 
@@ -900,6 +942,19 @@ def _recorded_inplace(t: Tensor, op: str, other: Any) -> Tensor:
         # A selection rather than a copy: the result stays in t's graph (with a zero gradient
         # to t's old value, as PyTorch) even when the source is a constant.
         result = where(True, expand(source.to(t.dtype), t.shape), t)
+    elif op == "index_put":
+        from .index import IndexPut
+
+        index, value = other
+        value = _as_tensor(value, t)
+        if value._backend is not t._backend:
+            raise RuntimeError(
+                f"setitem: value on {value.device} cannot be assigned into a tensor on {t.device}"
+            )
+        try:
+            result = IndexPut.apply(t, value.to(t.dtype), index)
+        except ValueError as exc:
+            raise RuntimeError(f"setitem: {exc} (tensor of shape {t.shape})") from None
     else:
         result = _INPLACE_RECORDED[op](t, other)
     if result.shape != t.shape:

@@ -48,6 +48,28 @@ class Getitem(ViewFunction):
         return IndexAdd.apply(grad_out, ctx.input_shape, ctx.index), None
 
 
+class IndexPut(Function):
+    """``a`` with ``value`` written at an advanced ``index`` (``a[mask] = v`` in the graph, as
+    PyTorch's ``index_put``): the gradient is ``grad_out`` outside the index for ``a`` and
+    ``grad_out[index]`` for ``value``. With repeated indices the last write wins (PyTorch leaves
+    that case undefined)."""
+
+    @staticmethod
+    def forward(ctx, a, value, index):
+        ctx.index = index
+        out = a.copy()
+        out[index] = value
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        xp = ctx.xp
+        outside = xp.ones(grad_out.shape, dtype=grad_out.dtype)
+        outside[ctx.index] = 0
+        grad_a = grad_out * Tensor._make(outside, ctx.backend)
+        return grad_a, Getitem.apply(grad_out, ctx.index), None
+
+
 class CopySlices(Function):
     """The new value of a tensor one of whose views was changed in place (PyTorch's CopySlices):
     ``base`` outside the view's region, ``value`` inside it. The in-place write already did the
@@ -144,8 +166,8 @@ def getitem(a: Tensor, index: Any) -> Tensor:
 
 def setitem(a: Tensor, index: Any, value: Any) -> None:
     """``a[index] = value``. In the graph (grad mode, and ``a`` or ``value`` requires grad) a
-    basic index is PyTorch's view + ``copy_`` (``a`` gets a ``CopySlices`` node); an advanced
-    index there is refused rather than recorded."""
+    basic index is PyTorch's view + ``copy_`` (``a`` gets a ``CopySlices`` node), an advanced
+    one (masks, index tensors) an in-place ``IndexPut``."""
     if _state.enabled and (a.requires_grad or (isinstance(value, Tensor) and value.requires_grad)):
         if a.requires_grad and a.grad_fn is None:
             raise RuntimeError(
@@ -153,16 +175,13 @@ def setitem(a: Tensor, index: Any, value: Any) -> None:
                 "an in-place operation; assign inside `with autograd.no_grad():` or into a clone()"
             )
         index = _normalize_index(a, index)
-        if Getitem._is_view(a.data, None, index):
-            from .elementwise import inplace
+        from .elementwise import inplace
 
+        if Getitem._is_view(a.data, None, index):
             inplace(getitem(a, index), "copy", value)
-            return
-        raise RuntimeError(
-            f"setitem: assigning through an index tensor into a tensor of shape {a.shape} that "
-            "is part of the graph is not supported; build the result with where(), "
-            "masked_fill() or index_select() instead, or assign inside `with autograd.no_grad():`"
-        )
+        else:
+            inplace(a, "index_put", (index, value))
+        return
     index = _normalize_index(a, index)
     if isinstance(value, Tensor):
         if value._backend is not a._backend:

@@ -64,7 +64,12 @@ def squeeze(a: Tensor, dim: Any = None) -> Tensor:
         dims = {i for i, s in enumerate(shape) if s == 1}
     else:
         dims = dim if isinstance(dim, (tuple, list)) else (dim,)
-        dims = {_normalize_dim(d, len(shape), "squeeze") for d in dims}
+        normalized = [_normalize_dim(d, len(shape), "squeeze") for d in dims]
+        if len(set(normalized)) != len(normalized):
+            raise RuntimeError(
+                f"squeeze: a dim appears multiple times in the list of dims {tuple(dims)}"
+            )
+        dims = set(normalized)
     return reshape(a, tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1)))
 
 
