@@ -165,7 +165,7 @@ def draw_timeline(events, phases, path):
                     fontsize=8)  # fmt: skip
     ax.set_xlabel("ms since the step began (rank 0)")
     ax.set_yticks([])
-    ax.set_title("One DDP step: bucket all-reduces start when backward has accumulated .grad")
+    ax.set_title("One DDP step: each bucket's all-reduce starts once its gradients are in")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     print(f"timeline saved to {path}")

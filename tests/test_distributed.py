@@ -219,3 +219,31 @@ def test_the_example_trains_on_two_ranks(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2 process(es), 64 samples each per step" in done.stdout
     assert (tmp_path / "ddp_model.ckpt").exists()
+
+
+def test_a_hooked_leaf_is_finished_as_soon_as_its_last_gradient_arrives():
+    # DDP starts a bucket's all-reduce from these hooks: they must not wait for the whole
+    # backward. Here w2's gradient is complete before the Mark node's backward runs.
+    order = []
+
+    class Mark(A.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.copy()
+
+        @staticmethod
+        def backward(ctx, grad_out):
+            order.append("earlier op's backward")
+            return grad_out
+
+    x = A.ones(2, requires_grad=True)
+    w1 = A.ones(2, requires_grad=True)
+    w2 = A.ones(2, requires_grad=True)
+    w2.register_post_accumulate_grad_hook(lambda t: order.append(f"w2 ready {t.grad.tolist()}"))
+    (Mark.apply(x * w1) * w2 * 3).sum().backward()
+    assert order == ["w2 ready [3.0, 3.0]", "earlier op's backward"]
+    np.testing.assert_allclose(w1.grad.numpy(), [3.0, 3.0])
+    # A leaf used twice is finished once, after its second contribution.
+    order.clear()
+    (w2 * 2 + Mark.apply(x) * w2).sum().backward()
+    assert [o for o in order if o.startswith("w2")] == ["w2 ready [6.0, 6.0]"]

@@ -13,9 +13,9 @@ How it works (PyTorch's design, on our engine):
 4. When the last bucket has started, the reductions are awaited, divided by the world size, and
    copied back into each ``.grad``: after ``loss.backward()`` every rank holds the average.
 
-Where we differ from PyTorch: chalkgrad's engine accumulates every leaf's ``.grad`` at the end of
-backward (one sum per leaf), so the hooks fire together there and the buckets' communication
-overlaps with the rest of the bucketing, not with the backward computation itself.
+The engine finishes a leaf that has a post-accumulate hook as soon as its last gradient
+arrives (it counts each such leaf's incoming edges before backward starts), so a bucket's
+all-reduce starts while backward is still computing the earlier layers' gradients.
 ``gradient_as_bucket_view`` and ``static_graph`` are accepted and have no effect.
 """
 
