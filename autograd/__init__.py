@@ -4,6 +4,7 @@ Warning: this package is named ``autograd`` and shadows the unrelated HIPS ``aut
 install chalkgrad in its own virtual environment (``make install`` makes one).
 """
 
+from backends import Device as device
 from backends.dtypes import (
     bool_,
     float16,
@@ -40,7 +41,14 @@ from .factories import (
     zeros_like,
 )
 from .function import Function, backward, grad
-from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from .gradcheck import gradcheck, gradgradcheck
 from .ops.elementwise import (
     clamp,
@@ -132,3 +140,6 @@ clone = _method("clone")
 detach = _method("detach")
 all = _method("all")  # noqa: A001
 any = _method("any")  # noqa: A001
+
+# PyTorch's paths: A.autograd.functional.jacobian, A.utils.data.DataLoader (after the ops exist).
+from . import autograd, utils  # noqa: E402
