@@ -293,6 +293,10 @@ def logsumexp(a: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     from .elementwise import where
 
     dims = _dims(dim, a.data.ndim, "logsumexp")
+    if _count(a.data.shape, dims) == 0:
+        # An empty sum is 0 and its log -inf, as PyTorch (amax has no empty answer).
+        out = sum(a, dims, keepdim=True) + float("-inf")
+        return out if keepdim else out.reshape(_reduced_shape(a.shape, dims))
     shift = amax(a.detach(), dims, keepdim=True)
     shift = where(shift.isfinite(), shift, 0.0)
     out = sum((a - shift).exp(), dims, keepdim=True).log() + shift
