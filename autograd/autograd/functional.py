@@ -49,7 +49,7 @@ def _prepare_inputs(inputs: tuple, create_graph: bool) -> tuple:
                 f"autograd.functional: inputs must be floating point tensors, got {x.dtype}"
             )
         if create_graph and x.requires_grad:
-            prepared.append(x.view_as(x) if hasattr(x, "view_as") else x * 1)
+            prepared.append(x.view_as(x))  # an alias in the caller's graph, as PyTorch
         else:
             prepared.append(x.detach().requires_grad_(True))
     return tuple(prepared)
