@@ -87,7 +87,7 @@ class Backend:
         self.rng = None
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(device={self.device!r})"
+        return f"{type(self).__name__}(device={str(self.device)!r})"
 
     def seed(self, seed: int) -> None:
         raise NotImplementedError
