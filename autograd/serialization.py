@@ -1,7 +1,11 @@
 """``save(obj, path)`` and ``load(path)``: nested dicts, lists and tuples of tensors and numbers.
 
 Stored without pickle (a zip of .npy arrays plus a JSON description), so loading a file never
-executes code. Saving writes a temporary file and renames it: a failed save leaves the old file.
+executes code. Loading checks every array header and the structure against each other and
+against the file's size before it allocates anything: an inconsistent or crafted file is a
+ValueError naming the file and the entry. Saving writes a temporary file and renames it: a
+failed save leaves the old file, and the next save to that path removes temporaries left by
+saves that were killed midway.
 """
 
 from __future__ import annotations
