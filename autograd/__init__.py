@@ -384,6 +384,6 @@ def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
     return _linalg_pinv(input, rtol=rcond)
 
 
-from . import linalg  # noqa: E402  (after Tensor and the ops it builds on)
-# PyTorch's paths: A.autograd.functional.jacobian, A.utils.data.DataLoader (after the ops exist).
-from . import autograd, utils  # noqa: E402
+# After Tensor and the ops they build on. PyTorch's paths: A.linalg, A.autograd.functional,
+# A.utils.data.
+from . import autograd, linalg, utils  # noqa: E402
