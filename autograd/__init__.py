@@ -374,6 +374,7 @@ le = _method("le")
 gt = _method("gt")
 ge = _method("ge")
 
+
 def cholesky(input: Tensor, upper: bool = False) -> Tensor:
     """``torch.cholesky`` (deprecated there for ``linalg.cholesky``): lower factor by default."""
     return _linalg_cholesky(input, upper=upper)
