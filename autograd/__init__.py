@@ -101,6 +101,7 @@ from .ops.shape import (
     cat,
     chunk,
     flatten,
+    narrow,
     pad,
     permute,
     reshape,

@@ -28,7 +28,7 @@ class Tensor:
 
     __slots__ = (
         "data",
-        "grad",
+        "_grad",
         "requires_grad",
         "grad_fn",
         "_out_idx",
@@ -36,6 +36,7 @@ class Tensor:
         "_backend",
         "_hooks",
         "name",
+        "_view",
         "__weakref__",
     )
 
@@ -75,7 +76,7 @@ class Tensor:
                 f"tensor: only floating point tensors can require gradients, got {array.dtype}"
             )
         self.data = array
-        self.grad = None
+        self._grad = None
         self.requires_grad = bool(requires_grad)
         self.grad_fn = None
         self._out_idx = 0
@@ -83,6 +84,7 @@ class Tensor:
         self._backend = backend
         self._hooks = None
         self.name = name
+        self._view = None
 
     @staticmethod
     def _make(
@@ -95,7 +97,7 @@ class Tensor:
         """Wrap a backend array without checks (the ops' fast path)."""
         t = _new(Tensor)
         t.data = data
-        t.grad = None
+        t._grad = None
         t.requires_grad = requires_grad
         t.grad_fn = grad_fn
         t._out_idx = out_idx
@@ -103,6 +105,7 @@ class Tensor:
         t._backend = backend
         t._hooks = None
         t.name = None
+        t._view = None
         return t
 
     # ------------------------------------------------------------------------ properties
@@ -133,6 +136,17 @@ class Tensor:
     @property
     def is_leaf(self) -> bool:
         return self.grad_fn is None
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The accumulated gradient (leaves, and non-leaves after ``retain_grad()``)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None:
+            _check_grad_assignment(self, value)
+        self._grad = value
 
     @property
     def _version(self) -> int:
@@ -271,10 +285,16 @@ class Tensor:
     def detach(self) -> Tensor:
         """The same data, cut from the graph (shares memory and the version counter)."""
         out = Tensor._make(self.data, self._backend)
-        out._vc = self._vc
+        _views.register_alias(self, out)
         return out
 
     def detach_(self) -> Tensor:
+        """Cut this tensor from the graph in place (refused for views, as PyTorch)."""
+        if self._view is not None and self._view[2]:
+            raise RuntimeError(
+                "detach_: can't detach views in-place (this tensor of shape "
+                f"{self.shape} is a view of another tensor); use detach() instead"
+            )
         self.grad_fn = None
         self.requires_grad = False
         return self
@@ -318,6 +338,25 @@ class Tensor:
             hooks = self.grad_fn._hooks[self._out_idx]
         return _RemovableHandle(hooks, hook)
 
+    def register_post_accumulate_grad_hook(self, hook: Any) -> Any:
+        """``hook(tensor)`` runs after backward has accumulated this leaf's ``.grad`` (PyTorch's
+        hook for fusing the optimizer step into backward). Leaves only."""
+        if not self.requires_grad:
+            raise RuntimeError(
+                "register_post_accumulate_grad_hook: cannot register a hook on a tensor that "
+                "doesn't require gradient"
+            )
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "register_post_accumulate_grad_hook: post accumulate grad hooks cannot be "
+                "registered on non-leaf tensors"
+            )
+        if self._hooks is None:
+            self._hooks = []
+        entry = _PostAccumulateGradHook(hook)
+        self._hooks.append(entry)
+        return _RemovableHandle(self._hooks, entry)
+
     def retain_grad(self) -> None:
         """Keep this non-leaf tensor's gradient in ``.grad`` after backward."""
         if not self.requires_grad:
@@ -358,10 +397,11 @@ class Tensor:
             )
         out = type(self).__new__(type(self))
         for slot in Tensor.__slots__[:-1]:
-            setattr(out, slot, getattr(self, slot))
+            setattr(out, slot, getattr(self, slot, None))
         out.data = self.data.copy()
         out._vc = [0]
         out._hooks = None
+        out._view = None
         if self.grad is not None:
             out.grad = self.grad.__deepcopy__(memo)
         memo[id(self)] = out
@@ -731,6 +771,9 @@ class Tensor:
     def contiguous(self) -> Tensor:
         return self
 
+    def narrow(self, dim: int, start: int, length: int) -> Tensor:
+        return narrow(self, dim, start, length)
+
     # --------------------------------------------------------------------- indexing
     def __getitem__(self, index: Any) -> Tensor:
         return getitem(self, index)
@@ -801,6 +844,40 @@ class Tensor:
         return inplace(self, "copy", sample * std + mean)
 
 
+class _PostAccumulateGradHook:
+    """A leaf hook kept in the same list as the gradient hooks; the engine runs it after
+    accumulation (a marker type, so leaves without hooks pay nothing for it)."""
+
+    __slots__ = ("hook",)
+
+    def __init__(self, hook: Any) -> None:
+        self.hook = hook
+
+
+def _check_grad_assignment(t: Tensor, value: Any) -> None:
+    """``t.grad = value``: PyTorch's checks, so a wrong gradient can't be planted silently."""
+    if not isinstance(value, Tensor):
+        raise TypeError(
+            f"assigned grad expected to be a Tensor or None but got grad of type "
+            f"{type(value).__name__}"
+        )
+    if value._backend is not t._backend:
+        raise RuntimeError(
+            f"assigned grad has data located on a different device: the tensor is on {t.device}, "
+            f"the grad on {value.device}"
+        )
+    if value.data.dtype != t.data.dtype:
+        raise RuntimeError(
+            f"assigned grad has data of a different type: the tensor is {t.dtype}, the grad "
+            f"{value.dtype}"
+        )
+    if value.data.shape != t.data.shape:
+        raise RuntimeError(
+            f"assigned grad has data of a different size: the tensor has shape {t.shape}, the "
+            f"grad {value.shape}"
+        )
+
+
 class _RemovableHandle:
     __slots__ = ("_hooks", "_hook")
 
@@ -840,6 +917,7 @@ def _normalize_dim(dim: int, ndim: int, op: str) -> int:
 # The ops import Tensor, so they come last; Tensor's methods find them as module globals.
 from . import function as _function  # noqa: E402
 from .ops import linalg as _linalg  # noqa: E402
+from . import views as _views  # noqa: E402
 from .ops.convert import Cast, Clone, ToDevice  # noqa: E402
 from .ops.elementwise import (  # noqa: E402
     Abs,
@@ -903,6 +981,7 @@ from .ops.shape import (  # noqa: E402
     chunk,
     expand,
     flatten,
+    narrow,
     permute,
     repeat,
     reshape,

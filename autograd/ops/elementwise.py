@@ -14,6 +14,7 @@ from backends import dtypes as _dtypes
 from ..function import Function, _retain
 from ..grad_mode import _state
 from ..tensor import Tensor
+from ..views import live_views, rebase_views
 
 # ------------------------------------------------------------------ type promotion, scalars
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
@@ -784,38 +785,107 @@ def _check_inplace_result(t: Tensor, op: str, other: Any) -> None:
 def inplace(t: Tensor, op: str, other: Any) -> Tensor:
     """Modify ``t`` in place and bump its version (so a pending backward that saved it raises).
 
-    Outside ``no_grad``, a leaf that requires grad is refused (as PyTorch); a non-leaf that is
-    part of a graph is rebased onto the out-of-place result, so gradients stay right.
+    Outside ``no_grad``, a leaf that requires grad (or a view of one) is refused, as PyTorch. A
+    tensor in the graph gets the op recorded: without live views it is rebased onto the
+    out-of-place result (its old array, which a node may have saved, is left intact); a view, or
+    a tensor with live views, is written through to the shared memory, its root gets a
+    ``CopySlices`` node and every live view of the family the graph of its new value.
     """
     _check_inplace_result(t, op, other)
+    name = _INPLACE_NAMES[op]
     other_requires = isinstance(other, Tensor) and other.requires_grad
-    if _state.enabled and (t.requires_grad or other_requires):
-        if t.requires_grad and t.grad_fn is None:
-            raise RuntimeError(
-                f"{_INPLACE_NAMES[op]}: a leaf tensor of shape {t.shape} that requires grad is "
-                "used in an in-place operation; wrap the update in `with autograd.no_grad():` "
-                "(as optimizers and nn.init do)"
-            )
-        # The op sees an alias of t's current state: whatever it saves for backward must keep
-        # pointing at the old value and node, not at t after t is rebased onto the result.
-        old_node, old_idx = t.grad_fn, t._out_idx
-        alias = Tensor._make(t.data, t._backend, t.requires_grad, old_node, old_idx)
-        alias._version = t._version
-        result = _recorded_inplace(alias, op, alias if other is t else other)
-        t.data = result.data
-        t.grad_fn = result.grad_fn
-        t._out_idx = result._out_idx
-        t.requires_grad = result.requires_grad
-        if old_node is not None and old_node._retained and old_idx in old_node._retained:
-            # retain_grad follows the tensor to its new value (PyTorch); hooks registered before
-            # stay on the old node and see the old value's gradient (PyTorch does the same).
-            del old_node._retained[old_idx]
-            if t.grad_fn is not None:
-                _retain(t)
-    else:
+    if not _state.enabled or not (t.requires_grad or other_requires):
+        if _state.enabled and t._view is not None:
+            _refuse_no_grad_view(t, name)
         _array_inplace(t, op, other)
-    t._version += 1
+        t._vc[0] += 1
+        return t
+    if t.requires_grad and t.grad_fn is None:
+        raise RuntimeError(
+            f"{name}: a leaf tensor of shape {t.shape} that requires grad is used in an in-place "
+            "operation; wrap the update in `with autograd.no_grad():` (as optimizers and nn.init "
+            "do)"
+        )
+    view = t._view
+    if view is not None and view[2]:
+        _inplace_on_view(t, op, other, name)
+    elif len(t._vc) > 1 and live_views(t._vc):
+        _inplace_write_through(t, op, other)
+        rebase_views(t._vc, t)
+    else:
+        _inplace_rebase(t, op, other)
+    t._vc[0] += 1
     return t
+
+
+def _inplace_rebase(t: Tensor, op: str, other: Any) -> None:
+    """A tensor nothing else aliases: rebind it to the out-of-place result."""
+    # The op sees an alias of t's current state: whatever it saves for backward must keep
+    # pointing at the old value and node, not at t after t is rebased onto the result.
+    old_node, old_idx = t.grad_fn, t._out_idx
+    alias = Tensor._make(t.data, t._backend, t.requires_grad, old_node, old_idx)
+    alias._vc[0] = t._vc[0]
+    result = _recorded_inplace(alias, op, alias if other is t else other)
+    t.data = result.data
+    _take_graph(t, result, old_node, old_idx)
+
+
+def _inplace_write_through(t: Tensor, op: str, other: Any) -> Tensor:
+    """Record the op on a snapshot of ``t`` and write the result into ``t``'s own memory, which
+    its views share. Returns the result (its graph is ``t``'s new graph)."""
+    refuse_overlapping(t, _INPLACE_NAMES[op])
+    old_node, old_idx = t.grad_fn, t._out_idx
+    # A snapshot: the op may save its input, and t's memory is about to change.
+    alias = Tensor._make(t.data.copy(), t._backend, t.requires_grad, old_node, old_idx)
+    result = _recorded_inplace(alias, op, alias if other is t else other)
+    t.data[...] = result.data
+    _take_graph(t, result, old_node, old_idx)
+    return result
+
+
+def _take_graph(t: Tensor, result: Tensor, old_node: Any, old_idx: int) -> None:
+    t.grad_fn = result.grad_fn
+    t._out_idx = result._out_idx
+    t.requires_grad = result.requires_grad
+    if old_node is not None and old_node._retained and old_idx in old_node._retained:
+        # retain_grad follows the tensor to its new value (PyTorch); hooks registered before
+        # stay on the old node and see the old value's gradient (PyTorch does the same).
+        del old_node._retained[old_idx]
+        if t.grad_fn is not None:
+            _retain(t)
+
+
+def _inplace_on_view(t: Tensor, op: str, other: Any, name: str) -> None:
+    """PyTorch's view+inplace: write through, give the root a ``CopySlices`` node that takes the
+    view's region from the result, and regenerate every live view's graph from the new root."""
+    from .index import CopySlices
+
+    root, chain, _ = t._view
+    if root.requires_grad and root.grad_fn is None:
+        raise RuntimeError(
+            f"{name}: a view of a leaf Variable that requires grad is being used in an in-place "
+            f"operation (a view of shape {t.shape} of a leaf of shape {root.shape}); do it under "
+            "`with autograd.no_grad():`, or on a clone()"
+        )
+    result = _inplace_write_through(t, op, other)
+    old_root = Tensor._make(root.data, root._backend, root.requires_grad, root.grad_fn,
+                            root._out_idx)  # fmt: skip
+    new_root = CopySlices.apply(old_root, result, chain)
+    _take_graph(root, new_root, old_root.grad_fn, old_root._out_idx)
+    rebase_views(t._vc, root)
+
+
+def _refuse_no_grad_view(t: Tensor, name: str) -> None:
+    """A view made under no_grad (no graph) of a tensor that requires grad can't be changed in
+    place with grad mode on: the base's graph could not follow (PyTorch refuses too)."""
+    root, chain, differentiable = t._view
+    if not differentiable and chain is not None and root.requires_grad:
+        raise RuntimeError(
+            f"{name}: a view of shape {t.shape} was created in no_grad mode (or is a view of "
+            "such a view) and is being modified in place with grad mode enabled; its base "
+            "requires grad, so the change could not be tracked. Do the change under no_grad "
+            "too, or take the view with grad mode enabled."
+        )
 
 
 def _recorded_inplace(t: Tensor, op: str, other: Any) -> Tensor:
