@@ -916,8 +916,8 @@ def _normalize_dim(dim: int, ndim: int, op: str) -> int:
 
 # The ops import Tensor, so they come last; Tensor's methods find them as module globals.
 from . import function as _function  # noqa: E402
-from .ops import linalg as _linalg  # noqa: E402
 from . import views as _views  # noqa: E402
+from .ops import linalg as _linalg  # noqa: E402
 from .ops.convert import Cast, Clone, ToDevice  # noqa: E402
 from .ops.elementwise import (  # noqa: E402
     Abs,
