@@ -182,13 +182,43 @@ def test_errors_name_the_op_and_shapes(call, message):
 
 
 def test_qr_backward_refuses_where_pytorch_does():
-    a = A.randn(3, 4, dtype=A.float64, requires_grad=True)
-    q, r = A.linalg.qr(a)
+    a = A.randn(4, 3, dtype=A.float64, requires_grad=True)
+    q, r = A.linalg.qr(a, mode="complete")
     with pytest.raises(RuntimeError, match="linalg.qr: the derivative is not implemented"):
         (q.sum() + r.sum()).backward()
 
 
-def test_det_gradient_of_a_singular_matrix_raises_clearly():
-    a = A.tensor([[1.0, 2.0], [2.0, 4.0]], dtype=A.float64, requires_grad=True)
-    with pytest.raises(RuntimeError, match="det: the gradient needs the inverse of A"):
-        A.linalg.det(a).backward()
+@pytest.mark.parametrize("mode", ["reduced", "complete"])
+def test_qr_gradient_of_a_wide_matrix(mode):
+    # Review regression: PyTorch differentiates wide inputs (m < n) in every mode; we raised.
+    a = A.tensor(np.random.default_rng(3).standard_normal((2, 3, 5)), requires_grad=True)
+
+    def f(x):
+        q, r = A.linalg.qr(x, mode=mode)
+        return (q**3).sum() + (r**2 * 0.5).sum() + r.sum()
+
+    assert A.gradcheck(f, [a]) and A.gradgradcheck(f, [a])
+
+
+@pytest.mark.parametrize(
+    "matrix",
+    [
+        [[1.0, 2.0], [2.0, 4.0]],
+        [[0.0, 0.0], [0.0, 0.0]],
+        [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]],
+    ],
+)
+def test_det_gradient_of_a_singular_matrix_is_the_adjugate(matrix):
+    # Review regression: the gradient raised at a singular A; PyTorch's goes through an SVD.
+    a = np.array(matrix)
+    n = a.shape[0]
+    cof = np.array(
+        [
+            [(-1) ** (i + j) * np.linalg.det(np.delete(np.delete(a, i, 0), j, 1)) for j in range(n)]
+            for i in range(n)
+        ]
+    )
+    x = A.tensor(np.stack([a, a + np.eye(n)]), requires_grad=True)  # one singular, one not
+    A.linalg.det(x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy()[0], cof, atol=1e-9)
+    assert A.gradcheck(A.linalg.det, [A.tensor(a, requires_grad=True)])
