@@ -222,3 +222,17 @@ def test_det_gradient_of_a_singular_matrix_is_the_adjugate(matrix):
     A.linalg.det(x).sum().backward()
     np.testing.assert_allclose(x.grad.numpy()[0], cof, atol=1e-9)
     assert A.gradcheck(A.linalg.det, [A.tensor(a, requires_grad=True)])
+
+
+def test_einsum_broadcasts_named_size_one_dims_as_pytorch():
+    # Review regression: only ellipsis dims broadcast; PyTorch 2.13 broadcasts any size-1 letter.
+    a = A.tensor(np.arange(3.0).reshape(1, 3), requires_grad=True)
+    b = A.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    out = A.einsum("ij,ij->ij", a, b)
+    np.testing.assert_allclose(out.detach().numpy(), a.detach().numpy() * b.detach().numpy())
+    out.sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), [[3.0, 5.0, 7.0]])
+    with pytest.raises(RuntimeError, match="einsum: subscript 'i' is repeated for operand 0"):
+        A.einsum("ii->i", A.ones(1, 3))
+    with pytest.raises(RuntimeError, match="does not broadcast with size 2"):
+        A.einsum("ij,ij->ij", A.ones(2, 3), A.ones(3, 3))

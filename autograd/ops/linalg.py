@@ -601,16 +601,25 @@ def einsum(equation: str, *operands: Any) -> Tensor:
         raise RuntimeError(
             f"einsum: output subscript(s) {''.join(sorted(missing))!r} do not appear in the inputs"
         )
-    # Sizes of every letter; ellipsis dims (and only they) broadcast, as in PyTorch.
+    # Sizes of every letter. As PyTorch, a size 1 broadcasts against the other operands' size
+    # of the same letter (named letters and ellipsis dims alike); a letter repeated within one
+    # operand (a diagonal) needs equal sizes there.
     sizes: dict = {}
     for i, (term, t) in enumerate(zip(inputs, operands)):
+        own: dict = {}
         for c, s in zip(term, t.shape):
-            if c in sizes and sizes[c] != s and not (c in ell and 1 in (s, sizes[c])):
+            if own.setdefault(c, s) != s:
+                raise RuntimeError(
+                    f"einsum: subscript {c!r} is repeated for operand {i} of shape "
+                    f"{tuple(t.shape)}, but the sizes don't match, {own[c]} != {s}"
+                )
+            if c in sizes and sizes[c] != s and 1 not in (s, sizes[c]):
                 raise RuntimeError(
                     f"einsum: subscript {c!r} has size {s} for operand {i} of shape "
                     f"{tuple(t.shape)}, which does not broadcast with size {sizes[c]} elsewhere"
                 )
-            sizes[c] = builtins.max(s, sizes.get(c, s)) if c in ell else s
+            if sizes.get(c, 1) == 1:
+                sizes[c] = s
     expanded = []
     for term, t in zip(inputs, operands):
         want = tuple(sizes[c] for c in term)
