@@ -378,3 +378,14 @@ def test_grid_sample_points_on_the_border_get_no_gradient(padding_mode, align_co
     o.sum().backward()
     np.testing.assert_allclose(o.detach().numpy().ravel(), out, atol=1e-12)
     np.testing.assert_allclose(g.grad.numpy().ravel(), grad, atol=1e-12)
+
+
+def test_module_reprs_and_attributes_follow_pytorch():
+    assert repr(nn.AlphaDropout()) == "AlphaDropout(p=0.5, inplace=False)"
+    bag = nn.EmbeddingBag(10, 3)
+    assert (bag.max_norm, bag.norm_type, bag.scale_grad_by_freq, bag.sparse) == (
+        None,
+        2.0,
+        False,
+        False,
+    )
