@@ -720,6 +720,10 @@ def sign(a: Tensor) -> Tensor:
 
 
 def floor_divide(a: Tensor, b: Any) -> Tensor:
+    """a // b, rounded down (Python's and PyTorch's //). Shape: broadcast.
+
+    Where we differ: PyTorch records it and fails in backward; ours has no gradient.
+    """
     return _no_grad_result(
         a, a._backend.xp.floor_divide(a.data, _other_array(a, b, "floor_divide"))
     )
@@ -782,7 +786,7 @@ def _check_inplace_result(t: Tensor, op: str, other: Any) -> None:
         _check_no_bool_sub(t, other)
 
 
-def inplace(t: Tensor, op: str, other: Any) -> Tensor:
+def inplace(t: Tensor, op: str, other: Any, name: str | None = None) -> Tensor:
     """Modify ``t`` in place and bump its version (so a pending backward that saved it raises).
 
     Outside ``no_grad``, a leaf that requires grad (or a view of one) is refused, as PyTorch. A
@@ -790,9 +794,10 @@ def inplace(t: Tensor, op: str, other: Any) -> Tensor:
     out-of-place result (its old array, which a node may have saved, is left intact); a view, or
     a tensor with live views, is written through to the shared memory, its root gets a
     ``CopySlices`` node and every live view of the family the graph of its new value.
+    ``name``: the method to name in errors (``abs_`` is a ``copy`` of ``abs()``).
     """
     _check_inplace_result(t, op, other)
-    name = _INPLACE_NAMES[op]
+    name = name or _INPLACE_NAMES[op]
     other_requires = isinstance(other, Tensor) and other.requires_grad
     if not _state.enabled or not (t.requires_grad or other_requires):
         if _state.enabled and t._view is not None:
