@@ -236,3 +236,22 @@ def test_einsum_broadcasts_named_size_one_dims_as_pytorch():
         A.einsum("ii->i", A.ones(1, 3))
     with pytest.raises(RuntimeError, match="does not broadcast with size 2"):
         A.einsum("ij,ij->ij", A.ones(2, 3), A.ones(3, 3))
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x: A.linalg.vector_norm(x, ord=0),
+        lambda x: A.linalg.matrix_power(x, 0),
+        lambda x: A.cdist(x, x + 1.0, p=0),
+    ],
+    ids=["vector_norm_ord0", "matrix_power_0", "cdist_p0"],
+)
+def test_piecewise_constant_results_still_require_grad(fn):
+    # Review regression: these results were detached, so backward() on them alone raised;
+    # PyTorch's require grad and give zero gradients.
+    x = A.randn(2, 3, 3, dtype=A.float64, requires_grad=True)
+    out = fn(x)
+    assert out.requires_grad
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((2, 3, 3)))

@@ -1268,7 +1268,7 @@ def matrix_power(A: Tensor, n: int) -> Tensor:
         raise TypeError(f"linalg.matrix_power: n must be an int, got {type(n).__name__}")
     if n == 0:
         eye = _eye(A, A.shape[-1])
-        return eye.expand(*A.shape) * 1 if A.ndim > 2 else eye
+        return _zero_gradient(A, eye.expand(*A.shape) * 1 if A.ndim > 2 else eye)
     if n < 0:
         A = inv(A)
         n = -n
@@ -1283,6 +1283,26 @@ def matrix_power(A: Tensor, n: int) -> Tensor:
     return result
 
 
+class _ZeroGradient(Function):
+    """``value`` (an array computed from ``a``) with a zero gradient to ``a``: PyTorch's result of
+    a piecewise-constant function of ``a`` (a count, an identity) still requires grad, so a loss
+    built on it alone can call backward()."""
+
+    @staticmethod
+    def forward(ctx, a, value):
+        ctx.shape = a.shape
+        return value
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        zeros = grad_out.xp.zeros(ctx.shape, dtype=grad_out.data.dtype)
+        return Tensor._make(zeros, grad_out._backend), None
+
+
+def _zero_gradient(a: Tensor, value: Tensor) -> Tensor:
+    return _ZeroGradient.apply(a, value.data) if a.requires_grad else value
+
+
 def vector_norm(
     x: Tensor, ord: Any = 2, dim: Any = None, keepdim: bool = False, *, dtype: Any = None
 ) -> Tensor:
@@ -1295,7 +1315,8 @@ def vector_norm(
     if ord == 0:
         from .elementwise import sign
 
-        return sign(x.abs()).sum(dim, keepdim) if dim is not None else sign(x.abs()).sum()
+        count = sign(x.abs()).sum(dim, keepdim) if dim is not None else sign(x.abs()).sum()
+        return _zero_gradient(x, count)
     return norm(x, ord, dim, keepdim)
 
 
