@@ -4,7 +4,7 @@ Everything is built on ``autograd``: layers are thin Modules delegating to ``nn.
 (``import nn.functional as F``); the few fused ops are ``autograd.Function`` subclasses there.
 """
 
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 
 # --- the rest of PyTorch's activations, losses and layers (issue 13)
 from .activation import (
@@ -84,6 +84,7 @@ from .loss import (
 from .module import Module
 from .parameter import Parameter
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
+from .sync_batchnorm import SyncBatchNorm
 
 __all__ = [
     "MultiheadAttention",
@@ -162,9 +163,11 @@ __all__ = [
     "Sequential",
     "Sigmoid",
     "Softmax",
+    "SyncBatchNorm",
     "Tanh",
     "TripletMarginLoss",
     "functional",
     "init",
+    "parallel",
     "utils",
 ]

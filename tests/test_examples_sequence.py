@@ -13,13 +13,18 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from examples import vanishing_gradients  # noqa: E402
+from examples import documented, vanishing_gradients  # noqa: E402
 
 
 def run(module, tmp_path, *extra):
-    return module.main(
+    result = module.main(
         ["--quick", "--device", "cpu", "--out", str(tmp_path), "--no-progress", *extra]
     )
+    if not extra:  # the README's quick column describes the plain --quick run
+        name = module.__name__.rsplit(".", 1)[-1]
+        problems = documented.mismatches(name, result, "quick")
+        assert not problems, "\n".join(problems)
+    return result
 
 
 def test_char_lm_learns_below_the_uniform_guess_and_samples_names(tmp_path):

@@ -206,6 +206,9 @@ class _NllLoss(Function):
             quiet = xp.errstate(invalid="ignore") if hasattr(xp, "errstate") else nullcontext()
             with quiet:
                 coef, out = -w / total, losses.sum() / total
+            # Ignored targets get gradient 0 even when the loss is 0 / 0, as PyTorch: one SGD
+            # step on an all-padding batch must not turn every weight into NaN.
+            coef = xp.where(valid, coef, 0.0)
         ctx.save_for_backward(coef, index)
         ctx.class_dim = class_dim
         ctx.num_classes = logp.shape[class_dim]
@@ -356,10 +359,8 @@ def cross_entropy(
             target = target * (1.0 - label_smoothing) + label_smoothing / num_classes
         if weight is not None:
             logp = logp * weight.reshape(weight_shape)
-        loss = -(logp * target).sum(class_dim)
-        if reduction == "mean":
-            return loss.sum() / max(input.numel() // max(num_classes, 1), 1)
-        return _reduce(loss, reduction)
+        # 'mean' averages over the N * d1 * ... positions (NaN for an empty batch, as PyTorch).
+        return _reduce(-(logp * target).sum(class_dim), reduction)
 
     nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
     if label_smoothing == 0:
@@ -648,10 +649,17 @@ def multilabel_margin_loss(
     y = target.data
     # Indices before the first -1 count; a class is a target if one of them names it.
     valid = xp.cumprod(y != -1, axis=-1).astype(bool)
+    if bool((valid & ((y < 0) | (y >= c))).any()):
+        raise RuntimeError(
+            f"{op}: target holds a class index outside [0, {c}) before its first -1 "
+            f"(input {tuple(input.shape)})"
+        )
     classes = xp.arange(c)
-    is_target = ((y[..., :, None] == classes) & valid[..., :, None]).any(-2)
+    # As PyTorch, a class named twice counts twice (a sum over the listed indices j).
+    count = ((y[..., :, None] == classes) & valid[..., :, None]).sum(-2)
+    is_target = count > 0
     pair = Tensor._make(
-        (is_target[..., :, None] & ~is_target[..., None, :]).astype(input.data.dtype),
+        (count[..., :, None] * ~is_target[..., None, :]).astype(input.data.dtype),
         input._backend,
     )
     margins = (1.0 - (input.unsqueeze(-1) - input.unsqueeze(-2))).clamp(min=0.0)
