@@ -44,6 +44,7 @@ from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import gradcheck, gradgradcheck
 from .ops.elementwise import (
     clamp,
+    floor_divide,
     isfinite,
     isnan,
     maximum,
@@ -52,6 +53,67 @@ from .ops.elementwise import (
 )
 from .ops.index import gather, index_select, masked_fill, one_hot
 from .ops.linalg import matmul
+
+# --- op surface: elementwise, reductions, scans (issue 13)
+from .ops.pointwise import (
+    acos,
+    acosh,
+    addcdiv,
+    addcmul,
+    allclose,
+    arctan2,
+    asin,
+    asinh,
+    atan,
+    atan2,
+    atanh,
+    bitwise_left_shift,
+    bitwise_right_shift,
+    ceil,
+    clamp_max,
+    clamp_min,
+    copysign,
+    cosh,
+    deg2rad,
+    divide,
+    equal,
+    exp2,
+    expm1,
+    float_power,
+    floor,
+    fmax,
+    fmin,
+    fmod,
+    frac,
+    heaviside,
+    hypot,
+    isclose,
+    isinf,
+    isneginf,
+    isposinf,
+    ldexp,
+    lerp,
+    log1p,
+    log2,
+    log10,
+    logaddexp,
+    logaddexp2,
+    logit,
+    nan_to_num,
+    positive,
+    rad2deg,
+    round,
+    rsqrt,
+    sgn,
+    signbit,
+    sinc,
+    sinh,
+    square,
+    tan,
+    true_divide,
+    trunc,
+    xlogy,
+)
 from .ops.reduce import (
     amax,
     amin,
@@ -64,11 +126,20 @@ from .ops.reduce import (
     std,
     var,
 )
+from .ops.scan import (
+    cummax,
+    cummin,
+    cumprod,
+    cumsum,
+    cumulative_trapezoid,
+    diff,
+    logcumsumexp,
+    trapezoid,
+)
 from .ops.shape import (
     cat,
     chunk,
     flatten,
-    narrow,
     pad,
     permute,
     reshape,
@@ -78,8 +149,32 @@ from .ops.shape import (
     transpose,
     unsqueeze,
 )
+from .ops.softmax import log_softmax, softmax
+from .ops.special import digamma, erf, erfc, erfinv, lgamma, polygamma
+from .ops.statistics import (
+    aminmax,
+    count_nonzero,
+    dist,
+    kthvalue,
+    median,
+    mode,
+    nanmean,
+    nanmedian,
+    nanquantile,
+    nansum,
+    quantile,
+    renorm,
+    std_mean,
+    var_mean,
+)
 from .serialization import load, save
-from .tensor import Tensor  # noqa: I001  (Tensor first: the ops import it)
+from .tensor import (
+    Tensor,  # noqa: I001  (Tensor first: the ops import it)
+    channels_last,
+    contiguous_format,
+    memory_format,
+    preserve_format,
+)
 
 float = float32  # noqa: A001  (PyTorch's aliases)
 double = float64
@@ -133,3 +228,108 @@ clone = _method("clone")
 detach = _method("detach")
 all = _method("all")  # noqa: A001
 any = _method("any")  # noqa: A001
+
+
+# --- op surface: shape, indexing, sorting (issue 13)
+from .ops.diagonal import (  # noqa: E402
+    block_diag,
+    diag,
+    diag_embed,
+    diagflat,
+    diagonal,
+    tril,
+    tril_indices,
+    triu,
+    triu_indices,
+)
+from .ops.layout import (  # noqa: E402
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
+    broadcast_shapes,
+    broadcast_tensors,
+    broadcast_to,
+    cartesian_prod,
+    column_stack,
+    combinations,
+    dsplit,
+    dstack,
+    flip,
+    fliplr,
+    flipud,
+    hsplit,
+    hstack,
+    meshgrid,
+    movedim,
+    narrow,
+    ravel,
+    repeat_interleave,
+    roll,
+    rot90,
+    select,
+    split_with_sizes,
+    tensor_split,
+    tile,
+    unbind,
+    unflatten,
+    vsplit,
+    vstack,
+)
+from .ops.layout import movedim as moveaxis  # noqa: E402
+from .ops.scatter import (  # noqa: E402
+    argwhere,
+    index_add,
+    index_copy,
+    index_fill,
+    index_put,
+    masked_scatter,
+    masked_select,
+    nonzero,
+    scatter,
+    scatter_add,
+    scatter_reduce,
+    take,
+    take_along_dim,
+)
+from .ops.shape import transpose as swapaxes  # noqa: E402
+from .ops.shape import transpose as swapdims  # noqa: E402
+from .ops.sort import (  # noqa: E402
+    argsort,
+    bincount,
+    bucketize,
+    histc,
+    msort,
+    searchsorted,
+    sort,
+    topk,
+    unique,
+    unique_consecutive,
+)
+
+# --- op surface: elementwise, reductions, scans (issue 13): the Tensor-method twins
+arccos = acos
+arcsin = asin
+arctan = atan
+arcsinh = asinh
+arccosh = acosh
+arctanh = atanh
+fix = trunc
+remainder = _method("remainder")
+abs_ = _method("abs_")
+trapz = trapezoid
+clip = _method("clip")
+reciprocal = _method("reciprocal")
+logical_not = _method("logical_not")
+logical_and = _method("logical_and")
+logical_or = _method("logical_or")
+logical_xor = _method("logical_xor")
+bitwise_and = _method("bitwise_and")
+bitwise_or = _method("bitwise_or")
+bitwise_xor = _method("bitwise_xor")
+bitwise_not = _method("bitwise_not")
+eq = _method("eq")
+ne = _method("ne")
+lt = _method("lt")
+le = _method("le")
+gt = _method("gt")
+ge = _method("ge")

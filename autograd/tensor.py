@@ -233,8 +233,21 @@ class Tensor:
         return bool(self.item())
 
     # ---------------------------------------------------------------- device and dtype
-    def to(self, *args: Any, dtype: Any = None, device: Any = None, copy: bool = False) -> Tensor:
-        """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(other_tensor)``."""
+    def to(
+        self,
+        *args: Any,
+        dtype: Any = None,
+        device: Any = None,
+        copy: bool = False,
+        non_blocking: bool = False,
+        memory_format: Any = None,
+    ) -> Tensor:
+        """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(other_tensor)``.
+
+        ``memory_format`` accepts PyTorch's ``preserve_format``, ``contiguous_format`` and
+        ``channels_last``; where we differ: arrays keep their layout (values are the same).
+        """
+        _check_memory_format(memory_format, "to")
         for arg in args:
             if isinstance(arg, Tensor):
                 device, dtype = arg.device, arg.dtype
@@ -261,23 +274,23 @@ class Tensor:
     def cuda(self, device: Any = None) -> Tensor:
         return self.to("cuda" if device is None else f"cuda:{int(device)}")
 
-    def float(self) -> Tensor:
-        return self.to(_dtypes.float32)
+    def float(self, memory_format: Any = None) -> Tensor:
+        return self.to(_dtypes.float32, memory_format=memory_format)
 
-    def double(self) -> Tensor:
-        return self.to(_dtypes.float64)
+    def double(self, memory_format: Any = None) -> Tensor:
+        return self.to(_dtypes.float64, memory_format=memory_format)
 
-    def half(self) -> Tensor:
-        return self.to(_dtypes.float16)
+    def half(self, memory_format: Any = None) -> Tensor:
+        return self.to(_dtypes.float16, memory_format=memory_format)
 
-    def long(self) -> Tensor:
-        return self.to(_dtypes.int64)
+    def long(self, memory_format: Any = None) -> Tensor:
+        return self.to(_dtypes.int64, memory_format=memory_format)
 
-    def int(self) -> Tensor:
-        return self.to(_dtypes.int32)
+    def int(self, memory_format: Any = None) -> Tensor:
+        return self.to(_dtypes.int32, memory_format=memory_format)
 
-    def bool(self) -> Tensor:
-        return self.to(_dtypes.bool_)
+    def bool(self, memory_format: Any = None) -> Tensor:
+        return self.to(_dtypes.bool_, memory_format=memory_format)
 
     def type(self, dtype: Any = None) -> Any:
         return str(self.dtype) if dtype is None else self.to(dtype)
@@ -516,8 +529,8 @@ class Tensor:
     def mul(self, other: Any) -> Tensor:
         return mul(self, other)
 
-    def div(self, other: Any) -> Tensor:
-        return div(self, other)
+    def div(self, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+        return divide(self, other, rounding_mode=rounding_mode)
 
     def pow(self, exponent: Any) -> Tensor:
         return pow(self, exponent)
@@ -587,7 +600,7 @@ class Tensor:
         return Relu.apply(self)
 
     def sign(self) -> Tensor:
-        return sign(self)
+        return _pointwise.sign(self)
 
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:
         return clamp(self, min, max)
@@ -705,9 +718,6 @@ class Tensor:
     def contiguous(self) -> Tensor:
         return self
 
-    def narrow(self, dim: int, start: int, length: int) -> Tensor:
-        return narrow(self, dim, start, length)
-
     # --------------------------------------------------------------------- indexing
     def __getitem__(self, index: Any) -> Tensor:
         return getitem(self, index)
@@ -791,6 +801,559 @@ class Tensor:
             sample = randn(*self.shape, dtype=self.dtype, device=self.device)
         return inplace(self, "copy", sample * std + mean)
 
+    # --- op surface: shape, indexing, sorting (issue 13)
+    def flip(self, *dims: Any) -> Tensor:
+        return _layout.flip(self, _shape_arg(dims, "flip"))
+
+    def fliplr(self) -> Tensor:
+        return _layout.fliplr(self)
+
+    def flipud(self) -> Tensor:
+        return _layout.flipud(self)
+
+    def roll(self, shifts: Any, dims: Any = None) -> Tensor:
+        return _layout.roll(self, shifts, dims)
+
+    def rot90(self, k: int = 1, dims: Any = (0, 1)) -> Tensor:
+        return _layout.rot90(self, k, dims)
+
+    def tril(self, diagonal: int = 0) -> Tensor:
+        return _diagonal.tril(self, diagonal)
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        return _diagonal.triu(self, diagonal)
+
+    def tril_(self, diagonal: int = 0) -> Tensor:
+        return _scatter.inplace_update(self, "tril_", lambda t: _diagonal.tril(t, diagonal))
+
+    def triu_(self, diagonal: int = 0) -> Tensor:
+        return _scatter.inplace_update(self, "triu_", lambda t: _diagonal.triu(t, diagonal))
+
+    def diag(self, diagonal: int = 0) -> Tensor:
+        return _diagonal.diag(self, diagonal)
+
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+        return _diagonal.diagonal(self, offset, dim1, dim2)
+
+    def diag_embed(self, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+        return _diagonal.diag_embed(self, offset, dim1, dim2)
+
+    def diagflat(self, offset: int = 0) -> Tensor:
+        return _diagonal.diagflat(self, offset)
+
+    def narrow(self, dim: int, start: Any, length: int) -> Tensor:
+        return _layout.narrow(self, dim, start, length)
+
+    def select(self, dim: int, index: int) -> Tensor:
+        return _layout.select(self, dim, index)
+
+    def movedim(self, source: Any, destination: Any) -> Tensor:
+        return _layout.movedim(self, source, destination)
+
+    moveaxis = movedim
+
+    def swapaxes(self, axis0: int, axis1: int) -> Tensor:
+        return transpose(self, axis0, axis1)
+
+    swapdims = swapaxes
+
+    def unbind(self, dim: int = 0) -> tuple:
+        return _layout.unbind(self, dim)
+
+    def unflatten(self, dim: int, sizes: Any) -> Tensor:
+        return _layout.unflatten(self, dim, sizes)
+
+    def ravel(self) -> Tensor:
+        return _layout.ravel(self)
+
+    def tile(self, *dims: Any) -> Tensor:
+        return _layout.tile(self, *dims)
+
+    def repeat_interleave(
+        self, repeats: Any = None, dim: int | None = None, *, output_size: int | None = None
+    ) -> Tensor:
+        return _layout.repeat_interleave(self, repeats, dim, output_size=output_size)
+
+    def split_with_sizes(self, split_sizes: Any, dim: int = 0) -> tuple:
+        return _layout.split_with_sizes(self, split_sizes, dim)
+
+    def tensor_split(self, indices_or_sections: Any, dim: int = 0) -> tuple:
+        return _layout.tensor_split(self, indices_or_sections, dim)
+
+    def hsplit(self, sections: Any) -> tuple:
+        return _layout.hsplit(self, sections)
+
+    def vsplit(self, sections: Any) -> tuple:
+        return _layout.vsplit(self, sections)
+
+    def dsplit(self, sections: Any) -> tuple:
+        return _layout.dsplit(self, sections)
+
+    def broadcast_to(self, shape: Any) -> Tensor:
+        return _layout.broadcast_to(self, shape)
+
+    def take(self, index: Any) -> Tensor:
+        return _scatter.take(self, index)
+
+    def take_along_dim(self, indices: Any, dim: int | None = None) -> Tensor:
+        return _scatter.take_along_dim(self, indices, dim)
+
+    def scatter(self, dim: int, index: Any, src: Any = None, *, value: Any = None,
+                reduce: str | None = None) -> Tensor:  # fmt: skip
+        return _scatter.scatter(self, dim, index, src, value=value, reduce=reduce)
+
+    def scatter_(self, dim: int, index: Any, src: Any = None, *, value: Any = None,
+                 reduce: str | None = None) -> Tensor:  # fmt: skip
+        def compute(t: Tensor) -> Tensor:
+            return _scatter.scatter(t, dim, index, src, value=value, reduce=reduce)
+
+        return _scatter.inplace_update(self, "scatter_", compute, src)
+
+    def scatter_add(self, dim: int, index: Any, src: Tensor) -> Tensor:
+        return _scatter.scatter_add(self, dim, index, src)
+
+    def scatter_add_(self, dim: int, index: Any, src: Tensor) -> Tensor:
+        def compute(t: Tensor) -> Tensor:
+            return _scatter.scatter_add(t, dim, index, src)
+
+        return _scatter.inplace_update(self, "scatter_add_", compute, src)
+
+    def scatter_reduce(self, dim: int, index: Any, src: Tensor, reduce: str, *,
+                       include_self: bool = True) -> Tensor:  # fmt: skip
+        return _scatter.scatter_reduce(self, dim, index, src, reduce, include_self=include_self)
+
+    def scatter_reduce_(self, dim: int, index: Any, src: Tensor, reduce: str, *,
+                        include_self: bool = True) -> Tensor:  # fmt: skip
+        def compute(t: Tensor) -> Tensor:
+            return _scatter.scatter_reduce(t, dim, index, src, reduce, include_self=include_self)
+
+        return _scatter.inplace_update(self, "scatter_reduce_", compute, src)
+
+    def index_add(self, dim: int, index: Any, source: Tensor, *, alpha: Any = 1) -> Tensor:
+        return _scatter.index_add(self, dim, index, source, alpha=alpha)
+
+    def index_add_(self, dim: int, index: Any, source: Tensor, *, alpha: Any = 1) -> Tensor:
+        def compute(t: Tensor) -> Tensor:
+            return _scatter.index_add(t, dim, index, source, alpha=alpha)
+
+        return _scatter.inplace_update(self, "index_add_", compute, source)
+
+    def index_copy(self, dim: int, index: Any, source: Tensor) -> Tensor:
+        return _scatter.index_copy(self, dim, index, source)
+
+    def index_copy_(self, dim: int, index: Any, source: Tensor) -> Tensor:
+        def compute(t: Tensor) -> Tensor:
+            return _scatter.index_copy(t, dim, index, source)
+
+        return _scatter.inplace_update(self, "index_copy_", compute, source)
+
+    def index_fill(self, dim: int, index: Any, value: Any) -> Tensor:
+        return _scatter.index_fill(self, dim, index, value)
+
+    def index_fill_(self, dim: int, index: Any, value: Any) -> Tensor:
+        def compute(t: Tensor) -> Tensor:
+            return _scatter.index_fill(t, dim, index, value)
+
+        return _scatter.inplace_update(self, "index_fill_", compute, value)
+
+    def index_put(self, indices: Any, values: Any, accumulate: bool = False) -> Tensor:
+        return _scatter.index_put(self, indices, values, accumulate)
+
+    def index_put_(self, indices: Any, values: Any, accumulate: bool = False) -> Tensor:
+        def compute(t: Tensor) -> Tensor:
+            return _scatter.index_put(t, indices, values, accumulate)
+
+        return _scatter.inplace_update(self, "index_put_", compute, values)
+
+    def masked_fill_(self, mask: Any, value: Any) -> Tensor:
+        return _scatter.inplace_update(
+            self, "masked_fill_", lambda t: masked_fill(t, mask, value).to(t.dtype), value
+        )
+
+    def masked_select(self, mask: Any) -> Tensor:
+        return _scatter.masked_select(self, mask)
+
+    def masked_scatter(self, mask: Any, source: Tensor) -> Tensor:
+        return _scatter.masked_scatter(self, mask, source)
+
+    def masked_scatter_(self, mask: Any, source: Tensor) -> Tensor:
+        def compute(t: Tensor) -> Tensor:
+            out = _scatter.masked_scatter(t, mask, source)
+            if out.shape != t.shape:
+                raise RuntimeError(
+                    f"masked_scatter_: mask {mask.shape} must broadcast to self {t.shape}"
+                )
+            return out
+
+        return _scatter.inplace_update(self, "masked_scatter_", compute, source)
+
+    def nonzero(self, *, as_tuple: bool = False) -> Any:
+        return _scatter.nonzero(self, as_tuple=as_tuple)
+
+    def argwhere(self) -> Tensor:
+        return _scatter.argwhere(self)
+
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
+        return _sort.sort(self, dim, descending, stable)
+
+    def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+        return _sort.argsort(self, dim, descending, stable)
+
+    def msort(self) -> Tensor:
+        return _sort.msort(self)
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
+        return _sort.topk(self, k, dim, largest, sorted)
+
+    def unique(self, sorted: bool = True, return_inverse: bool = False,
+               return_counts: bool = False, dim: int | None = None) -> Any:  # fmt: skip
+        return _sort.unique(self, sorted, return_inverse, return_counts, dim)
+
+    def unique_consecutive(self, return_inverse: bool = False, return_counts: bool = False,
+                           dim: int | None = None) -> Any:  # fmt: skip
+        return _sort.unique_consecutive(self, return_inverse, return_counts, dim)
+
+    def bincount(self, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
+        return _sort.bincount(self, weights, minlength)
+
+    def histc(self, bins: int = 100, min: Any = 0, max: Any = 0) -> Tensor:
+        return _sort.histc(self, bins, min, max)
+
+    def new_full(self, size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
+                 requires_grad: bool = False) -> Tensor:  # fmt: skip
+        from .factories import full
+
+        return full(size, fill_value, requires_grad=requires_grad, **self._new_like(dtype, device))
+
+    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None,
+                  requires_grad: bool = False) -> Tensor:  # fmt: skip
+        from .factories import zeros
+
+        return zeros(*size, requires_grad=requires_grad, **self._new_like(dtype, device))
+
+    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None,
+                 requires_grad: bool = False) -> Tensor:  # fmt: skip
+        from .factories import ones
+
+        return ones(*size, requires_grad=requires_grad, **self._new_like(dtype, device))
+
+    def new_empty(self, *size: Any, dtype: Any = None, device: Any = None,
+                  requires_grad: bool = False) -> Tensor:  # fmt: skip
+        from .factories import empty
+
+        return empty(*size, requires_grad=requires_grad, **self._new_like(dtype, device))
+
+    def new_tensor(self, data: Any, *, dtype: Any = None, device: Any = None,
+                   requires_grad: bool = False) -> Tensor:  # fmt: skip
+        return Tensor(data, requires_grad=requires_grad, **self._new_like(dtype, device))
+
+    def _new_like(self, dtype: Any, device: Any) -> dict:
+        """``new_*`` factories take this tensor's dtype and device unless told otherwise."""
+        return {
+            "dtype": self.dtype if dtype is None else dtype,
+            "device": self.device if device is None else device,
+        }
+
+    # --- op surface: elementwise, reductions, scans (issue 13)
+    def abs_(self) -> Tensor:
+        return inplace(self, "copy", Abs.apply(self), "abs_")
+
+    def acos(self) -> Tensor:
+        return _pointwise.acos(self)
+
+    arccos = acos
+
+    def asin(self) -> Tensor:
+        return _pointwise.asin(self)
+
+    arcsin = asin
+
+    def atan(self) -> Tensor:
+        return _pointwise.atan(self)
+
+    arctan = atan
+
+    def atan2(self, other: Any) -> Tensor:
+        return _pointwise.atan2(self, other)
+
+    arctan2 = atan2
+
+    def sinh(self) -> Tensor:
+        return _pointwise.sinh(self)
+
+    def cosh(self) -> Tensor:
+        return _pointwise.cosh(self)
+
+    def tan(self) -> Tensor:
+        return _pointwise.tan(self)
+
+    def asinh(self) -> Tensor:
+        return _pointwise.asinh(self)
+
+    arcsinh = asinh
+
+    def acosh(self) -> Tensor:
+        return _pointwise.acosh(self)
+
+    arccosh = acosh
+
+    def atanh(self) -> Tensor:
+        return _pointwise.atanh(self)
+
+    arctanh = atanh
+
+    def erf(self) -> Tensor:
+        return _special.erf(self)
+
+    def erfc(self) -> Tensor:
+        return _special.erfc(self)
+
+    def erfinv(self) -> Tensor:
+        return _special.erfinv(self)
+
+    def lgamma(self) -> Tensor:
+        return _special.lgamma(self)
+
+    def digamma(self) -> Tensor:
+        return _special.digamma(self)
+
+    def polygamma(self, n: int) -> Tensor:
+        return _special.polygamma(n, self)
+
+    def log1p(self) -> Tensor:
+        return _pointwise.log1p(self)
+
+    def log2(self) -> Tensor:
+        return _pointwise.log2(self)
+
+    def log10(self) -> Tensor:
+        return _pointwise.log10(self)
+
+    def expm1(self) -> Tensor:
+        return _pointwise.expm1(self)
+
+    def exp2(self) -> Tensor:
+        return _pointwise.exp2(self)
+
+    def logit(self, eps: float | None = None) -> Tensor:
+        return _pointwise.logit(self, eps)
+
+    def sinc(self) -> Tensor:
+        return _pointwise.sinc(self)
+
+    def floor(self) -> Tensor:
+        return _pointwise.floor(self)
+
+    def ceil(self) -> Tensor:
+        return _pointwise.ceil(self)
+
+    def round(self, decimals: int = 0) -> Tensor:
+        return _pointwise.round(self, decimals)
+
+    def trunc(self) -> Tensor:
+        return _pointwise.trunc(self)
+
+    fix = trunc
+
+    def frac(self) -> Tensor:
+        return _pointwise.frac(self)
+
+    def sgn(self) -> Tensor:
+        return _pointwise.sgn(self)
+
+    def signbit(self) -> Tensor:
+        return _pointwise.signbit(self)
+
+    def fmod(self, other: Any) -> Tensor:
+        return _pointwise.fmod(self, other)
+
+    def remainder(self, other: Any) -> Tensor:
+        return remainder(self, other)
+
+    def hypot(self, other: Any) -> Tensor:
+        return _pointwise.hypot(self, other)
+
+    def logaddexp(self, other: Any) -> Tensor:
+        return _pointwise.logaddexp(self, other)
+
+    def logaddexp2(self, other: Any) -> Tensor:
+        return _pointwise.logaddexp2(self, other)
+
+    def xlogy(self, other: Any) -> Tensor:
+        return _pointwise.xlogy(self, other)
+
+    def copysign(self, other: Any) -> Tensor:
+        return _pointwise.copysign(self, other)
+
+    def heaviside(self, values: Any) -> Tensor:
+        return _pointwise.heaviside(self, values)
+
+    def lerp(self, end: Any, weight: Any) -> Tensor:
+        return _pointwise.lerp(self, end, weight)
+
+    def addcmul(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+        return _pointwise.addcmul(self, tensor1, tensor2, value=value)
+
+    def addcdiv(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+        return _pointwise.addcdiv(self, tensor1, tensor2, value=value)
+
+    def nan_to_num(self, nan: float = 0.0, posinf: Any = None, neginf: Any = None) -> Tensor:
+        return _pointwise.nan_to_num(self, nan, posinf, neginf)
+
+    def clamp_min(self, min: Any) -> Tensor:
+        return clamp(self, min=min)
+
+    def clamp_max(self, max: Any) -> Tensor:
+        return clamp(self, max=max)
+
+    def square(self) -> Tensor:
+        return _pointwise.square(self)
+
+    def float_power(self, exponent: Any) -> Tensor:
+        return _pointwise.float_power(self, exponent)
+
+    def true_divide(self, other: Any) -> Tensor:
+        return div(self, other)
+
+    def divide(self, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+        return divide(self, other, rounding_mode=rounding_mode)
+
+    def floor_divide(self, other: Any) -> Tensor:
+        return floor_divide(self, other)
+
+    def isinf(self) -> Tensor:
+        return _pointwise.isinf(self)
+
+    def isposinf(self) -> Tensor:
+        return _pointwise.isposinf(self)
+
+    def isneginf(self) -> Tensor:
+        return _pointwise.isneginf(self)
+
+    def isclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
+                equal_nan: bool = False) -> Tensor:  # fmt: skip
+        return _pointwise.isclose(self, other, rtol, atol, equal_nan)
+
+    def allclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
+                 equal_nan: bool = False) -> bool:  # fmt: skip
+        return _pointwise.allclose(self, other, rtol, atol, equal_nan)
+
+    def equal(self, other: Any) -> bool:
+        return _pointwise.equal(self, other)
+
+    def fmax(self, other: Any) -> Tensor:
+        return _pointwise.fmax(self, other)
+
+    def fmin(self, other: Any) -> Tensor:
+        return _pointwise.fmin(self, other)
+
+    def positive(self) -> Tensor:
+        return _pointwise.positive(self)
+
+    def deg2rad(self) -> Tensor:
+        return _pointwise.deg2rad(self)
+
+    def rad2deg(self) -> Tensor:
+        return _pointwise.rad2deg(self)
+
+    def ldexp(self, other: Any) -> Tensor:
+        return _pointwise.ldexp(self, other)
+
+    def bitwise_left_shift(self, other: Any) -> Tensor:
+        return _pointwise.bitwise_left_shift(self, other)
+
+    def bitwise_right_shift(self, other: Any) -> Tensor:
+        return _pointwise.bitwise_right_shift(self, other)
+
+    def __lshift__(self, other: Any) -> Tensor:
+        return _pointwise.bitwise_left_shift(self, other)
+
+    def __rshift__(self, other: Any) -> Tensor:
+        return _pointwise.bitwise_right_shift(self, other)
+
+    def cumsum(self, dim: int, *, dtype: Any = None) -> Tensor:
+        return _scan.cumsum(self, dim, dtype=dtype)
+
+    def cumprod(self, dim: int, *, dtype: Any = None) -> Tensor:
+        return _scan.cumprod(self, dim, dtype=dtype)
+
+    def cummax(self, dim: int) -> Any:
+        return _scan.cummax(self, dim)
+
+    def cummin(self, dim: int) -> Any:
+        return _scan.cummin(self, dim)
+
+    def logcumsumexp(self, dim: int) -> Tensor:
+        return _scan.logcumsumexp(self, dim)
+
+    def diff(self, n: int = 1, dim: int = -1, prepend: Any = None, append: Any = None) -> Tensor:
+        return _scan.diff(self, n, dim, prepend, append)
+
+    def median(self, dim: Any = None, keepdim: bool = False) -> Any:
+        return _statistics.median(self, dim, keepdim)
+
+    def nanmedian(self, dim: Any = None, keepdim: bool = False) -> Any:
+        return _statistics.nanmedian(self, dim, keepdim)
+
+    def mode(self, dim: int = -1, keepdim: bool = False) -> Any:
+        return _statistics.mode(self, dim, keepdim)
+
+    def quantile(self, q: Any, dim: Any = None, keepdim: bool = False, *,
+                 interpolation: str = "linear") -> Tensor:  # fmt: skip
+        return _statistics.quantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def nanquantile(self, q: Any, dim: Any = None, keepdim: bool = False, *,
+                    interpolation: str = "linear") -> Tensor:  # fmt: skip
+        return _statistics.nanquantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> Any:
+        return _statistics.kthvalue(self, k, dim, keepdim)
+
+    def aminmax(self, *, dim: Any = None, keepdim: bool = False) -> Any:
+        return _statistics.aminmax(self, dim=dim, keepdim=keepdim)
+
+    def nansum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        return _statistics.nansum(self, dim, keepdim, dtype=dtype)
+
+    def nanmean(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        return _statistics.nanmean(self, dim, keepdim, dtype=dtype)
+
+    def count_nonzero(self, dim: Any = None) -> Tensor:
+        return _statistics.count_nonzero(self, dim)
+
+    def renorm(self, p: Any, dim: int, maxnorm: Any) -> Tensor:
+        return _statistics.renorm(self, p, dim, maxnorm)
+
+    def dist(self, other: Any, p: Any = 2) -> Tensor:
+        return _statistics.dist(self, other, p)
+
+    def logical_and(self, other: Any) -> Tensor:
+        return logical_and(self, other)
+
+    def logical_or(self, other: Any) -> Tensor:
+        return logical_or(self, other)
+
+    def logical_xor(self, other: Any) -> Tensor:
+        return logical_xor(self, other)
+
+    def bitwise_and(self, other: Any) -> Tensor:
+        return bitwise_and(self, other)
+
+    def bitwise_or(self, other: Any) -> Tensor:
+        return bitwise_or(self, other)
+
+    def bitwise_xor(self, other: Any) -> Tensor:
+        return bitwise_xor(self, other)
+
+    def bitwise_not(self) -> Tensor:
+        return bitwise_not(self)
+
+    def softmax(self, dim: int, dtype: Any = None) -> Tensor:
+        return _softmax.softmax(self, dim, dtype)
+
+    def log_softmax(self, dim: int, dtype: Any = None) -> Tensor:
+        return _softmax.log_softmax(self, dim, dtype)
+
 
 class _PostAccumulateGradHook:
     """A leaf hook kept in the same list as the gradient hooks; the engine runs it after
@@ -850,6 +1413,31 @@ def _is_device(arg: Any) -> bool:
     return type(arg).__name__ == "device"
 
 
+class memory_format:  # noqa: N801  (PyTorch's name)
+    """PyTorch's layout requests. Arrays here keep their own layout; the values never change."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"autograd.{self.name}"
+
+
+preserve_format = memory_format("preserve_format")
+contiguous_format = memory_format("contiguous_format")
+channels_last = memory_format("channels_last")
+
+
+def _check_memory_format(value: Any, op: str) -> None:
+    if value is not None and not isinstance(value, memory_format):
+        raise TypeError(
+            f"{op}: memory_format must be autograd.preserve_format, contiguous_format or "
+            f"channels_last, got {value!r}"
+        )
+
+
 def _normalize_dim(dim: int, ndim: int, op: str) -> int:
     lo = -ndim if ndim else -1
     hi = ndim - 1 if ndim else 0
@@ -865,6 +1453,15 @@ def _normalize_dim(dim: int, ndim: int, op: str) -> int:
 # The ops import Tensor, so they come last; Tensor's methods find them as module globals.
 from . import function as _function  # noqa: E402
 from . import views as _views  # noqa: E402
+from .ops import diagonal as _diagonal  # noqa: E402
+from .ops import layout as _layout  # noqa: E402
+from .ops import pointwise as _pointwise  # noqa: E402
+from .ops import scan as _scan  # noqa: E402
+from .ops import scatter as _scatter  # noqa: E402
+from .ops import softmax as _softmax  # noqa: E402
+from .ops import sort as _sort  # noqa: E402
+from .ops import special as _special  # noqa: E402
+from .ops import statistics as _statistics  # noqa: E402
 from .ops.convert import Cast, Clone, ToDevice  # noqa: E402
 from .ops.elementwise import (  # noqa: E402
     Abs,
@@ -890,7 +1487,10 @@ from .ops.elementwise import (  # noqa: E402
     inplace,
     isfinite,
     isnan,
+    logical_and,
     logical_not,
+    logical_or,
+    logical_xor,
     maximum,
     minimum,
     mul,
@@ -900,12 +1500,12 @@ from .ops.elementwise import (  # noqa: E402
     rpow,
     rremainder,
     rsub,
-    sign,
     sub,
     where,
 )
 from .ops.index import gather, getitem, index_select, masked_fill, setitem  # noqa: E402
 from .ops.linalg import matmul  # noqa: E402
+from .ops.pointwise import divide  # noqa: E402
 from .ops.reduce import (  # noqa: E402
     all,
     amax,
@@ -925,10 +1525,10 @@ from .ops.reduce import (  # noqa: E402
 )
 from .ops.shape import (  # noqa: E402
     Permute,
+    _shape_arg,
     chunk,
     expand,
     flatten,
-    narrow,
     permute,
     repeat,
     reshape,

@@ -721,7 +721,11 @@ def sign(a: Tensor) -> Tensor:
 
 
 def floor_divide(a: Tensor, b: Any) -> Tensor:
-    """``a // b`` (no gradient). PyTorch's dtypes: ``int_tensor // 2.5`` is float32."""
+    """a // b, rounded down (Python's and PyTorch's //), with PyTorch's dtypes (``int // 2.5`` is
+    float32). Shape: broadcast.
+
+    Where we differ: PyTorch records it and fails in backward; ours has no gradient.
+    """
     xp = a._backend.xp
     if isinstance(b, Tensor) and b._backend is not a._backend:
         _other_array(a, b, "floor_divide")  # raises, naming both devices
@@ -817,17 +821,15 @@ def _check_inplace_result(t: Tensor, op: str, other: Any) -> None:
         _check_no_bool_sub(t, other)
 
 
-def inplace(t: Tensor, op: str, other: Any) -> Tensor:
+def inplace(t: Tensor, op: str, other: Any, name: str | None = None) -> Tensor:
     """Modify ``t`` in place and bump its version (so a pending backward that saved it raises).
 
-    Outside ``no_grad``, a leaf that requires grad (or a view of one) is refused, as PyTorch. A
-    tensor in the graph gets the op recorded: without live views it is rebased onto the
-    out-of-place result (its old array, which a node may have saved, is left intact); a view, or
-    a tensor with live views, is written through to the shared memory, its root gets a
-    ``CopySlices`` node and every live view of the family the graph of its new value.
+    Outside ``no_grad``, a leaf that requires grad (or a view of one) is refused, as PyTorch; a
+    tensor in the graph gets the op recorded (``record_inplace``). ``name``: the method to name
+    in errors (``abs_`` is a ``copy`` of ``abs()``).
     """
     _check_inplace_result(t, op, other)
-    name = _INPLACE_NAMES[op]
+    name = name or _INPLACE_NAMES[op]
     operand = other[1] if op == "index_put" else other  # index_put: (index, value)
     other_requires = isinstance(operand, Tensor) and operand.requires_grad
     if not _state.enabled or not (t.requires_grad or other_requires):
@@ -836,6 +838,21 @@ def inplace(t: Tensor, op: str, other: Any) -> Tensor:
         _array_inplace(t, op, other)
         t._vc[0] += 1
         return t
+
+    def compute(alias: Tensor) -> Tensor:
+        return _recorded_inplace(alias, op, alias if other is t else other)
+
+    return record_inplace(t, name, compute)
+
+
+def record_inplace(t: Tensor, name: str, compute: Any) -> Tensor:
+    """Record ``t = compute(t)`` as an in-place op of the graph (grad mode, and something
+    requires grad) and bump the version. ``compute`` gets an alias of ``t``'s current value and
+    node and returns the out-of-place result. A leaf that requires grad is refused. Without live
+    views ``t`` is rebased onto the result (its old array, which a node may have saved, is left
+    intact); a view, or a tensor with live views, is written through to the shared memory, its
+    root gets a ``CopySlices`` node and every live view of the family the graph of its new value.
+    """
     if t.requires_grad and t.grad_fn is None:
         raise RuntimeError(
             f"{name}: a leaf tensor of shape {t.shape} that requires grad is used in an in-place "
@@ -844,42 +861,46 @@ def inplace(t: Tensor, op: str, other: Any) -> Tensor:
         )
     view = t._view
     if view is not None and view[2]:
-        _inplace_on_view(t, op, other, name)
+        _inplace_on_view(t, name, compute)
     elif len(t._vc) > 1 and live_views(t._vc):
-        _inplace_write_through(t, op, other)
+        _inplace_write_through(t, name, compute)
         rebase_views(t._vc, t)
     else:
-        _inplace_rebase(t, op, other)
+        _inplace_rebase(t, compute)
     t._vc[0] += 1
     return t
 
 
-def _inplace_rebase(t: Tensor, op: str, other: Any) -> None:
+def _inplace_rebase(t: Tensor, compute: Any) -> None:
     """A tensor nothing else aliases: rebind it to the out-of-place result."""
     # The op sees an alias of t's current state: whatever it saves for backward must keep
     # pointing at the old value and node, not at t after t is rebased onto the result.
     old_node, old_idx = t.grad_fn, t._out_idx
     alias = Tensor._make(t.data, t._backend, t.requires_grad, old_node, old_idx)
     alias._vc[0] = t._vc[0]
-    result = _recorded_inplace(alias, op, alias if other is t else other)
+    result = compute(alias)
     t.data = result.data
     _take_graph(t, result, old_node, old_idx)
 
 
-def _inplace_write_through(t: Tensor, op: str, other: Any) -> Tensor:
+def _inplace_write_through(t: Tensor, name: str, compute: Any) -> Tensor:
     """Record the op on a snapshot of ``t`` and write the result into ``t``'s own memory, which
     its views share. Returns the result (its graph is ``t``'s new graph)."""
-    refuse_overlapping(t, _INPLACE_NAMES[op])
+    refuse_overlapping(t, name)
     old_node, old_idx = t.grad_fn, t._out_idx
     # A snapshot: the op may save its input, and t's memory is about to change.
     alias = Tensor._make(t.data.copy(), t._backend, t.requires_grad, old_node, old_idx)
-    result = _recorded_inplace(alias, op, alias if other is t else other)
+    result = compute(alias)
+    if result.shape != t.shape or result.dtype != t.dtype:
+        raise RuntimeError(
+            f"{name}: the result ({result.shape} {result.dtype}) does not fit the tensor being "
+            f"modified ({t.shape} {t.dtype})"
+        )
     try:
         t.data[...] = result.data
     except ValueError as exc:  # a read-only view (expand's broadcast): nothing was changed
         raise RuntimeError(
-            f"{_INPLACE_NAMES[op]}: cannot write into this view of shape {t.shape} ({exc}); "
-            "clone() it first"
+            f"{name}: cannot write into this view of shape {t.shape} ({exc}); clone() it first"
         ) from None
     _take_graph(t, result, old_node, old_idx)
     return result
@@ -897,7 +918,7 @@ def _take_graph(t: Tensor, result: Tensor, old_node: Any, old_idx: int) -> None:
             _retain(t)
 
 
-def _inplace_on_view(t: Tensor, op: str, other: Any, name: str) -> None:
+def _inplace_on_view(t: Tensor, name: str, compute: Any) -> None:
     """PyTorch's view+inplace: write through, give the root a ``CopySlices`` node that takes the
     view's region from the result, and regenerate every live view's graph from the new root."""
     from .index import CopySlices
@@ -909,7 +930,7 @@ def _inplace_on_view(t: Tensor, op: str, other: Any, name: str) -> None:
             f"operation (a view of shape {t.shape} of a leaf of shape {root.shape}); do it under "
             "`with autograd.no_grad():`, or on a clone()"
         )
-    result = _inplace_write_through(t, op, other)
+    result = _inplace_write_through(t, name, compute)
     old_root = Tensor._make(root.data, root._backend, root.requires_grad, root.grad_fn,
                             root._out_idx)  # fmt: skip
     new_root = CopySlices.apply(old_root, result, chain)
@@ -943,7 +964,7 @@ def _recorded_inplace(t: Tensor, op: str, other: Any) -> Tensor:
         # to t's old value, as PyTorch) even when the source is a constant.
         result = where(True, expand(source.to(t.dtype), t.shape), t)
     elif op == "index_put":
-        from .index import IndexPut
+        from .scatter import IndexPut
 
         index, value = other
         value = _as_tensor(value, t)

@@ -48,28 +48,6 @@ class Getitem(ViewFunction):
         return IndexAdd.apply(grad_out, ctx.input_shape, ctx.index), None
 
 
-class IndexPut(Function):
-    """``a`` with ``value`` written at an advanced ``index`` (``a[mask] = v`` in the graph, as
-    PyTorch's ``index_put``): the gradient is ``grad_out`` outside the index for ``a`` and
-    ``grad_out[index]`` for ``value``. With repeated indices the last write wins (PyTorch leaves
-    that case undefined)."""
-
-    @staticmethod
-    def forward(ctx, a, value, index):
-        ctx.index = index
-        out = a.copy()
-        out[index] = value
-        return out
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        xp = ctx.xp
-        outside = xp.ones(grad_out.shape, dtype=grad_out.dtype)
-        outside[ctx.index] = 0
-        grad_a = grad_out * Tensor._make(outside, ctx.backend)
-        return grad_a, Getitem.apply(grad_out, ctx.index), None
-
-
 class CopySlices(Function):
     """The new value of a tensor one of whose views was changed in place (PyTorch's CopySlices):
     ``base`` outside the view's region, ``value`` inside it. The in-place write already did the
@@ -167,7 +145,7 @@ def getitem(a: Tensor, index: Any) -> Tensor:
 def setitem(a: Tensor, index: Any, value: Any) -> None:
     """``a[index] = value``. In the graph (grad mode, and ``a`` or ``value`` requires grad) a
     basic index is PyTorch's view + ``copy_`` (``a`` gets a ``CopySlices`` node), an advanced
-    one (masks, index tensors) an in-place ``IndexPut``."""
+    one (masks, index tensors) an in-place ``scatter.IndexPut``."""
     if _state.enabled and (a.requires_grad or (isinstance(value, Tensor) and value.requires_grad)):
         if a.requires_grad and a.grad_fn is None:
             raise RuntimeError(
@@ -221,6 +199,13 @@ def gather(a: Tensor, dim: int, index: Any) -> Tensor:
     index = _index_array(a, index, "gather")
     ndim = a.data.ndim
     dim = _normalize_dim(dim, ndim, "gather")
+    if ndim == 0:
+        # PyTorch treats a 0-d input as one element: the index (0-d or 1-d) holds only 0s.
+        if index.ndim > 1:
+            raise ValueError(f"gather: index {index.shape} must be 0-d or 1-d for a 0-d input")
+        if index.size and bool(((index != 0) & (index != -1)).any()):
+            raise IndexError("gather: index out of range for a 0-d input (only 0 is valid)")
+        return Getitem.apply(a.reshape(1), (index * 0,))
     if index.ndim != ndim:
         raise ValueError(
             f"gather: index {index.shape} and input {a.shape} must have the same number of dims"
@@ -249,6 +234,14 @@ def index_select(a: Tensor, dim: int, index: Any) -> Tensor:
     if index.ndim > 1:
         raise ValueError(f"index_select: index must be 1-D, got shape {index.shape}")
     dim = _normalize_dim(dim, a.data.ndim, "index_select")
+    if a.data.ndim == 0:
+        if index.size != 1:
+            raise IndexError(
+                f"index_select: index to a 0-d input must have one value, got {index.size}"
+            )
+        if bool(((index != 0) & (index != -1)).any()):
+            raise IndexError("index_select: index out of range for a 0-d input (only 0 is valid)")
+        return Getitem.apply(a.reshape(1), (index.reshape(()) * 0,))
     n = a.data.shape[dim]
     if index.size and (int(index.min()) < -n or int(index.max()) >= n):
         raise IndexError(f"index_select: index out of range for dimension {dim} of size {n}")
