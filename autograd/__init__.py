@@ -4,6 +4,7 @@ Warning: this package is named ``autograd`` and shadows the unrelated HIPS ``aut
 install chalkgrad in its own virtual environment (``make install`` makes one).
 """
 
+from backends import Device as device
 from backends.dtypes import (
     bool_,
     float16,
@@ -40,7 +41,14 @@ from .factories import (
     zeros_like,
 )
 from .function import Function, backward, grad
-from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from .gradcheck import gradcheck, gradgradcheck
 from .ops.elementwise import (
     clamp,
@@ -52,7 +60,40 @@ from .ops.elementwise import (
     where,
 )
 from .ops.index import gather, index_select, masked_fill, one_hot
-from .ops.linalg import matmul
+
+# --- matrix products and linear algebra (issue 13)
+from .ops.linalg import (
+    addbmm,
+    addmm,
+    addmv,
+    addr,
+    baddbmm,
+    bmm,
+    cdist,
+    chain_matmul,
+    corrcoef,
+    cov,
+    cross,
+    det,
+    dot,
+    einsum,
+    ger,
+    inner,
+    kron,
+    logdet,
+    matmul,
+    matrix_power,
+    mm,
+    mv,
+    outer,
+    slogdet,
+    tensordot,
+    trace,
+    vdot,
+)
+from .ops.linalg import cholesky as _linalg_cholesky
+from .ops.linalg import inv as inverse
+from .ops.linalg import pinv as _linalg_pinv
 
 # --- op surface: elementwise, reductions, scans (issue 13)
 from .ops.pointwise import (
@@ -229,7 +270,6 @@ detach = _method("detach")
 all = _method("all")  # noqa: A001
 any = _method("any")  # noqa: A001
 
-
 # --- op surface: shape, indexing, sorting (issue 13)
 from .ops.diagonal import (  # noqa: E402
     block_diag,
@@ -333,3 +373,18 @@ lt = _method("lt")
 le = _method("le")
 gt = _method("gt")
 ge = _method("ge")
+
+
+def cholesky(input: Tensor, upper: bool = False) -> Tensor:
+    """``torch.cholesky`` (deprecated there for ``linalg.cholesky``): lower factor by default."""
+    return _linalg_cholesky(input, upper=upper)
+
+
+def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
+    """``torch.pinverse``: ``linalg.pinv`` with a relative tolerance ``rcond``."""
+    return _linalg_pinv(input, rtol=rcond)
+
+
+# After Tensor and the ops they build on. PyTorch's paths: A.linalg, A.autograd.functional,
+# A.utils.data.
+from . import autograd, linalg, utils  # noqa: E402

@@ -22,8 +22,9 @@ class Tensor:
     Attributes follow PyTorch: ``data`` (the backend array), ``grad``, ``requires_grad``,
     ``grad_fn`` (the op node that produced it; None for leaves), ``is_leaf``, ``shape``,
     ``dtype``, ``device``. ``name`` is an optional label used by ``autograd.viz``.
-    Where we differ: ``dtype`` is a NumPy dtype object and ``device`` a string such as
-    ``"cpu"`` or ``"cuda:0"``.
+    Where we differ: ``dtype`` is a NumPy dtype object (equal to ``autograd.float32`` etc. and to
+    ``"float32"``, but printed as NumPy prints it) and ``device`` an ``autograd.device``, a
+    string subclass (``"cpu"``, ``"cuda:0"``) printed as ``device(type='cpu')``.
     """
 
     __slots__ = (
@@ -372,6 +373,7 @@ class Tensor:
             self._hooks = []
         entry = _PostAccumulateGradHook(hook)
         self._hooks.append(entry)
+        _function._register_hooked_leaf(self)
         return _RemovableHandle(self._hooks, entry)
 
     def retain_grad(self) -> None:
@@ -537,6 +539,76 @@ class Tensor:
 
     def matmul(self, other: Any) -> Tensor:
         return matmul(self, other)
+
+    # --- matrix products and linear algebra (issue 13): one line each into ops/linalg.py
+    def mm(self, mat2: Tensor) -> Tensor:
+        return _linalg.mm(self, mat2)
+
+    def bmm(self, mat2: Tensor) -> Tensor:
+        return _linalg.bmm(self, mat2)
+
+    def mv(self, vec: Tensor) -> Tensor:
+        return _linalg.mv(self, vec)
+
+    def dot(self, other: Tensor) -> Tensor:
+        return _linalg.dot(self, other)
+
+    def vdot(self, other: Tensor) -> Tensor:
+        return _linalg.vdot(self, other)
+
+    def inner(self, other: Tensor) -> Tensor:
+        return _linalg.inner(self, other)
+
+    def outer(self, vec2: Tensor) -> Tensor:
+        return _linalg.outer(self, vec2)
+
+    def ger(self, vec2: Tensor) -> Tensor:
+        return _linalg.outer(self, vec2)
+
+    def addmm(self, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        return _linalg.addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+
+    def addmv(self, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        return _linalg.addmv(self, mat, vec, beta=beta, alpha=alpha)
+
+    def addr(self, vec1: Tensor, vec2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        return _linalg.addr(self, vec1, vec2, beta=beta, alpha=alpha)
+
+    def baddbmm(self, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        return _linalg.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def addbmm(self, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        return _linalg.addbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def kron(self, other: Tensor) -> Tensor:
+        return _linalg.kron(self, other)
+
+    def cross(self, other: Tensor, dim: int | None = None) -> Tensor:
+        return _linalg.cross(self, other, dim)
+
+    def trace(self) -> Tensor:
+        return _linalg.trace(self)
+
+    def det(self) -> Tensor:
+        return _linalg.det(self)
+
+    def logdet(self) -> Tensor:
+        return _linalg.logdet(self)
+
+    def slogdet(self) -> Any:
+        return _linalg.slogdet(self)
+
+    def inverse(self) -> Tensor:
+        return _linalg.inv(self)
+
+    def cholesky(self, upper: bool = False) -> Tensor:
+        return _linalg.cholesky(self, upper=upper)
+
+    def pinverse(self, rcond: float = 1e-15) -> Tensor:
+        return _linalg.pinv(self, rtol=rcond)
+
+    def matrix_power(self, n: int) -> Tensor:
+        return _linalg.matrix_power(self, n)
 
     def eq(self, other: Any) -> Tensor:
         return compare(self, other, "equal")
@@ -1455,6 +1527,7 @@ from . import function as _function  # noqa: E402
 from . import views as _views  # noqa: E402
 from .ops import diagonal as _diagonal  # noqa: E402
 from .ops import layout as _layout  # noqa: E402
+from .ops import linalg as _linalg  # noqa: E402
 from .ops import pointwise as _pointwise  # noqa: E402
 from .ops import scan as _scan  # noqa: E402
 from .ops import scatter as _scatter  # noqa: E402

@@ -414,6 +414,20 @@ def test_narrow(device):
     np.testing.assert_array_equal(_host(x.narrow(1, 1, 2)), [[1, 2], [5, 6], [9, 10]])
     np.testing.assert_array_equal(_host(A.narrow(x, 0, -1, 1)), [[8, 9, 10, 11]])
     with pytest.raises(RuntimeError, match=r"narrow: start \(3\) \+ length \(2\) exceeds"):
-        x.narrow(0, 3, 2)
+        x.narrow(0, 3, 2)  # PyTorch's RuntimeError too
     w = A.ones(3, 4, dtype=A.float64, device=device, requires_grad=True)
     assert A.gradcheck(lambda t: t.narrow(1, 1, 2) * t.narrow(1, 2, 2), (w,))
+
+
+def test_indexing_in_place_ops_on_a_view_follow_view_plus_inplace(device):
+    # torch: y = [0, 4, 6] (the write reaches the base) and x.grad = [0, 4, 6].
+    x = A.tensor([1.0, 2.0, 3.0], device=device, requires_grad=True)
+    y = x * 2
+    v = y[0:2]
+    v.index_fill_(0, A.tensor([0], device=device), 0.0)
+    np.testing.assert_array_equal(_host(y.detach()), [0.0, 4.0, 6.0])
+    (y * A.tensor([1.0, 2.0, 3.0], device=device)).sum().backward()
+    np.testing.assert_array_equal(_host(x.grad), [0.0, 4.0, 6.0])
+    w = A.ones(3, device=device, requires_grad=True)
+    with pytest.raises(RuntimeError, match="view of a leaf Variable that requires grad"):
+        w[0:2].scatter_add_(0, A.tensor([0], device=device), A.ones(1, device=device))

@@ -12,7 +12,7 @@ from typing import Any
 from backends import dtypes as _dtypes
 
 from ..function import Function, _retain
-from ..grad_mode import _state
+from ..grad_mode import _state, no_grad
 from ..tensor import Tensor
 from ..views import live_views, rebase_views
 
@@ -721,8 +721,7 @@ def sign(a: Tensor) -> Tensor:
 
 
 def floor_divide(a: Tensor, b: Any) -> Tensor:
-    """a // b, rounded down (Python's and PyTorch's //), with PyTorch's dtypes (``int // 2.5`` is
-    float32). Shape: broadcast.
+    """``a // b``, rounded down, with PyTorch's dtypes (``int_tensor // 2.5`` is float32).
 
     Where we differ: PyTorch records it and fails in backward; ours has no gradient.
     """
@@ -824,9 +823,12 @@ def _check_inplace_result(t: Tensor, op: str, other: Any) -> None:
 def inplace(t: Tensor, op: str, other: Any, name: str | None = None) -> Tensor:
     """Modify ``t`` in place and bump its version (so a pending backward that saved it raises).
 
-    Outside ``no_grad``, a leaf that requires grad (or a view of one) is refused, as PyTorch; a
-    tensor in the graph gets the op recorded (``record_inplace``). ``name``: the method to name
-    in errors (``abs_`` is a ``copy`` of ``abs()``).
+    Outside ``no_grad``, a leaf that requires grad (or a view of one) is refused, as PyTorch. A
+    tensor in the graph gets the op recorded: without live views it is rebased onto the
+    out-of-place result (its old array, which a node may have saved, is left intact); a view, or
+    a tensor with live views, is written through to the shared memory, its root gets a
+    ``CopySlices`` node and every live view of the family the graph of its new value. ``name``:
+    the method to name in errors (``abs_`` is a ``copy`` of ``abs()``).
     """
     _check_inplace_result(t, op, other)
     name = name or _INPLACE_NAMES[op]
@@ -859,49 +861,81 @@ def record_inplace(t: Tensor, name: str, compute: Any) -> Tensor:
             "operation; wrap the update in `with autograd.no_grad():` (as optimizers and nn.init "
             "do)"
         )
-    view = t._view
-    if view is not None and view[2]:
-        _inplace_on_view(t, name, compute)
-    elif len(t._vc) > 1 and live_views(t._vc):
-        _inplace_write_through(t, name, compute)
-        rebase_views(t._vc, t)
-    else:
-        _inplace_rebase(t, compute)
+    _record_inplace(
+        t, name, lambda alias: _recorded_inplace(alias, op, alias if other is t else other)
+    )
     t._vc[0] += 1
     return t
 
 
-def _inplace_rebase(t: Tensor, compute: Any) -> None:
+def inplace_with(t: Tensor, name: str, compute: Any, others_require: bool = False) -> Tensor:
+    """``t`` becomes ``compute(t)`` in place, under exactly the rules of ``inplace`` (version
+    bump, leaf and no-grad-view refusals, rebase or view+inplace ``CopySlices``), for any
+    out-of-place op ``compute`` (the indexing in-place ops: ``scatter_``, ``index_add_``, ...).
+    """
+    if not _state.enabled or not (t.requires_grad or others_require):
+        if _state.enabled and t._view is not None:
+            _refuse_no_grad_view(t, name)
+        refuse_overlapping(t, name)
+        with no_grad():
+            result = compute(t)
+        _write(t, result, name)
+        t._vc[0] += 1
+        return t
+    if t.requires_grad and t.grad_fn is None:
+        raise RuntimeError(
+            f"{name}: a leaf tensor of shape {t.shape} that requires grad is used in an in-place "
+            "operation; wrap the update in `with autograd.no_grad():` (as optimizers and nn.init "
+            "do)"
+        )
+    _record_inplace(t, name, compute)
+    t._vc[0] += 1
+    return t
+
+
+def _record_inplace(t: Tensor, name: str, record: Any) -> None:
+    """The recorded in-place change of ``t`` to ``record(alias of t)``: PyTorch's view+inplace
+    for a view, a write-through for a tensor with live views, else a rebase."""
+    view = t._view
+    if view is not None and view[2]:
+        _inplace_on_view(t, record, name)
+    elif len(t._vc) > 1 and live_views(t._vc):
+        _inplace_write_through(t, record, name)
+        rebase_views(t._vc, t)
+    else:
+        _inplace_rebase(t, record)
+
+
+def _inplace_rebase(t: Tensor, record: Any) -> None:
     """A tensor nothing else aliases: rebind it to the out-of-place result."""
     # The op sees an alias of t's current state: whatever it saves for backward must keep
     # pointing at the old value and node, not at t after t is rebased onto the result.
     old_node, old_idx = t.grad_fn, t._out_idx
     alias = Tensor._make(t.data, t._backend, t.requires_grad, old_node, old_idx)
     alias._vc[0] = t._vc[0]
-    result = compute(alias)
+    result = record(alias)
     t.data = result.data
     _take_graph(t, result, old_node, old_idx)
 
 
-def _inplace_write_through(t: Tensor, name: str, compute: Any) -> Tensor:
-    """Record the op on a snapshot of ``t`` and write the result into ``t``'s own memory, which
-    its views share. Returns the result (its graph is ``t``'s new graph)."""
-    refuse_overlapping(t, name)
-    old_node, old_idx = t.grad_fn, t._out_idx
-    # A snapshot: the op may save its input, and t's memory is about to change.
-    alias = Tensor._make(t.data.copy(), t._backend, t.requires_grad, old_node, old_idx)
-    result = compute(alias)
-    if result.shape != t.shape or result.dtype != t.dtype:
-        raise RuntimeError(
-            f"{name}: the result ({result.shape} {result.dtype}) does not fit the tensor being "
-            f"modified ({t.shape} {t.dtype})"
-        )
+def _write(t: Tensor, result: Tensor, name: str) -> None:
     try:
         t.data[...] = result.data
     except ValueError as exc:  # a read-only view (expand's broadcast): nothing was changed
         raise RuntimeError(
             f"{name}: cannot write into this view of shape {t.shape} ({exc}); clone() it first"
         ) from None
+
+
+def _inplace_write_through(t: Tensor, record: Any, name: str) -> Tensor:
+    """Record the op on a snapshot of ``t`` and write the result into ``t``'s own memory, which
+    its views share. Returns the result (its graph is ``t``'s new graph)."""
+    refuse_overlapping(t, name)
+    old_node, old_idx = t.grad_fn, t._out_idx
+    # A snapshot: the op may save its input, and t's memory is about to change.
+    alias = Tensor._make(t.data.copy(), t._backend, t.requires_grad, old_node, old_idx)
+    result = record(alias)
+    _write(t, result, name)
     _take_graph(t, result, old_node, old_idx)
     return result
 
@@ -918,7 +952,7 @@ def _take_graph(t: Tensor, result: Tensor, old_node: Any, old_idx: int) -> None:
             _retain(t)
 
 
-def _inplace_on_view(t: Tensor, name: str, compute: Any) -> None:
+def _inplace_on_view(t: Tensor, record: Any, name: str) -> None:
     """PyTorch's view+inplace: write through, give the root a ``CopySlices`` node that takes the
     view's region from the result, and regenerate every live view's graph from the new root."""
     from .index import CopySlices
@@ -930,7 +964,7 @@ def _inplace_on_view(t: Tensor, name: str, compute: Any) -> None:
             f"operation (a view of shape {t.shape} of a leaf of shape {root.shape}); do it under "
             "`with autograd.no_grad():`, or on a clone()"
         )
-    result = _inplace_write_through(t, name, compute)
+    result = _inplace_write_through(t, record, name)
     old_root = Tensor._make(root.data, root._backend, root.requires_grad, root.grad_fn,
                             root._out_idx)  # fmt: skip
     new_root = CopySlices.apply(old_root, result, chain)

@@ -16,7 +16,7 @@ from typing import Any
 from backends import dtypes as _dtypes
 
 from ..function import Function
-from ..grad_mode import _state, no_grad
+from ..grad_mode import _state
 from ..tensor import Tensor, _normalize_dim
 from .convert import Clone
 from .index import Getitem, IndexAdd, _index_array, _normalize_index
@@ -576,20 +576,8 @@ def take_along_dim(a: Tensor, indices: Any, dim: int | None = None) -> Tensor:
 # ------------------------------------------------------------------------------ in place
 def inplace_update(t: Tensor, op: str, compute: Callable, *others: Any) -> Tensor:
     """``t`` becomes ``compute(t)`` in place, under the engine's in-place rules (those of
-    ``elementwise.inplace``): the version is bumped; a leaf that requires grad (or a view of one)
-    is refused; a tensor in the graph gets the op recorded (``elementwise.record_inplace``: a
-    rebase, or a write-through with ``CopySlices`` for views).
-    """
-    from .elementwise import _refuse_no_grad_view, record_inplace, refuse_overlapping
+    ``elementwise.inplace``: version bump, leaf refusal, rebase, view+inplace)."""
+    from .elementwise import inplace_with
 
     others_require = any(isinstance(o, Tensor) and o.requires_grad for o in others)
-    if _state.enabled and (t.requires_grad or others_require):
-        return record_inplace(t, op, compute)
-    if _state.enabled and t._view is not None:
-        _refuse_no_grad_view(t, op)
-    refuse_overlapping(t, op)
-    with no_grad():
-        result = compute(t)
-    t.data[...] = result.data
-    t._version += 1
-    return t
+    return inplace_with(t, op, compute, others_require)
