@@ -840,21 +840,6 @@ def inplace(t: Tensor, op: str, other: Any, name: str | None = None) -> Tensor:
         _array_inplace(t, op, other)
         t._vc[0] += 1
         return t
-
-    def compute(alias: Tensor) -> Tensor:
-        return _recorded_inplace(alias, op, alias if other is t else other)
-
-    return record_inplace(t, name, compute)
-
-
-def record_inplace(t: Tensor, name: str, compute: Any) -> Tensor:
-    """Record ``t = compute(t)`` as an in-place op of the graph (grad mode, and something
-    requires grad) and bump the version. ``compute`` gets an alias of ``t``'s current value and
-    node and returns the out-of-place result. A leaf that requires grad is refused. Without live
-    views ``t`` is rebased onto the result (its old array, which a node may have saved, is left
-    intact); a view, or a tensor with live views, is written through to the shared memory, its
-    root gets a ``CopySlices`` node and every live view of the family the graph of its new value.
-    """
     if t.requires_grad and t.grad_fn is None:
         raise RuntimeError(
             f"{name}: a leaf tensor of shape {t.shape} that requires grad is used in an in-place "
