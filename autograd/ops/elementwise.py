@@ -983,7 +983,7 @@ def _recorded_inplace(t: Tensor, op: str, other: Any) -> Tensor:
         # to t's old value, as PyTorch) even when the source is a constant.
         result = where(True, expand(source.to(t.dtype), t.shape), t)
     elif op == "index_put":
-        from .index import IndexPut
+        from .scatter import IndexPut
 
         index, value = other
         value = _as_tensor(value, t)
