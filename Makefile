@@ -36,7 +36,7 @@ format: $(STAMP)
 	$(PY) -m ruff check --fix .
 
 bench: $(STAMP)
-	$(PY) -m benchmarks.run
+	$(PY) -m benchmarks.run --device $(DEVICE)
 
 demo: $(XSTAMP)
 	$(PY) -m examples.demo --device $(DEVICE)
