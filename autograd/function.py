@@ -403,7 +403,7 @@ def run_backward(
                 if getattr(data, "base", None) is not None or id(data) in assigned:
                     g = _make(data.copy(), g._backend, g.requires_grad, g.grad_fn, g._out_idx)
                 leaf.grad = g
-            else:
+            elif create_graph or not _accumulate_in_place(leaf.grad, data):
                 leaf.grad = accumulate(leaf.grad, g)
             assigned.add(id(data))
     return None
@@ -412,6 +412,20 @@ def run_backward(
 def _add_arrays(a: Tensor, b: Tensor) -> Tensor:
     """Sum two gradients when no graph of the gradient is wanted: plain arrays, no op recorded."""
     return _make(a.data + b.data, a._backend, False, None, 0)
+
+
+def _accumulate_in_place(grad: Tensor, data: Any) -> bool:
+    """``grad += data`` into the existing buffer (PyTorch's ``zero_grad(set_to_none=False)``
+    path: no new array each step), when ``grad`` is a plain gradient that owns memory of the same
+    layout; False leaves the caller to build a new sum."""
+    buffer = grad.data
+    if grad.requires_grad or grad.grad_fn is not None or getattr(buffer, "base", None) is not None:
+        return False
+    if buffer.shape != data.shape or buffer.dtype != data.dtype:
+        return False
+    grad._backend.xp.add(buffer, data, out=buffer)
+    grad._version += 1
+    return True
 
 
 def _add_graph(a: Tensor, b: Tensor) -> Tensor:

@@ -53,3 +53,12 @@ class Backend:
     def scatter_add(self, target: Any, index: Any, values: Any) -> None:
         """``target[index] += values`` with repeated indices accumulating (in place)."""
         raise NotImplementedError
+
+    def sgd_update_(
+        self, param: Any, grad: Any, buf: Any, lr: float, momentum: float, dampening: float,
+        scratch: Any,
+    ) -> None:  # fmt: skip
+        """SGD on one parameter's arrays, in place (``backends.fused.sgd_update_reference``)."""
+        from .fused import sgd_update_reference
+
+        sgd_update_reference(self.xp, param, grad, buf, lr, momentum, dampening, scratch)
