@@ -529,16 +529,33 @@ class SigmoidBackward(Function):
 
 
 class Relu(Function):
+    """One pass forward; backward keeps the output (alive anyway as the next layer's input), not
+    a mask of its own, and reads ``y > 0`` from it (PyTorch's ``threshold_backward``)."""
+
     @staticmethod
     def forward(ctx, a):
-        mask = a > 0
-        ctx.save_for_backward(mask.astype(a.dtype))
-        return a * mask
+        y = ctx.xp.maximum(a, 0)
+        ctx.save_for_backward(y)
+        return y
 
     @staticmethod
     def backward(ctx, grad_out):
-        (mask,) = ctx.saved_tensors
-        return grad_out * mask
+        (y,) = ctx.saved_tensors
+        return ReluBackward.apply(grad_out, y)
+
+
+class ReluBackward(Function):
+    """``grad * (y > 0)``; linear in ``grad``, and zero almost everywhere in ``y``."""
+
+    @staticmethod
+    def forward(ctx, grad, y):
+        ctx.save_for_backward(y)
+        return grad * (y > 0)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (y,) = ctx.saved_tensors
+        return ReluBackward.apply(grad_out, y), None
 
 
 class Clamp(Function):
