@@ -77,6 +77,7 @@ from .ops.shape import (
     transpose,
     unsqueeze,
 )
+from .replay import CompiledStep, compile
 from .serialization import load, save
 from .tensor import Tensor  # noqa: I001  (Tensor first: the ops import it)
 

@@ -401,12 +401,17 @@ def run_backward(
                 # .grad owns its memory: not a (read-only, broadcast) view of another gradient,
                 # and never shared by two leaves (in-place clipping would hit both).
                 if getattr(data, "base", None) is not None or id(data) in assigned:
-                    g = _make(data.copy(), g._backend, g.requires_grad, g.grad_fn, g._out_idx)
+                    g = _owned(g)
                 leaf.grad = g
             elif create_graph or not _accumulate_in_place(leaf.grad, data):
                 leaf.grad = accumulate(leaf.grad, g)
             assigned.add(id(data))
     return None
+
+
+def _owned(g: Tensor) -> Tensor:
+    """A copy of ``g`` that owns its memory (one place, so ``A.compile`` can record it)."""
+    return _make(g.data.copy(), g._backend, g.requires_grad, g.grad_fn, g._out_idx)
 
 
 def _add_arrays(a: Tensor, b: Tensor) -> Tensor:
@@ -587,6 +592,6 @@ def _roots_and_grads(tensors: Any, grads: Any, op: str, create_graph: bool) -> t
                 g = g.to(t.dtype)  # as PyTorch: the seed gradient takes its output's dtype
             if not (create_graph and g.requires_grad):
                 # The caller keeps their tensor: a leaf's .grad must not alias it.
-                g = Tensor._make(g.data.copy(), g._backend)
+                g = _owned(g)
         out_grads.append(g)
     return tuple(tensors), tuple(out_grads)
