@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import operator
 import sys
 import warnings
 import weakref
@@ -559,19 +560,30 @@ def _instruction(kind: str, payload: Any, ins: tuple, outs: tuple) -> Callable[[
     if kind == "apply":
         cls, backend, out_backend, flags, kwargs, multi, extra = payload
         forward = cls.forward
-        new = object.__new__
         ndarray = out_backend.ndarray
         asarray = out_backend.xp.asarray
-        values = [None if isinstance(s, int) else s.value for s in ins]
-        slots = [s if isinstance(s, int) else None for s in ins]
-        pairs = list(zip(slots, values))
+        # One ctx per call site, reused by every replay: nothing keeps it past the call.
+        ctx = object.__new__(cls)
+        ctx._backend = backend
+        ctx._saved = None
+        ctx._next = flags
+        slots = [s for s in ins if isinstance(s, int)]
+        if len(slots) == len(ins):
+            gather = operator.itemgetter(*slots) if len(slots) > 1 else None
+            only = slots[0] if len(slots) == 1 else None
+        else:
+            template = [None if isinstance(s, int) else s.value for s in ins]
+            positions = [(i, s) for i, s in enumerate(ins) if isinstance(s, int)]
 
         def run(frame: list) -> None:
-            ctx = new(cls)
-            ctx._backend = backend
-            ctx._saved = None
-            ctx._next = flags
-            args = [v if s is None else frame[s] for s, v in pairs]
+            if gather is not None:
+                args = gather(frame)
+            elif only is not None:
+                args = (frame[only],)
+            else:
+                args = template.copy()
+                for i, s in positions:
+                    args[i] = frame[s]
             out = forward(ctx, *args, **kwargs)
             if multi:
                 for slot, o in zip(outs, out):
@@ -581,6 +593,8 @@ def _instruction(kind: str, payload: Any, ins: tuple, outs: tuple) -> Callable[[
             for kind, key, slot in extra:
                 frame[slot] = ctx._saved[key] if kind == "saved" else getattr(ctx, key)
 
+        if len(slots) != len(ins):
+            gather = only = None
         return run
     if kind == "inplace":
         op, backend = payload

@@ -29,7 +29,7 @@ def measure(
     device: str,
     seconds: float,
     ops: int = 1,
-    warmup: int = 3,
+    warmup: int = 5,
 ) -> list[float]:
     """Seconds per op of ``step(*args)``: warm-up calls first, then ~``seconds`` of samples.
 

@@ -145,19 +145,13 @@ class Optimizer:
         return [p for group in self.param_groups for p in group["params"]]
 
     def _compile_guard(self) -> tuple:
-        """What a replayed step assumed: every group's options and the state tensors' arrays
-        (a scheduler changing ``lr``, or ``load_state_dict``, makes the step record again)."""
+        """What a replayed step assumed: every group's options, and the state dict itself (a
+        scheduler changing ``lr``, or ``load_state_dict``, makes the step record again)."""
         options = tuple(
             tuple((k, v) for k, v in group.items() if k not in ("params", "param_names"))
             for group in self.param_groups
         )
-        arrays = tuple(
-            id(value.data)
-            for p in self._compile_params()
-            for value in self.state.get(p, {}).values()
-            if isinstance(value, Tensor)
-        )
-        return options, id(self.state), arrays
+        return options, id(self.state), len(self.state)
 
     # ------------------------------------------------------------------ gradients
     def zero_grad(self, set_to_none: bool = True) -> None:
