@@ -442,7 +442,27 @@ class Schedule:
         self.opts = [(opt, opt._compile_guard()) for opt in opts]
         self.modules = [(weakref.ref(m), m.training) for m in rec.modules.values()]
         self.run_list = [_instruction(*step) for step in self.program]
+        self.frees = self._last_uses()
         self.graph = None  # a CUDA graph, once captured
+
+    def _last_uses(self) -> list:
+        """Per call, the slots nothing later reads: a replay drops them there, as backward frees
+        saved arrays, so peak memory stays near eager's and freed blocks are reused warm."""
+        keep = set(range(self.n_inputs)) | set(self.bound)
+        keep |= {slot for _, _, slot in self.leaves if slot is not None}
+        keep |= set(_output_slots(self.outputs))
+        last: dict[int, int] = {}
+        for i, (kind, payload, ins, outs) in enumerate(self.program):
+            made = list(outs)
+            if kind == "apply":
+                made += [slot for _, _, slot in payload[6]]
+            for slot in made + [s for s in ins if isinstance(s, int)]:
+                last[slot] = i
+        frees: list[list[int]] = [[] for _ in self.program]
+        for slot, i in last.items():
+            if slot not in keep:
+                frees[i].append(slot)
+        return [tuple(f) for f in frees]
 
     # ---------------------------------------------------------------- guards
     def guards_hold(self) -> bool:
@@ -485,11 +505,19 @@ class Schedule:
         return True
 
     # ---------------------------------------------------------------- replay
-    def run(self, input_arrays: list) -> list:
+    def run(self, input_arrays: list, free: bool = True) -> list:
+        """The calls on ``input_arrays``; the frame of slots after them. ``free=False`` keeps
+        every intermediate (a CUDA graph capture needs all its arrays alive)."""
         frame = self.template.copy()
         frame[: self.n_inputs] = input_arrays
-        for instruction in self.run_list:
+        if not free:
+            for instruction in self.run_list:
+                instruction(frame)
+            return frame
+        for instruction, dead in zip(self.run_list, self.frees):
             instruction(frame)
+            for slot in dead:
+                frame[slot] = None
         return frame
 
     def finish(self, frame: list) -> Any:
@@ -521,6 +549,37 @@ class Schedule:
             result = ", ".join(name(s) for s in outs)
             lines.append(f"{i:4d} {what}({args})" + (f" -> {result}" if result else ""))
         return "\n".join(lines)
+
+    def to_dot(self) -> str:
+        """The schedule as Graphviz DOT: calls in replay order (numbered), an edge per array
+        passed from one call to another (labelled with its slot), bound arrays (state,
+        constants) as grey boxes, and "frees" listing the slots a call is the last reader of."""
+        lines = ["digraph schedule {", '  rankdir=TB; node [fontname="Helvetica", fontsize=10];']
+        for slot in range(self.n_inputs):
+            lines.append(f'  s{slot} [label="input %{slot}", shape=ellipse, color=blue];')
+        for slot, array in self.bound.items():
+            shape = "x".join(map(str, array.shape)) or "scalar"
+            label = f"b{slot} {shape} {array.dtype}"
+            lines.append(f'  s{slot} [label="{label}", shape=box, style=filled, color=grey85];')
+        made_by: dict[int, str] = {slot: f"s{slot}" for slot in range(self.n_inputs)}
+        made_by.update({slot: f"s{slot}" for slot in self.bound})
+        for i, (kind, payload, ins, outs) in enumerate(self.program):
+            label = f"{i}: {_call_name(kind, payload)}"
+            if self.frees[i]:
+                label += "\\nfrees " + " ".join(f"%{s}" for s in self.frees[i])
+            lines.append(f'  c{i} [label="{_dot_label(label)}", shape=box];')
+            for slot in ins:
+                if isinstance(slot, int) and slot in made_by:
+                    lines.append(f'  {made_by[slot]} -> c{i} [label="%{slot}"];')
+            extra = [e[2] for e in payload[6]] if kind == "apply" else []
+            for slot in list(outs) + extra:
+                made_by[slot] = f"c{i}"
+        lines.append("}")
+        return "\n".join(lines)
+
+
+def _dot_label(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _call_name(kind: str, payload: Any) -> str:
@@ -962,7 +1021,7 @@ class _CudaGraphStep:
                 buffer[...] = array
             self.stream.begin_capture()
             try:
-                self.frame = schedule.run(self.inputs)
+                self.frame = schedule.run(self.inputs, free=False)
             finally:
                 self.graph = self.stream.end_capture()
         self.stream.synchronize()

@@ -277,3 +277,16 @@ def test_the_schedule_describes_the_replayed_calls():
         step(x, y)
     text = step.schedule(x, y).describe()
     assert "_Linear.forward(%0" in text and "backend.sgd_update_" in text
+
+
+def test_a_replay_drops_intermediates_and_draws_its_schedule():
+    model, opt, step = _mlp()
+    x, y = A.randn(4, 5), A.tensor([0, 1, 2, 1])
+    for _ in range(3):
+        step(x, y)
+    schedule = step.schedule(x, y)
+    frame = schedule.run([x.data, y.data])
+    alive = [slot for slot, array in enumerate(frame) if array is not None]
+    assert len(alive) < schedule.n_slots // 2  # inputs, state, outputs and .grad only
+    dot = schedule.to_dot()
+    assert dot.startswith("digraph schedule") and "_Linear.forward" in dot and "frees" in dot
