@@ -564,10 +564,10 @@ class Schedule:
         made_by: dict[int, str] = {slot: f"s{slot}" for slot in range(self.n_inputs)}
         made_by.update({slot: f"s{slot}" for slot in self.bound})
         for i, (kind, payload, ins, outs) in enumerate(self.program):
-            label = f"{i}: {_call_name(kind, payload)}"
+            label = _dot_label(f"{i}: {_call_name(kind, payload)}")
             if self.frees[i]:
                 label += "\\nfrees " + " ".join(f"%{s}" for s in self.frees[i])
-            lines.append(f'  c{i} [label="{_dot_label(label)}", shape=box];')
+            lines.append(f'  c{i} [label="{label}", shape=box];')
             for slot in ins:
                 if isinstance(slot, int) and slot in made_by:
                     lines.append(f'  {made_by[slot]} -> c{i} [label="%{slot}"];')
