@@ -444,6 +444,7 @@ class Schedule:
         self.run_list = [_instruction(*step) for step in self.program]
         self.frees = self._last_uses()
         self.graph = None  # a CUDA graph, once captured
+        self.grad_guards: list = []
 
     def _last_uses(self) -> list:
         """Per call, the slots nothing later reads: a replay drops them there, as backward frees
@@ -465,9 +466,25 @@ class Schedule:
         return [tuple(f) for f in frees]
 
     # ---------------------------------------------------------------- guards
+    def guard_grads(self, grads_before: dict) -> None:
+        """Guard each parameter's .grad as the recording found it: absent, present, or (when
+        the schedule adds into it or zeroes it) that very buffer."""
+        bound = {id(a) for a in self.bound.values()}
+        self.grad_guards = []
+        for leaf, _, _ in self.leaves:
+            if id(leaf) not in grads_before:
+                continue
+            _, before = grads_before[id(leaf)]
+            exact = before is not None and id(before) in bound
+            self.grad_guards.append((leaf, before is None, before if exact else None))
+
     def guards_hold(self) -> bool:
         for leaf, array, _ in self.leaves:
             if leaf.data is not array:
+                return False
+        for leaf, was_none, buffer in self.grad_guards:
+            grad = leaf.grad
+            if (grad is None) != was_none or (buffer is not None and grad.data is not buffer):
                 return False
         for ref, training in self.modules:
             module = ref()
@@ -825,12 +842,20 @@ class CompiledStep:
     def _record_once(self, args: tuple, arrays: list) -> tuple[Schedule | None, Any, str]:
         """Run the step eagerly while recording: (schedule or None, its result, why not)."""
         rec = _Recorder(arrays)
+        # What each parameter's .grad was before the step: accumulate into it, or start anew.
+        grads_before = {
+            id(p): (p, None if p.grad is None else p.grad.data)
+            for o in list(_stateful)
+            for p in o._compile_params()
+        }
         with _recording(rec):
             result = self.fn(*args)
         self.eager_calls += 1
         opts = [o for o in list(_stateful) if any(id(p) in rec.leaves for p in o._compile_params())]
         try:
-            return Schedule(rec, len(arrays), result, opts), result, ""
+            schedule = Schedule(rec, len(arrays), result, opts)
+            schedule.guard_grads(grads_before)
+            return schedule, result, ""
         except NotReplayable as exc:
             return None, result, str(exc)
 

@@ -290,3 +290,26 @@ def test_a_replay_drops_intermediates_and_draws_its_schedule():
     assert len(alive) < schedule.n_slots // 2  # inputs, state, outputs and .grad only
     dot = schedule.to_dot()
     assert dot.startswith("digraph schedule") and "_Linear.forward" in dot and "frees" in dot
+
+
+def test_gradient_accumulation_across_calls_respects_grads_cleared_outside():
+    """A step without zero_grad adds into .grad; clearing .grad between calls must be seen."""
+    A.manual_seed(0)
+    model = nn.Linear(3, 2)
+    twin = nn.Linear(3, 2)
+    twin.load_state_dict(model.state_dict())
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    twin_opt = optim.SGD(twin.parameters(), lr=0.1)
+    compiled = A.compile(lambda x: model(x).sum().backward())
+    x = A.randn(4, 3)
+    for i in range(12):
+        compiled(x)
+        twin(x).sum().backward()
+        if i % 3 == 2:  # the optimizer steps every third call, outside the step
+            opt.step()
+            twin_opt.step()
+            opt.zero_grad(set_to_none=i > 4)  # new buffers after call 5: the guard sees it
+            twin_opt.zero_grad(set_to_none=i > 4)
+    for a, b in zip(model.parameters(), twin.parameters()):
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+    assert compiled.replays > 0
