@@ -41,3 +41,14 @@ class NumPyBackend(Backend):
         kernel = numba_sgd()
         if kernel is None or not kernel(param, grad, buf, lr, momentum, dampening):
             sgd_update_reference(numpy, param, grad, buf, lr, momentum, dampening, scratch)
+
+    def scatter_reduce(self, target: Any, index: Any, values: Any, reduce: str) -> None:
+        _SCATTER_UFUNCS[reduce].at(target, index, values)
+
+
+_SCATTER_UFUNCS = {
+    "sum": numpy.add,
+    "prod": numpy.multiply,
+    "amax": numpy.maximum,
+    "amin": numpy.minimum,
+}
