@@ -149,6 +149,12 @@ def _recording_apply(cls: type, *args: Any, **kwargs: Any) -> Any:
             spec.append(rec.read(arg.data))
             flags.append(True if (arg.requires_grad and _function._state.enabled) else None)
         elif arg is not None and hasattr(arg, "shape") and hasattr(arg, "dtype"):
+            if id(arg) not in rec.slot_of and rec.refused is None:
+                # An array made in Python outside the ops (an index grid, a mask): a replay would
+                # reuse the recorded one.
+                rec.refused = (
+                    f"{cls.__name__} received an array computed outside the ops the recorder sees"
+                )
             spec.append(rec.read(arg))
             flags.append(None)
         else:

@@ -313,3 +313,35 @@ def test_gradient_accumulation_across_calls_respects_grads_cleared_outside():
     for a, b in zip(model.parameters(), twin.parameters()):
         np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
     assert compiled.replays > 0
+
+
+@pytest.mark.parametrize("op", ["index", "scatter_add", "gather"])
+def test_index_driven_steps_follow_a_changing_index(op):
+    """Index arrays built in Python from data must never be frozen into a replay."""
+    w = A.tensor(np.linspace(-1, 1, 12, dtype=np.float32).reshape(3, 4), requires_grad=True)
+
+    def step(index):
+        if op == "index":
+            picked = w[index]
+        elif op == "scatter_add":
+            picked = A.zeros(3, 4).scatter_add(1, index.reshape(1, -1).expand(3, -1), w[:, :3])
+        else:
+            picked = w.gather(1, index.reshape(1, -1).expand(3, -1))
+        loss = (picked * picked).sum()
+        loss.backward()
+        return loss
+
+    compiled = A.compile(step)
+    indices = [
+        A.tensor(np.array(i)) for i in ([0, 1, 2], [0, 1, 2], [0, 1, 2], [2, 0, 1], [1, 1, 0])
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = []
+        for index in indices:
+            w.grad = None
+            got.append((compiled(index).item(), w.grad.numpy().copy()))
+    for index, (value, grad) in zip(indices, got):
+        w.grad = None
+        assert step(index).item() == value
+        np.testing.assert_array_equal(w.grad.numpy(), grad)

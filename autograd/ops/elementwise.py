@@ -676,12 +676,19 @@ def _other_array(a: Tensor, b: Any, op: str) -> Any:
     return _as_tensor(b, a).data
 
 
+def _operand(a: Tensor, b: Any, op: str) -> Any:
+    """``b`` checked as ``_other_array`` does, but a Tensor stays a Tensor (``apply`` then sees
+    where its array came from, which ``A.compile`` needs)."""
+    array = _other_array(a, b, op)
+    return b if isinstance(b, Tensor) else array
+
+
 def compare(a: Tensor, b: Any, name: str) -> Tensor:
     """``==``, ``<`` and friends: boolean results, no gradient."""
     if b is None or isinstance(b, (str, bytes)):
         # Python's fallback: ``t == None`` is False (so ``t in [None, ...]`` works), ``<`` raises.
         return NotImplemented
-    return _no_grad_call(a, name, _other_array(a, b, name))
+    return _no_grad_call(a, name, _operand(a, b, name))
 
 
 def logical_not(a: Tensor) -> Tensor:
@@ -689,15 +696,15 @@ def logical_not(a: Tensor) -> Tensor:
 
 
 def logical_and(a: Tensor, b: Any) -> Tensor:
-    return _no_grad_call(a, "logical_and", _other_array(a, b, "and"))
+    return _no_grad_call(a, "logical_and", _operand(a, b, "and"))
 
 
 def logical_or(a: Tensor, b: Any) -> Tensor:
-    return _no_grad_call(a, "logical_or", _other_array(a, b, "or"))
+    return _no_grad_call(a, "logical_or", _operand(a, b, "or"))
 
 
 def logical_xor(a: Tensor, b: Any) -> Tensor:
-    return _no_grad_call(a, "logical_xor", _other_array(a, b, "xor"))
+    return _no_grad_call(a, "logical_xor", _operand(a, b, "xor"))
 
 
 def _bitwise(a: Tensor, b: Any, op: str) -> Tensor:
@@ -709,7 +716,7 @@ def _bitwise(a: Tensor, b: Any, op: str) -> Tensor:
             f"{_describe(b)}"
         )
     try:
-        return _no_grad_call(x, op, _other_array(x, y, op))
+        return _no_grad_call(x, op, _operand(x, y, op))
     except ValueError as exc:
         raise _op_error(op, exc, a, b) from None
 
@@ -752,7 +759,7 @@ def sign(a: Tensor) -> Tensor:
 
 
 def floor_divide(a: Tensor, b: Any) -> Tensor:
-    return _no_grad_call(a, "floor_divide", _other_array(a, b, "floor_divide"))
+    return _no_grad_call(a, "floor_divide", _operand(a, b, "floor_divide"))
 
 
 # ------------------------------------------------------------------------------ in place
