@@ -356,7 +356,7 @@ _ORIGINAL_ADD_ARRAYS = _function._add_arrays
 _ORIGINAL_TOTAL = _function._total
 _ORIGINAL_OWNED = _function._owned
 _ORIGINAL_ACCUMULATE = _function._accumulate_in_place
-_DUTIES = ("sgd_update_",)
+_DUTIES = ("sgd_update_", "adam_update_")
 
 
 class _recording:
@@ -925,6 +925,10 @@ class CompiledStep:
         if len(backends) != 1 or getattr(backends[0], "name", "") != "cupy":
             return
         if schedule.reads or schedule.random:
+            return
+        if any(
+            kind == "duty" and getattr(p[0], "host_sync", False) for kind, p, *_ in schedule.program
+        ):
             return
         schedule.graph = _CudaGraphStep(schedule, backends[0], arrays)
 

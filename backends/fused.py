@@ -34,6 +34,34 @@ def sgd_update_reference(
     xp.add(param, scratch, out=param)
 
 
+def adam_update_reference(
+    xp: Any, param: Any, grad: Any, exp_avg: Any, exp_avg_sq: Any, step: Any, lr: float,
+    beta1: float, beta2: float, eps: float, scratch: Any, denom: Any,
+) -> None:  # fmt: skip
+    """In place, in the order and roundings of ``optim.adam.adam_update`` (no weight decay,
+    amsgrad or maximize): ``step += 1``, ``m += (g - m) * (1 - beta1)``,
+    ``v = v * beta2 + g * g * (1 - beta2)``, ``d = sqrt(v) / sqrt(1 - beta2**step) + eps``,
+    ``param += m / d * (-lr / (1 - beta1**step))``. ``step`` is the 0-d float32 counter; it
+    is read back to the host here (a sync on a GPU), so the bias corrections follow it on every
+    replay of a compiled step. ``scratch`` and ``denom`` are arrays shaped like ``param``."""
+    xp.add(step, 1, out=step)
+    count = float(step)
+    xp.subtract(grad, exp_avg, out=scratch)
+    xp.multiply(scratch, 1 - beta1, out=scratch)
+    xp.add(exp_avg, scratch, out=exp_avg)
+    xp.multiply(exp_avg_sq, beta2, out=exp_avg_sq)
+    xp.multiply(grad, grad, out=scratch)
+    xp.multiply(scratch, 1 - beta2, out=scratch)
+    xp.add(exp_avg_sq, scratch, out=exp_avg_sq)
+    step_size = lr / (1 - beta1**count)
+    xp.sqrt(exp_avg_sq, out=denom)
+    xp.divide(denom, (1 - beta2**count) ** 0.5, out=denom)
+    xp.add(denom, eps, out=denom)
+    xp.divide(exp_avg, denom, out=scratch)
+    xp.multiply(scratch, -step_size, out=scratch)
+    xp.add(param, scratch, out=param)
+
+
 _numba_sgd = None  # the compiled kernel, or False once Numba turned out to be missing
 
 

@@ -152,12 +152,12 @@ def _same_layout(param: Tensor, other: Tensor) -> bool:
     )
 
 
-def _scratch(opt: Optimizer, param: Tensor) -> Any:
+def _scratch(opt: Optimizer, param: Tensor, which: int = 0) -> Any:
     """A temporary shaped like ``param``: a view of one flat array per device and dtype, kept by
     the optimizer (not in its state_dict) and grown to the largest parameter."""
     store = opt.__dict__.setdefault("_scratch", {})
     data = param.data
-    key = (param._backend.device, data.dtype)
+    key = (param._backend.device, data.dtype, which)
     flat = store.get(key)
     if flat is None or flat.size < data.size:
         flat = store[key] = param._backend.xp.empty(data.size, data.dtype)

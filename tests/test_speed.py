@@ -117,3 +117,26 @@ def test_a_grad_that_is_a_view_is_not_written_through():
     (w * 2).sum().backward()
     np.testing.assert_array_equal(w.grad.detach().numpy(), [2.0, 2.0, 2.0])
     np.testing.assert_array_equal(base.detach().numpy(), np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize("dtype", [A.float32, A.float64])
+@pytest.mark.parametrize("options", [{}, {"betas": (0.8, 0.99), "eps": 1e-6, "lr": 0.1}])
+def test_fused_adam_equals_the_reference_update_bit_for_bit(dtype, options):
+    rng = np.random.default_rng(1)
+    start = rng.standard_normal((4, 6))
+    fast = A.tensor(start, dtype=dtype, requires_grad=True)
+    slow = A.tensor(start, dtype=dtype, requires_grad=True)
+    opt = optim.Adam([fast], **options)
+    slow_opt = optim.Adam([slow], weight_decay=0.0, **options)
+    slow_opt._fused_step = lambda *args: False  # the readable path: adam_update on Tensors
+    for _ in range(4):
+        g = rng.standard_normal((4, 6))
+        fast.grad = A.tensor(g, dtype=dtype)
+        slow.grad = A.tensor(g, dtype=dtype)
+        opt.step()
+        slow_opt.step()
+        np.testing.assert_array_equal(fast.detach().numpy(), slow.detach().numpy())
+    for key in ("exp_avg", "exp_avg_sq", "step"):
+        np.testing.assert_array_equal(
+            opt.state[fast][key].numpy(), slow_opt.state[slow][key].numpy()
+        )
