@@ -143,6 +143,13 @@ def gather(a: Tensor, dim: int, index: Any) -> Tensor:
     index = _index_array(a, index, "gather")
     ndim = a.data.ndim
     dim = _normalize_dim(dim, ndim, "gather")
+    if ndim == 0:
+        # PyTorch treats a 0-d input as one element: the index (0-d or 1-d) holds only 0s.
+        if index.ndim > 1:
+            raise ValueError(f"gather: index {index.shape} must be 0-d or 1-d for a 0-d input")
+        if index.size and bool(((index != 0) & (index != -1)).any()):
+            raise IndexError("gather: index out of range for a 0-d input (only 0 is valid)")
+        return Getitem.apply(a.reshape(1), (index * 0,))
     if index.ndim != ndim:
         raise ValueError(
             f"gather: index {index.shape} and input {a.shape} must have the same number of dims"
@@ -171,6 +178,14 @@ def index_select(a: Tensor, dim: int, index: Any) -> Tensor:
     if index.ndim > 1:
         raise ValueError(f"index_select: index must be 1-D, got shape {index.shape}")
     dim = _normalize_dim(dim, a.data.ndim, "index_select")
+    if a.data.ndim == 0:
+        if index.size != 1:
+            raise IndexError(
+                f"index_select: index to a 0-d input must have one value, got {index.size}"
+            )
+        if bool(((index != 0) & (index != -1)).any()):
+            raise IndexError("index_select: index out of range for a 0-d input (only 0 is valid)")
+        return Getitem.apply(a.reshape(1), (index.reshape(()) * 0,))
     n = a.data.shape[dim]
     if index.size and (int(index.min()) < -n or int(index.max()) >= n):
         raise IndexError(f"index_select: index out of range for dimension {dim} of size {n}")
