@@ -54,6 +54,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import function as _function
+from . import views as _views
 from .ops import elementwise as _elementwise
 from .tensor import Tensor
 
@@ -377,6 +378,7 @@ class _recording:
         _recorder = self.rec
         self._patch(_function.Function, "apply", classmethod(_recording_apply))
         self._patch(Tensor, "_make", staticmethod(_recording_make))
+        self._patch(_views, "_apply", _recording_apply)  # view ops hold the unpatched apply
         self._patch(_elementwise, "_array_inplace", _recording_inplace)
         self._patch(_function, "_add_arrays", _recording_add_arrays)
         self._patch(_function, "_total", _recording_total)

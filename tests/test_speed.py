@@ -72,7 +72,7 @@ def test_the_fused_step_bumps_versions_so_saved_tensors_notice():
     w.grad = A.tensor([1.0, 1.0])
     optim.SGD([w], lr=0.1).step()
     assert w._version == before + 1
-    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         loss.backward()
 
 
