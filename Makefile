@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-dev
 XSTAMP := $(VENV)/.installed-examples
 DEVICE ?= cpu
 
-.PHONY: install install-examples test lint format bench demo clean
+.PHONY: install install-examples test lint format bench bench-ddp ddp-example demo clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,14 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run --device $(DEVICE)
+
+# Data-parallel training on 2 processes over MPI (mpi4py and mpich come with the dev extra).
+ddp-example: $(XSTAMP)
+	$(VENV)/bin/mpiexec -n 2 $(PY) -m examples.ddp_train --timeline
+
+bench-ddp: $(STAMP)
+	$(VENV)/bin/mpiexec -n 1 $(PY) -m benchmarks.distributed --json out/bench_ddp_1.json
+	$(VENV)/bin/mpiexec -n 2 $(PY) -m benchmarks.distributed --json out/bench_ddp_2.json
 
 demo: $(XSTAMP)
 	$(PY) -m examples.demo --device $(DEVICE)

@@ -430,6 +430,19 @@ class Schedule:
         for slot, array in self.bound.items():
             self.template[slot] = array
         self.outputs = _output_spec(outputs, rec)
+        for leaf in rec.leaves.values():
+            if leaf._hooks:
+                raise NotReplayable(
+                    "a leaf has gradient hooks (e.g. DistributedDataParallel's all-reduce): a "
+                    "replay would skip the Python code they run"
+                )
+        for module in rec.modules.values():
+            if getattr(module, "_forward_hooks", None) or getattr(
+                module, "_forward_pre_hooks", None
+            ):
+                raise NotReplayable(
+                    f"{type(module).__name__} has forward hooks: a replay would skip them"
+                )
         leaves = dict(rec.leaves)
         for opt in opts:
             for p in opt._compile_params():

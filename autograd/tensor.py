@@ -372,6 +372,7 @@ class Tensor:
             self._hooks = []
         entry = _PostAccumulateGradHook(hook)
         self._hooks.append(entry)
+        _function._register_hooked_leaf(self)
         return _RemovableHandle(self._hooks, entry)
 
     def retain_grad(self) -> None:

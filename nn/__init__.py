@@ -4,7 +4,7 @@ Everything is built on ``autograd``: layers are thin Modules delegating to ``nn.
 (``import nn.functional as F``); the few fused ops are ``autograd.Function`` subclasses there.
 """
 
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 
 # --- the rest of PyTorch's activations, losses and layers (issue 13)
 from .activation import (
@@ -82,6 +82,7 @@ from .loss import (
 )
 from .module import Module
 from .parameter import Parameter
+from .sync_batchnorm import SyncBatchNorm
 
 __all__ = [
     "CELU",
@@ -151,9 +152,11 @@ __all__ = [
     "Sequential",
     "Sigmoid",
     "Softmax",
+    "SyncBatchNorm",
     "Tanh",
     "TripletMarginLoss",
     "functional",
     "init",
+    "parallel",
     "utils",
 ]

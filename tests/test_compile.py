@@ -361,3 +361,14 @@ def test_index_driven_steps_follow_a_changing_index(op):
         w.grad = None
         assert step(index).item() == value
         np.testing.assert_array_equal(w.grad.numpy(), grad)
+
+
+def test_a_step_whose_leaves_have_hooks_runs_eagerly():
+    w = A.tensor([1.0, 2.0], requires_grad=True)
+    seen = []
+    w.register_hook(lambda g: seen.append(1))
+    compiled = A.compile(lambda x: (w * x).sum().backward())
+    with pytest.warns(RuntimeWarning, match="gradient hooks"):
+        for _ in range(5):
+            compiled(A.tensor([1.0, 1.0]))
+    assert len(seen) == 5 and compiled.replays == 0
