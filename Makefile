@@ -40,7 +40,7 @@ format: $(STAMP)
 	$(PY) -m ruff check --fix .
 
 bench: $(STAMP)
-	$(PY) -m benchmarks.run
+	$(PY) -m benchmarks.run --device $(DEVICE)
 
 # Data-parallel training on 2 processes over MPI (mpi4py and mpich come with the dev extra).
 ddp-example: $(XSTAMP)
