@@ -46,9 +46,11 @@ bench: $(STAMP)
 ddp-example: $(XSTAMP)
 	$(VENV)/bin/mpiexec -n 2 $(PY) -m examples.ddp_train --timeline
 
+# The data-parallel rows: DDP step time on 1 and 2 processes (weak scaling), all-reduce bandwidth.
+DDP_BACKEND := $(if $(filter cuda%,$(DEVICE)),nccl,mpi)
 bench-ddp: $(STAMP)
-	$(VENV)/bin/mpiexec -n 1 $(PY) -m benchmarks.distributed --json out/bench_ddp_1.json
-	$(VENV)/bin/mpiexec -n 2 $(PY) -m benchmarks.distributed --json out/bench_ddp_2.json
+	$(VENV)/bin/mpiexec -n 1 $(PY) -m benchmarks.distributed --backend $(DDP_BACKEND) --device $(DEVICE) --json out/bench_ddp_1.json
+	$(VENV)/bin/mpiexec -n 2 $(PY) -m benchmarks.distributed --backend $(DDP_BACKEND) --device $(DEVICE) --json out/bench_ddp_2.json
 
 demo: $(XSTAMP)
 	$(PY) -m examples.demo --device $(DEVICE)
