@@ -41,6 +41,7 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run --device $(DEVICE)
+	@$(MAKE) --no-print-directory bench-ddp DEVICE=$(DEVICE)
 
 # Data-parallel training on 2 processes over MPI (mpi4py and mpich come with the dev extra).
 ddp-example: $(XSTAMP)
