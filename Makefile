@@ -40,15 +40,18 @@ format: $(STAMP)
 	$(PY) -m ruff check --fix .
 
 bench: $(STAMP)
-	$(PY) -m benchmarks.run
+	$(PY) -m benchmarks.run --device $(DEVICE)
+	@$(MAKE) --no-print-directory bench-ddp DEVICE=$(DEVICE)
 
 # Data-parallel training on 2 processes over MPI (mpi4py and mpich come with the dev extra).
 ddp-example: $(XSTAMP)
 	$(VENV)/bin/mpiexec -n 2 $(PY) -m examples.ddp_train --timeline
 
+# The data-parallel rows: DDP step time on 1 and 2 processes (weak scaling), all-reduce bandwidth.
+DDP_BACKEND := $(if $(filter cuda%,$(DEVICE)),nccl,mpi)
 bench-ddp: $(STAMP)
-	$(VENV)/bin/mpiexec -n 1 $(PY) -m benchmarks.distributed --json out/bench_ddp_1.json
-	$(VENV)/bin/mpiexec -n 2 $(PY) -m benchmarks.distributed --json out/bench_ddp_2.json
+	$(VENV)/bin/mpiexec -n 1 $(PY) -m benchmarks.distributed --backend $(DDP_BACKEND) --device $(DEVICE) --json out/bench_ddp_1.json
+	$(VENV)/bin/mpiexec -n 2 $(PY) -m benchmarks.distributed --backend $(DDP_BACKEND) --device $(DEVICE) --json out/bench_ddp_2.json
 
 demo: $(XSTAMP)
 	$(PY) -m examples.demo --device $(DEVICE)

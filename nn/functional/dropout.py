@@ -7,6 +7,8 @@ from autograd import Function, Tensor
 
 
 class _Dropout(Function):
+    draws_random = True  # A.compile: never captured into a CUDA graph (fresh masks each replay)
+
     @staticmethod
     def forward(ctx, x, p):
         xp = ctx.xp
