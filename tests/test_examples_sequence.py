@@ -66,3 +66,19 @@ def test_date_translation_quick_run_bleu_and_beam_search(tmp_path):
     assert result["losses"][0] < math.log(12)  # below the uniform guess over 12 symbols
     assert 0.0 <= result["beam_exact"] <= 1.0
     assert any(Path(f).name.startswith("date_translation_loss") for f in result["files"])
+
+
+def test_word2vec_finds_analogies_removes_the_bias_and_the_lstm_reads_negation(tmp_path):
+    import numpy as np
+
+    from examples import word2vec
+
+    rng = np.random.default_rng(0)
+    g = rng.standard_normal(5)
+    assert abs(word2vec.neutralize(rng.standard_normal(5), g) @ g) < 1e-12
+    e1, e2 = word2vec.equalize(*word2vec.unit(rng.standard_normal((2, 5))), g)
+    neutral = word2vec.neutralize(rng.standard_normal(5), g)
+    assert abs(e1 @ neutral - e2 @ neutral) < 1e-12  # the same distance to neutral words
+    assert np.allclose(e1 - e2, ((e1 - e2) @ g) / (g @ g) * g)  # they differ only along g
+    result = run(word2vec, tmp_path)
+    assert result["costs"][0] > 0 and set(result["sentiment"]) == {"average", "lstm"}
