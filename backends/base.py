@@ -17,7 +17,8 @@ class Backend:
     - ``rng``: a seeded random generator (``seed`` reseeds it)
     - ``default_float`` / ``default_int``: the dtypes factories use
     - ``synchronize``: wait for queued device work (a no-op on the CPU)
-    - the kernels where NumPy and CuPy differ: ``scatter_add``
+    - the kernels where NumPy and CuPy differ: ``scatter_add``, and convolution's data movement
+      ``im2col`` / ``col2im`` (windows of a padded N-d image as columns, and their adjoint)
     """
 
     __slots__ = ("xp", "ndarray", "device", "rng", "default_float", "default_int")
@@ -52,4 +53,29 @@ class Backend:
 
     def scatter_add(self, target: Any, index: Any, values: Any) -> None:
         """``target[index] += values`` with repeated indices accumulating (in place)."""
+        raise NotImplementedError
+
+    def im2col(
+        self,
+        x: Any,
+        kernel: tuple,
+        stride: tuple,
+        padding: tuple,
+        dilation: tuple,
+        out_size: tuple,
+        fill: float = 0.0,
+    ) -> Any:
+        """The sliding windows of ``x`` (N, C, *in_size) as columns (N, C, *kernel, *out_size).
+
+        ``col[n, c, k..., o...] = x[n, c, o * stride + k * dilation - padding]`` per spatial dim,
+        and ``fill`` where that position lies outside the input (the padding; -inf for max-pool).
+        """
+        raise NotImplementedError
+
+    def col2im(
+        self, col: Any, in_size: tuple, stride: tuple, padding: tuple, dilation: tuple
+    ) -> Any:
+        """The adjoint of ``im2col``: every column entry added back to the input position it
+        came from (entries from the padding are dropped). (N, C, *kernel, *out) -> (N, C, *in).
+        """
         raise NotImplementedError

@@ -6,7 +6,7 @@ ops (linear, the activations, softmax, the normalisations, the losses' kernels),
 backward in Tensor ops, so second derivatives come for free. Nothing here imports numpy or cupy.
 
 One module a family, re-exported here so that ``F.<name>`` finds everything:
-``activation`` (and softmax), ``linear``, ``dropout``, ``normalization``, ``sparse``
+``activation`` (and softmax), ``linear``, ``conv``, ``dropout``, ``normalization``, ``sparse``
 (embedding), ``distance``, ``loss``, ``shape``.
 """
 
@@ -22,6 +22,16 @@ from .activation import (
     sigmoid,
     softmax,
     tanh,
+)
+from .conv import (
+    conv1d,
+    conv2d,
+    conv3d,
+    conv_transpose1d,
+    conv_transpose2d,
+    conv_transpose3d,
+    fold,
+    unfold,
 )
 from .distance import cosine_similarity, normalize, pairwise_distance
 from .dropout import dropout
