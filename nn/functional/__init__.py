@@ -6,8 +6,8 @@ ops (linear, the activations, softmax, the normalisations, the losses' kernels),
 backward in Tensor ops, so second derivatives come for free. Nothing here imports numpy or cupy.
 
 One module a family, re-exported here so that ``F.<name>`` finds everything:
-``activation`` (and softmax), ``linear``, ``conv``, ``dropout``, ``normalization``, ``sparse``
-(embedding), ``distance``, ``loss``, ``shape``.
+``activation`` (and softmax), ``linear``, ``conv``, ``pooling``, ``upsampling`` (and pad),
+``dropout``, ``normalization``, ``sparse`` (embedding), ``distance``, ``loss``, ``shape``.
 """
 
 from ._utils import _reduction
@@ -46,5 +46,30 @@ from .loss import (
     triplet_margin_loss,
 )
 from .normalization import batch_norm, layer_norm
+from .pooling import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_avg_pool3d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    avg_pool3d,
+    lp_pool1d,
+    lp_pool2d,
+    max_pool1d,
+    max_pool2d,
+    max_pool3d,
+    max_unpool2d,
+)
 from .shape import flatten
 from .sparse import embedding
+from .upsampling import (
+    interpolate,
+    pad,
+    pixel_shuffle,
+    pixel_unshuffle,
+    upsample,
+    upsample_bilinear,
+    upsample_nearest,
+)
