@@ -34,7 +34,7 @@ from .conv import (
     unfold,
 )
 from .distance import cosine_similarity, normalize, pairwise_distance
-from .dropout import dropout
+from .dropout import dropout, dropout1d, dropout2d, dropout3d
 from .linear import linear
 from .loss import (
     binary_cross_entropy,
@@ -45,7 +45,7 @@ from .loss import (
     nll_loss,
     triplet_margin_loss,
 )
-from .normalization import batch_norm, layer_norm
+from .normalization import batch_norm, group_norm, instance_norm, layer_norm
 from .pooling import (
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
