@@ -13,6 +13,10 @@ from . import functional as F
 from .module import Module
 
 
+def _single(value: Any) -> tuple:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
+
+
 class _MaxPoolNd(Module):
     _fn = None
 
@@ -107,6 +111,10 @@ class AvgPool1d(_AvgPoolNd):
         count_include_pad: bool = True,
     ) -> None:
         super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
+        # PyTorch keeps AvgPool1d's sizes as 1-tuples (its repr shows them so).
+        self.kernel_size = _single(self.kernel_size)
+        self.stride = _single(self.stride)
+        self.padding = _single(self.padding)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.avg_pool1d(
