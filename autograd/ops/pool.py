@@ -12,6 +12,7 @@ spatial dim with ``matmul``; their gradients are those ops' gradients.
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -32,30 +33,65 @@ def _one_hot_columns(xp: Any, grad: Any, index: Any, kernel: tuple, out_size: tu
     return col.astype(grad.dtype, copy=False).reshape((n, c) + tuple(kernel) + tuple(out_size))
 
 
+def _padded_image(xp: Any, x: Any, geom: ConvGeometry, fill: float) -> Any:
+    """x inside a ``fill``-valued image that holds the padding and every window's reach."""
+    size = tuple(
+        max(p + n, (o - 1) * s + d * (k - 1) + 1)
+        for n, k, s, p, d, o in zip(
+            geom.in_size, geom.kernel, geom.stride, geom.padding, geom.dilation, geom.out_size
+        )
+    )
+    if size == tuple(x.shape[2:]) and not any(geom.padding):
+        return x
+    image = xp.full(x.shape[:2] + size, fill, dtype=x.dtype)
+    image[(...,) + tuple(slice(p, p + n) for p, n in zip(geom.padding, geom.in_size))] = x
+    return image
+
+
+def _windows(geom: ConvGeometry) -> Any:
+    """For each kernel offset, the strided slice of the padded image it reads at every output."""
+    for offset in itertools.product(*(range(k) for k in geom.kernel)):
+        yield (slice(None), slice(None)) + tuple(
+            slice(k * d, k * d + (o - 1) * s + 1, s)
+            for k, s, d, o in zip(offset, geom.stride, geom.dilation, geom.out_size)
+        )
+
+
+def _index_dtype(kernel: tuple) -> str:
+    k = math.prod(kernel)
+    return "int8" if k <= 127 else "int16" if k <= 32767 else "int32"
+
+
 class MaxPool(Function):
     """The maximum of each window; returns (values, argmax within the window) and keeps the
-    argmax for backward. Padding reads as -inf, so it never wins."""
+    compact argmax for backward. Padding reads as -inf, so it never wins; NaN propagates.
+
+    A loop over kernel offsets of strided slices: a running maximum and the offset that set it
+    (the first maximum wins, as PyTorch), with no column buffer.
+    """
 
     @staticmethod
     def forward(ctx, x, geom):
         xp = ctx.xp
+        image = _padded_image(xp, x, geom, -math.inf)
+        best = index = hit = None
+        for k, window in enumerate(_windows(geom)):
+            values = image[window]
+            if best is None:
+                best = values.copy()
+                index = xp.zeros(best.shape, dtype=_index_dtype(geom.kernel))
+                hit = xp.empty(best.shape, dtype=bool)
+                continue
+            xp.greater(values, best, out=hit)
+            hit |= xp.isnan(values)
+            xp.maximum(best, values, out=best)
+            index += hit * (index.dtype.type(k) - index)
         n, c = x.shape[:2]
-        col = ctx.backend.im2col(
-            x,
-            geom.kernel,
-            geom.stride,
-            geom.padding,
-            geom.dilation,
-            geom.out_size,
-            fill=-math.inf,
-        )
-        col = col.reshape(n, c, math.prod(geom.kernel), -1)
-        index = col.argmax(axis=2)
-        out = xp.take_along_axis(col, index[:, :, None, :], axis=2)
+        index = index.reshape(n, c, -1)
         ctx.geom = geom
         ctx.save_for_backward(index)
         ctx.mark_non_differentiable(index)
-        return out.reshape((n, c) + tuple(geom.out_size)), index
+        return best, index
 
     @staticmethod
     def backward(ctx, grad_out, _grad_index=None):
@@ -113,7 +149,7 @@ def _plane_indices(x: Tensor, window_index: Tensor, geom: ConvGeometry) -> Tenso
     xp = x._backend.xp
     n, c = x.shape[:2]
     d = len(geom.kernel)
-    k = window_index.data.reshape((n, c) + tuple(geom.out_size))
+    k = window_index.data.reshape((n, c) + tuple(geom.out_size)).astype("int64")
     flat = xp.zeros(k.shape, dtype=k.dtype)
     remaining = k
     offsets = []
