@@ -369,3 +369,22 @@ def test_numpy_im2col_col2im_are_adjoint_with_ceil_mode_reach():
 def test_geometry_of_conv_output_size():
     assert conv_ops.conv_output_size((28,), (5,), (1,), ((2, 2),), (1,)) == (28,)
     assert conv_ops.conv_output_size((7,), (3,), (2,), ((1, 1),), (1,)) == (4,)
+
+
+@pytest.mark.parametrize("small_image", [0, 10**9])
+@pytest.mark.parametrize("name", ["conv2d_groups", "conv_transpose2d_dcgan", "conv3d"])
+def test_both_gemm_layouts_match_pytorch(name, small_image, monkeypatch):
+    # Per-sample batched GEMMs (large images) and one GEMM over batch x pixels (small ones).
+    monkeypatch.setattr(conv_ops, "SMALL_IMAGE", small_image)
+    _, module, x, out = run_case(name)
+    np.testing.assert_allclose(out.detach().numpy(), REF[f"{name}/out"], atol=1e-10)
+    np.testing.assert_allclose(x.grad.numpy(), REF[f"{name}/grad_x"], atol=1e-10)
+    for key, p in module.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), REF[f"{name}/grad/{key}"], atol=1e-10)
+
+
+def test_large_image_layout_second_order(monkeypatch):
+    monkeypatch.setattr(conv_ops, "SMALL_IMAGE", 0)
+    x, w = t64(1, 2, 4, 4, seed=1), t64(2, 1, 3, 3, seed=2)
+    check_both_orders(lambda x, w: F.conv2d(x, w, stride=2, padding=1, groups=2), (x, w))
+    check_both_orders(lambda x, w: F.conv_transpose2d(x, w, stride=2, groups=2), (x, w))

@@ -91,13 +91,26 @@ def _add_bias(y: Any, b: Any) -> Any:
     return y
 
 
+# Below this many output pixels per sample, one GEMM over (batch x pixels) beats a batch of
+# thin per-sample GEMMs (DCGAN's 1x1 -> 3x3 -> 6x6 layers), at the price of one transposed copy.
+SMALL_IMAGE = 64
+
+
 def _conv(backend: Any, x: Any, w: Any, geom: ConvGeometry, col: Any = None) -> tuple:
     """(y (N, O, *out_size), the columns of x): one GEMM per group, batched by matmul."""
     g = geom.groups
+    n = x.shape[0]
     if col is None:
         col = _columns(backend, x, geom)
-    y = w.reshape(g, w.shape[0] // g, -1) @ col
-    return y.reshape((x.shape[0], w.shape[0]) + tuple(geom.out_size)), col
+    w = w.reshape(g, w.shape[0] // g, -1)
+    length = col.shape[-1]
+    if length < SMALL_IMAGE:
+        flat = col.transpose(1, 2, 0, 3).reshape(g, col.shape[2], n * length)
+        y = (w @ flat).reshape(g, w.shape[1], n, length).transpose(2, 0, 1, 3)
+        y = y.reshape((n, g * w.shape[1]) + tuple(geom.out_size))
+    else:
+        y = (w @ col).reshape((n, g * w.shape[1]) + tuple(geom.out_size))
+    return y, col
 
 
 def _conv_transpose(backend: Any, x: Any, w: Any, geom: ConvGeometry) -> Any:
@@ -105,7 +118,13 @@ def _conv_transpose(backend: Any, x: Any, w: Any, geom: ConvGeometry) -> Any:
     g = geom.groups
     n = x.shape[0]
     w_t = w.reshape(g, w.shape[0] // g, -1).transpose(0, 2, 1)
-    col = w_t @ x.reshape(n, g, x.shape[1] // g, -1)
+    x = x.reshape(n, g, x.shape[1] // g, -1)
+    length = x.shape[-1]
+    if length < SMALL_IMAGE:
+        flat = x.transpose(1, 2, 0, 3).reshape(g, x.shape[2], n * length)
+        col = (w_t @ flat).reshape(g, w_t.shape[1], n, length).transpose(2, 0, 1, 3)
+    else:
+        col = w_t @ x
     return _image(backend, col, geom)
 
 
@@ -117,8 +136,16 @@ def _weight_grad(backend: Any, x: Any, g: Any, geom: ConvGeometry, shape: tuple,
         col = _columns(backend, x, geom)
     n = g.shape[0]
     g = g.reshape(n, groups, g.shape[1] // groups, -1)
-    # One (out x L) @ (L x C k) GEMM per sample and group; the batch sum is a small reduction.
-    grad = (g @ col.swapaxes(-1, -2)).sum(axis=0)
+    out, length = g.shape[2:]
+    ck = col.shape[2]
+    if out * ck > length * (ck + out):
+        # Per-sample products would be bigger than copying both operands: one GEMM over N x L.
+        g_flat = g.transpose(1, 2, 0, 3).reshape(groups, out, n * length)
+        col_flat = col.transpose(1, 0, 3, 2).reshape(groups, n * length, ck)
+        grad = g_flat @ col_flat
+    else:
+        # One (out x L) @ (L x C k) GEMM per sample and group, then a small batch sum.
+        grad = (g @ col.swapaxes(-1, -2)).sum(axis=0)
     return grad.reshape(shape)
 
 
