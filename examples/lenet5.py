@@ -110,7 +110,7 @@ def main(argv=None):
         "--classic", action="store_true", help="tanh and average pooling, as in 1998"
     )
     args = common.parse_args(parser, argv)
-    epochs = args.epochs or (1 if args.quick else 12)
+    epochs = args.epochs or (3 if args.quick else 12)
 
     X_train, y_train, X_test, y_test = load_mnist_offline()
     if args.quick:
