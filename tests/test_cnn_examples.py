@@ -45,3 +45,16 @@ def test_dcgan(tmp_path, extra):
     low, high = result["samples_range"]
     assert -1.0 <= low < high <= 1.0  # the generator's Tanh output
     assert all(loss == loss for loss in result["gen_losses"] + result["disc_losses"])  # no NaN
+
+
+def test_resnet(tmp_path):
+    from examples import resnet
+
+    result = resnet.main(
+        ["--quick", "--device", "cpu", "--out", str(tmp_path), "--no-progress", "--epochs", "1"]
+    )
+    assert set(result["results"]) == {"plain, 5 convs", "plain, 9 convs", "ResNet, 5 convs",
+                                      "ResNet, 9 convs"}  # fmt: skip
+    # The notes' numbers: 120,422,400 multiplies for the 5x5 conv, 12,443,648 with a bottleneck.
+    assert result["inception"]["multiplies"] == [120_422_400, 12_443_648]
+    assert result["inception"]["inception_shape"] == (1, 256, 28, 28)
