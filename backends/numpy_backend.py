@@ -33,6 +33,7 @@ class NumPyBackend(Backend):
     def scatter_add(self, target: Any, index: Any, values: Any) -> None:
         numpy.add.at(target, index, values)
 
+<<<<<<< HEAD
     def im2col(
         self,
         x: Any,
@@ -93,3 +94,15 @@ def _window(offset: tuple, stride: tuple, dilation: tuple, out_size: tuple) -> t
         slice(k * d, k * d + (o - 1) * s + 1, s)
         for k, s, d, o in zip(offset, stride, dilation, out_size)
     )
+=======
+    def scatter_reduce(self, target: Any, index: Any, values: Any, reduce: str) -> None:
+        _SCATTER_UFUNCS[reduce].at(target, index, values)
+
+
+_SCATTER_UFUNCS = {
+    "sum": numpy.add,
+    "prod": numpy.multiply,
+    "amax": numpy.maximum,
+    "amin": numpy.minimum,
+}
+>>>>>>> main
