@@ -17,12 +17,9 @@ class Backend:
     - ``rng``: a seeded random generator (``seed`` reseeds it)
     - ``default_float`` / ``default_int``: the dtypes factories use
     - ``synchronize``: wait for queued device work (a no-op on the CPU)
-<<<<<<< HEAD
-    - the kernels where NumPy and CuPy differ: ``scatter_add``, and convolution's data movement
-      ``im2col`` / ``col2im`` (windows of a padded N-d image as columns, and their adjoint)
-=======
-    - the kernels where NumPy and CuPy differ: ``scatter_add``, ``scatter_reduce``
->>>>>>> main
+    - the kernels where NumPy and CuPy differ: ``scatter_add``, ``scatter_reduce``, and
+      convolution's data movement ``im2col`` / ``col2im`` (windows of a padded N-d image
+      as columns, and their adjoint)
     """
 
     __slots__ = ("xp", "ndarray", "device", "rng", "default_float", "default_int")
@@ -59,7 +56,6 @@ class Backend:
         """``target[index] += values`` with repeated indices accumulating (in place)."""
         raise NotImplementedError
 
-<<<<<<< HEAD
     def im2col(
         self,
         x: Any,
@@ -83,9 +79,9 @@ class Backend:
         """The adjoint of ``im2col``: every column entry added back to the input position it
         came from (entries from the padding are dropped). (N, C, *kernel, *out) -> (N, C, *in).
         """
-=======
+        raise NotImplementedError
+
     def scatter_reduce(self, target: Any, index: Any, values: Any, reduce: str) -> None:
         """``target[index] = reduce(target[index], values)`` with repeated indices combining, for
         ``reduce`` in ``"sum"``, ``"prod"``, ``"amax"``, ``"amin"`` (in place)."""
->>>>>>> main
         raise NotImplementedError

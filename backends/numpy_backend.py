@@ -33,7 +33,9 @@ class NumPyBackend(Backend):
     def scatter_add(self, target: Any, index: Any, values: Any) -> None:
         numpy.add.at(target, index, values)
 
-<<<<<<< HEAD
+    def scatter_reduce(self, target: Any, index: Any, values: Any, reduce: str) -> None:
+        _SCATTER_UFUNCS[reduce].at(target, index, values)
+
     def im2col(
         self,
         x: Any,
@@ -78,6 +80,14 @@ class NumPyBackend(Backend):
         return image[(...,) + tuple(slice(p, p + s) for p, s in zip(padding, in_size))]
 
 
+_SCATTER_UFUNCS = {
+    "sum": numpy.add,
+    "prod": numpy.multiply,
+    "amax": numpy.maximum,
+    "amin": numpy.minimum,
+}
+
+
 def _padded_size(
     in_size: tuple, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple, out_size: tuple
 ) -> tuple:
@@ -94,15 +104,3 @@ def _window(offset: tuple, stride: tuple, dilation: tuple, out_size: tuple) -> t
         slice(k * d, k * d + (o - 1) * s + 1, s)
         for k, s, d, o in zip(offset, stride, dilation, out_size)
     )
-=======
-    def scatter_reduce(self, target: Any, index: Any, values: Any, reduce: str) -> None:
-        _SCATTER_UFUNCS[reduce].at(target, index, values)
-
-
-_SCATTER_UFUNCS = {
-    "sum": numpy.add,
-    "prod": numpy.multiply,
-    "amax": numpy.maximum,
-    "amin": numpy.minimum,
-}
->>>>>>> main
