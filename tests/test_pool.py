@@ -215,3 +215,11 @@ def test_error_messages_name_the_op_shapes_and_argument(call, message):
     with pytest.raises((RuntimeError, ValueError, NotImplementedError)) as info:
         call()
     assert re.search(message, str(info.value)), str(info.value)
+
+
+def test_max_pool_propagates_nan_and_points_its_index_at_it():
+    x = A.tensor([[[[1.0, float("nan")], [3.0, 2.0]]]], requires_grad=True)
+    out, idx = F.max_pool2d(x, 2, return_indices=True)
+    assert np.isnan(out.item()) and idx.item() == 1
+    out.sum().backward()
+    assert x.grad.tolist() == [[[[0.0, 1.0], [0.0, 0.0]]]]
