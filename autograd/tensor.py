@@ -28,7 +28,7 @@ class Tensor:
 
     __slots__ = (
         "data",
-        "grad",
+        "_grad",
         "requires_grad",
         "grad_fn",
         "_out_idx",
@@ -36,6 +36,7 @@ class Tensor:
         "_backend",
         "_hooks",
         "name",
+        "_view",
         "__weakref__",
     )
 
@@ -65,6 +66,10 @@ class Tensor:
                 array = data.copy() if dtype is None else data.astype(dtype)
             else:
                 array = backend.from_host(_dtypes.host_array(source.to_host(data), dtype))
+        if not array.dtype.isnative:
+            # '>f4' data (big-endian files): the tensor owns a copy anyway, so make it native
+            # (PyTorch refuses; backward and the backends assume native order).
+            array = array.astype(array.dtype.newbyteorder("="))
         if array.dtype.kind not in "biufc":
             raise TypeError(
                 f"tensor: can't make a tensor of dtype {array.dtype}; only bool, integer and "
@@ -75,7 +80,7 @@ class Tensor:
                 f"tensor: only floating point tensors can require gradients, got {array.dtype}"
             )
         self.data = array
-        self.grad = None
+        self._grad = None
         self.requires_grad = bool(requires_grad)
         self.grad_fn = None
         self._out_idx = 0
@@ -83,6 +88,7 @@ class Tensor:
         self._backend = backend
         self._hooks = None
         self.name = name
+        self._view = None
 
     @staticmethod
     def _make(
@@ -95,7 +101,7 @@ class Tensor:
         """Wrap a backend array without checks (the ops' fast path)."""
         t = _new(Tensor)
         t.data = data
-        t.grad = None
+        t._grad = None
         t.requires_grad = requires_grad
         t.grad_fn = grad_fn
         t._out_idx = out_idx
@@ -103,6 +109,7 @@ class Tensor:
         t._backend = backend
         t._hooks = None
         t.name = None
+        t._view = None
         return t
 
     # ------------------------------------------------------------------------ properties
@@ -133,6 +140,17 @@ class Tensor:
     @property
     def is_leaf(self) -> bool:
         return self.grad_fn is None
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The accumulated gradient (leaves, and non-leaves after ``retain_grad()``)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None:
+            _check_grad_assignment(self, value)
+        self._grad = value
 
     @property
     def _version(self) -> int:
@@ -215,8 +233,21 @@ class Tensor:
         return bool(self.item())
 
     # ---------------------------------------------------------------- device and dtype
-    def to(self, *args: Any, dtype: Any = None, device: Any = None, copy: bool = False) -> Tensor:
-        """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(other_tensor)``."""
+    def to(
+        self,
+        *args: Any,
+        dtype: Any = None,
+        device: Any = None,
+        copy: bool = False,
+        non_blocking: bool = False,
+        memory_format: Any = None,
+    ) -> Tensor:
+        """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(other_tensor)``.
+
+        ``memory_format`` accepts PyTorch's ``preserve_format``, ``contiguous_format`` and
+        ``channels_last``; where we differ: arrays keep their layout (values are the same).
+        """
+        _check_memory_format(memory_format, "to")
         for arg in args:
             if isinstance(arg, Tensor):
                 device, dtype = arg.device, arg.dtype
@@ -243,23 +274,23 @@ class Tensor:
     def cuda(self, device: Any = None) -> Tensor:
         return self.to("cuda" if device is None else f"cuda:{int(device)}")
 
-    def float(self) -> Tensor:
-        return self.to(_dtypes.float32)
+    def float(self, memory_format: Any = None) -> Tensor:
+        return self.to(_dtypes.float32, memory_format=memory_format)
 
-    def double(self) -> Tensor:
-        return self.to(_dtypes.float64)
+    def double(self, memory_format: Any = None) -> Tensor:
+        return self.to(_dtypes.float64, memory_format=memory_format)
 
-    def half(self) -> Tensor:
-        return self.to(_dtypes.float16)
+    def half(self, memory_format: Any = None) -> Tensor:
+        return self.to(_dtypes.float16, memory_format=memory_format)
 
-    def long(self) -> Tensor:
-        return self.to(_dtypes.int64)
+    def long(self, memory_format: Any = None) -> Tensor:
+        return self.to(_dtypes.int64, memory_format=memory_format)
 
-    def int(self) -> Tensor:
-        return self.to(_dtypes.int32)
+    def int(self, memory_format: Any = None) -> Tensor:
+        return self.to(_dtypes.int32, memory_format=memory_format)
 
-    def bool(self) -> Tensor:
-        return self.to(_dtypes.bool_)
+    def bool(self, memory_format: Any = None) -> Tensor:
+        return self.to(_dtypes.bool_, memory_format=memory_format)
 
     def type(self, dtype: Any = None) -> Any:
         return str(self.dtype) if dtype is None else self.to(dtype)
@@ -271,10 +302,16 @@ class Tensor:
     def detach(self) -> Tensor:
         """The same data, cut from the graph (shares memory and the version counter)."""
         out = Tensor._make(self.data, self._backend)
-        out._vc = self._vc
+        _views.register_alias(self, out)
         return out
 
     def detach_(self) -> Tensor:
+        """Cut this tensor from the graph in place (refused for views, as PyTorch)."""
+        if self._view is not None and self._view[2]:
+            raise RuntimeError(
+                "detach_: can't detach views in-place (this tensor of shape "
+                f"{self.shape} is a view of another tensor); use detach() instead"
+            )
         self.grad_fn = None
         self.requires_grad = False
         return self
@@ -318,6 +355,25 @@ class Tensor:
             hooks = self.grad_fn._hooks[self._out_idx]
         return _RemovableHandle(hooks, hook)
 
+    def register_post_accumulate_grad_hook(self, hook: Any) -> Any:
+        """``hook(tensor)`` runs after backward has accumulated this leaf's ``.grad`` (PyTorch's
+        hook for fusing the optimizer step into backward). Leaves only."""
+        if not self.requires_grad:
+            raise RuntimeError(
+                "register_post_accumulate_grad_hook: cannot register a hook on a tensor that "
+                "doesn't require gradient"
+            )
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "register_post_accumulate_grad_hook: post accumulate grad hooks cannot be "
+                "registered on non-leaf tensors"
+            )
+        if self._hooks is None:
+            self._hooks = []
+        entry = _PostAccumulateGradHook(hook)
+        self._hooks.append(entry)
+        return _RemovableHandle(self._hooks, entry)
+
     def retain_grad(self) -> None:
         """Keep this non-leaf tensor's gradient in ``.grad`` after backward."""
         if not self.requires_grad:
@@ -358,10 +414,11 @@ class Tensor:
             )
         out = type(self).__new__(type(self))
         for slot in Tensor.__slots__[:-1]:
-            setattr(out, slot, getattr(self, slot))
+            setattr(out, slot, getattr(self, slot, None))
         out.data = self.data.copy()
         out._vc = [0]
         out._hooks = None
+        out._view = None
         if self.grad is not None:
             out.grad = self.grad.__deepcopy__(memo)
         memo[id(self)] = out
@@ -472,14 +529,84 @@ class Tensor:
     def mul(self, other: Any) -> Tensor:
         return mul(self, other)
 
-    def div(self, other: Any) -> Tensor:
-        return div(self, other)
+    def div(self, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+        return divide(self, other, rounding_mode=rounding_mode)
 
     def pow(self, exponent: Any) -> Tensor:
         return pow(self, exponent)
 
     def matmul(self, other: Any) -> Tensor:
         return matmul(self, other)
+
+    # --- matrix products and linear algebra (issue 13): one line each into ops/linalg.py
+    def mm(self, mat2: Tensor) -> Tensor:
+        return _linalg.mm(self, mat2)
+
+    def bmm(self, mat2: Tensor) -> Tensor:
+        return _linalg.bmm(self, mat2)
+
+    def mv(self, vec: Tensor) -> Tensor:
+        return _linalg.mv(self, vec)
+
+    def dot(self, other: Tensor) -> Tensor:
+        return _linalg.dot(self, other)
+
+    def vdot(self, other: Tensor) -> Tensor:
+        return _linalg.vdot(self, other)
+
+    def inner(self, other: Tensor) -> Tensor:
+        return _linalg.inner(self, other)
+
+    def outer(self, vec2: Tensor) -> Tensor:
+        return _linalg.outer(self, vec2)
+
+    def ger(self, vec2: Tensor) -> Tensor:
+        return _linalg.outer(self, vec2)
+
+    def addmm(self, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        return _linalg.addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+
+    def addmv(self, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        return _linalg.addmv(self, mat, vec, beta=beta, alpha=alpha)
+
+    def addr(self, vec1: Tensor, vec2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        return _linalg.addr(self, vec1, vec2, beta=beta, alpha=alpha)
+
+    def baddbmm(self, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        return _linalg.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def addbmm(self, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        return _linalg.addbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def kron(self, other: Tensor) -> Tensor:
+        return _linalg.kron(self, other)
+
+    def cross(self, other: Tensor, dim: int | None = None) -> Tensor:
+        return _linalg.cross(self, other, dim)
+
+    def trace(self) -> Tensor:
+        return _linalg.trace(self)
+
+    def det(self) -> Tensor:
+        return _linalg.det(self)
+
+    def logdet(self) -> Tensor:
+        return _linalg.logdet(self)
+
+    def slogdet(self) -> Any:
+        return _linalg.slogdet(self)
+
+    def inverse(self) -> Tensor:
+        return _linalg.inv(self)
+
+    def cholesky(self, upper: bool = False) -> Tensor:
+        return _linalg.cholesky(self, upper=upper)
+
+    def pinverse(self, rcond: float = 1e-15) -> Tensor:
+        return _linalg.pinv(self, rtol=rcond)
+
+    def matrix_power(self, n: int) -> Tensor:
+        return _linalg.matrix_power(self, n)
 
     def eq(self, other: Any) -> Tensor:
         return compare(self, other, "equal")
@@ -543,7 +670,7 @@ class Tensor:
         return Relu.apply(self)
 
     def sign(self) -> Tensor:
-        return sign(self)
+        return _pointwise.sign(self)
 
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:
         return clamp(self, min, max)
@@ -706,6 +833,20 @@ class Tensor:
 
     def lerp_(self, end: Any, weight: Any) -> Tensor:
         return self.add_((end - self) * weight)
+
+    # ``t += x`` is in place, as in PyTorch (views see it, ``w -= lr * w.grad`` keeps the leaf);
+    # without these Python would rebind the name to a new tensor.
+    def __iadd__(self, other: Any) -> Tensor:
+        return inplace(self, "add", other)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return inplace(self, "subtract", other)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return inplace(self, "multiply", other)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return inplace(self, "divide", other)
 
     def copy_(self, src: Any) -> Tensor:
         return inplace(self, "copy", src)
@@ -983,6 +1124,340 @@ class Tensor:
             "device": self.device if device is None else device,
         }
 
+    # --- op surface: elementwise, reductions, scans (issue 13)
+    def abs_(self) -> Tensor:
+        return inplace(self, "copy", Abs.apply(self), "abs_")
+
+    def acos(self) -> Tensor:
+        return _pointwise.acos(self)
+
+    arccos = acos
+
+    def asin(self) -> Tensor:
+        return _pointwise.asin(self)
+
+    arcsin = asin
+
+    def atan(self) -> Tensor:
+        return _pointwise.atan(self)
+
+    arctan = atan
+
+    def atan2(self, other: Any) -> Tensor:
+        return _pointwise.atan2(self, other)
+
+    arctan2 = atan2
+
+    def sinh(self) -> Tensor:
+        return _pointwise.sinh(self)
+
+    def cosh(self) -> Tensor:
+        return _pointwise.cosh(self)
+
+    def tan(self) -> Tensor:
+        return _pointwise.tan(self)
+
+    def asinh(self) -> Tensor:
+        return _pointwise.asinh(self)
+
+    arcsinh = asinh
+
+    def acosh(self) -> Tensor:
+        return _pointwise.acosh(self)
+
+    arccosh = acosh
+
+    def atanh(self) -> Tensor:
+        return _pointwise.atanh(self)
+
+    arctanh = atanh
+
+    def erf(self) -> Tensor:
+        return _special.erf(self)
+
+    def erfc(self) -> Tensor:
+        return _special.erfc(self)
+
+    def erfinv(self) -> Tensor:
+        return _special.erfinv(self)
+
+    def lgamma(self) -> Tensor:
+        return _special.lgamma(self)
+
+    def digamma(self) -> Tensor:
+        return _special.digamma(self)
+
+    def polygamma(self, n: int) -> Tensor:
+        return _special.polygamma(n, self)
+
+    def log1p(self) -> Tensor:
+        return _pointwise.log1p(self)
+
+    def log2(self) -> Tensor:
+        return _pointwise.log2(self)
+
+    def log10(self) -> Tensor:
+        return _pointwise.log10(self)
+
+    def expm1(self) -> Tensor:
+        return _pointwise.expm1(self)
+
+    def exp2(self) -> Tensor:
+        return _pointwise.exp2(self)
+
+    def logit(self, eps: float | None = None) -> Tensor:
+        return _pointwise.logit(self, eps)
+
+    def sinc(self) -> Tensor:
+        return _pointwise.sinc(self)
+
+    def floor(self) -> Tensor:
+        return _pointwise.floor(self)
+
+    def ceil(self) -> Tensor:
+        return _pointwise.ceil(self)
+
+    def round(self, decimals: int = 0) -> Tensor:
+        return _pointwise.round(self, decimals)
+
+    def trunc(self) -> Tensor:
+        return _pointwise.trunc(self)
+
+    fix = trunc
+
+    def frac(self) -> Tensor:
+        return _pointwise.frac(self)
+
+    def sgn(self) -> Tensor:
+        return _pointwise.sgn(self)
+
+    def signbit(self) -> Tensor:
+        return _pointwise.signbit(self)
+
+    def fmod(self, other: Any) -> Tensor:
+        return _pointwise.fmod(self, other)
+
+    def remainder(self, other: Any) -> Tensor:
+        return remainder(self, other)
+
+    def hypot(self, other: Any) -> Tensor:
+        return _pointwise.hypot(self, other)
+
+    def logaddexp(self, other: Any) -> Tensor:
+        return _pointwise.logaddexp(self, other)
+
+    def logaddexp2(self, other: Any) -> Tensor:
+        return _pointwise.logaddexp2(self, other)
+
+    def xlogy(self, other: Any) -> Tensor:
+        return _pointwise.xlogy(self, other)
+
+    def copysign(self, other: Any) -> Tensor:
+        return _pointwise.copysign(self, other)
+
+    def heaviside(self, values: Any) -> Tensor:
+        return _pointwise.heaviside(self, values)
+
+    def lerp(self, end: Any, weight: Any) -> Tensor:
+        return _pointwise.lerp(self, end, weight)
+
+    def addcmul(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+        return _pointwise.addcmul(self, tensor1, tensor2, value=value)
+
+    def addcdiv(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+        return _pointwise.addcdiv(self, tensor1, tensor2, value=value)
+
+    def nan_to_num(self, nan: float = 0.0, posinf: Any = None, neginf: Any = None) -> Tensor:
+        return _pointwise.nan_to_num(self, nan, posinf, neginf)
+
+    def clamp_min(self, min: Any) -> Tensor:
+        return clamp(self, min=min)
+
+    def clamp_max(self, max: Any) -> Tensor:
+        return clamp(self, max=max)
+
+    def square(self) -> Tensor:
+        return _pointwise.square(self)
+
+    def float_power(self, exponent: Any) -> Tensor:
+        return _pointwise.float_power(self, exponent)
+
+    def true_divide(self, other: Any) -> Tensor:
+        return div(self, other)
+
+    def divide(self, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+        return divide(self, other, rounding_mode=rounding_mode)
+
+    def floor_divide(self, other: Any) -> Tensor:
+        return floor_divide(self, other)
+
+    def isinf(self) -> Tensor:
+        return _pointwise.isinf(self)
+
+    def isposinf(self) -> Tensor:
+        return _pointwise.isposinf(self)
+
+    def isneginf(self) -> Tensor:
+        return _pointwise.isneginf(self)
+
+    def isclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
+                equal_nan: bool = False) -> Tensor:  # fmt: skip
+        return _pointwise.isclose(self, other, rtol, atol, equal_nan)
+
+    def allclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
+                 equal_nan: bool = False) -> bool:  # fmt: skip
+        return _pointwise.allclose(self, other, rtol, atol, equal_nan)
+
+    def equal(self, other: Any) -> bool:
+        return _pointwise.equal(self, other)
+
+    def fmax(self, other: Any) -> Tensor:
+        return _pointwise.fmax(self, other)
+
+    def fmin(self, other: Any) -> Tensor:
+        return _pointwise.fmin(self, other)
+
+    def positive(self) -> Tensor:
+        return _pointwise.positive(self)
+
+    def deg2rad(self) -> Tensor:
+        return _pointwise.deg2rad(self)
+
+    def rad2deg(self) -> Tensor:
+        return _pointwise.rad2deg(self)
+
+    def ldexp(self, other: Any) -> Tensor:
+        return _pointwise.ldexp(self, other)
+
+    def bitwise_left_shift(self, other: Any) -> Tensor:
+        return _pointwise.bitwise_left_shift(self, other)
+
+    def bitwise_right_shift(self, other: Any) -> Tensor:
+        return _pointwise.bitwise_right_shift(self, other)
+
+    def __lshift__(self, other: Any) -> Tensor:
+        return _pointwise.bitwise_left_shift(self, other)
+
+    def __rshift__(self, other: Any) -> Tensor:
+        return _pointwise.bitwise_right_shift(self, other)
+
+    def cumsum(self, dim: int, *, dtype: Any = None) -> Tensor:
+        return _scan.cumsum(self, dim, dtype=dtype)
+
+    def cumprod(self, dim: int, *, dtype: Any = None) -> Tensor:
+        return _scan.cumprod(self, dim, dtype=dtype)
+
+    def cummax(self, dim: int) -> Any:
+        return _scan.cummax(self, dim)
+
+    def cummin(self, dim: int) -> Any:
+        return _scan.cummin(self, dim)
+
+    def logcumsumexp(self, dim: int) -> Tensor:
+        return _scan.logcumsumexp(self, dim)
+
+    def diff(self, n: int = 1, dim: int = -1, prepend: Any = None, append: Any = None) -> Tensor:
+        return _scan.diff(self, n, dim, prepend, append)
+
+    def median(self, dim: Any = None, keepdim: bool = False) -> Any:
+        return _statistics.median(self, dim, keepdim)
+
+    def nanmedian(self, dim: Any = None, keepdim: bool = False) -> Any:
+        return _statistics.nanmedian(self, dim, keepdim)
+
+    def mode(self, dim: int = -1, keepdim: bool = False) -> Any:
+        return _statistics.mode(self, dim, keepdim)
+
+    def quantile(self, q: Any, dim: Any = None, keepdim: bool = False, *,
+                 interpolation: str = "linear") -> Tensor:  # fmt: skip
+        return _statistics.quantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def nanquantile(self, q: Any, dim: Any = None, keepdim: bool = False, *,
+                    interpolation: str = "linear") -> Tensor:  # fmt: skip
+        return _statistics.nanquantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> Any:
+        return _statistics.kthvalue(self, k, dim, keepdim)
+
+    def aminmax(self, *, dim: Any = None, keepdim: bool = False) -> Any:
+        return _statistics.aminmax(self, dim=dim, keepdim=keepdim)
+
+    def nansum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        return _statistics.nansum(self, dim, keepdim, dtype=dtype)
+
+    def nanmean(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        return _statistics.nanmean(self, dim, keepdim, dtype=dtype)
+
+    def count_nonzero(self, dim: Any = None) -> Tensor:
+        return _statistics.count_nonzero(self, dim)
+
+    def renorm(self, p: Any, dim: int, maxnorm: Any) -> Tensor:
+        return _statistics.renorm(self, p, dim, maxnorm)
+
+    def dist(self, other: Any, p: Any = 2) -> Tensor:
+        return _statistics.dist(self, other, p)
+
+    def logical_and(self, other: Any) -> Tensor:
+        return logical_and(self, other)
+
+    def logical_or(self, other: Any) -> Tensor:
+        return logical_or(self, other)
+
+    def logical_xor(self, other: Any) -> Tensor:
+        return logical_xor(self, other)
+
+    def bitwise_and(self, other: Any) -> Tensor:
+        return bitwise_and(self, other)
+
+    def bitwise_or(self, other: Any) -> Tensor:
+        return bitwise_or(self, other)
+
+    def bitwise_xor(self, other: Any) -> Tensor:
+        return bitwise_xor(self, other)
+
+    def bitwise_not(self) -> Tensor:
+        return bitwise_not(self)
+
+    def softmax(self, dim: int, dtype: Any = None) -> Tensor:
+        return _softmax.softmax(self, dim, dtype)
+
+    def log_softmax(self, dim: int, dtype: Any = None) -> Tensor:
+        return _softmax.log_softmax(self, dim, dtype)
+
+
+class _PostAccumulateGradHook:
+    """A leaf hook kept in the same list as the gradient hooks; the engine runs it after
+    accumulation (a marker type, so leaves without hooks pay nothing for it)."""
+
+    __slots__ = ("hook",)
+
+    def __init__(self, hook: Any) -> None:
+        self.hook = hook
+
+
+def _check_grad_assignment(t: Tensor, value: Any) -> None:
+    """``t.grad = value``: PyTorch's checks, so a wrong gradient can't be planted silently."""
+    if not isinstance(value, Tensor):
+        raise TypeError(
+            f"assigned grad expected to be a Tensor or None but got grad of type "
+            f"{type(value).__name__}"
+        )
+    if value._backend is not t._backend:
+        raise RuntimeError(
+            f"assigned grad has data located on a different device: the tensor is on {t.device}, "
+            f"the grad on {value.device}"
+        )
+    if value.data.dtype != t.data.dtype:
+        raise RuntimeError(
+            f"assigned grad has data of a different type: the tensor is {t.dtype}, the grad "
+            f"{value.dtype}"
+        )
+    if value.data.shape != t.data.shape:
+        raise RuntimeError(
+            f"assigned grad has data of a different size: the tensor has shape {t.shape}, the "
+            f"grad {value.shape}"
+        )
+
 
 class _RemovableHandle:
     __slots__ = ("_hooks", "_hook")
@@ -1008,6 +1483,31 @@ def _is_device(arg: Any) -> bool:
     return type(arg).__name__ == "device"
 
 
+class memory_format:  # noqa: N801  (PyTorch's name)
+    """PyTorch's layout requests. Arrays here keep their own layout; the values never change."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"autograd.{self.name}"
+
+
+preserve_format = memory_format("preserve_format")
+contiguous_format = memory_format("contiguous_format")
+channels_last = memory_format("channels_last")
+
+
+def _check_memory_format(value: Any, op: str) -> None:
+    if value is not None and not isinstance(value, memory_format):
+        raise TypeError(
+            f"{op}: memory_format must be autograd.preserve_format, contiguous_format or "
+            f"channels_last, got {value!r}"
+        )
+
+
 def _normalize_dim(dim: int, ndim: int, op: str) -> int:
     lo = -ndim if ndim else -1
     hi = ndim - 1 if ndim else 0
@@ -1022,10 +1522,17 @@ def _normalize_dim(dim: int, ndim: int, op: str) -> int:
 
 # The ops import Tensor, so they come last; Tensor's methods find them as module globals.
 from . import function as _function  # noqa: E402
+from . import views as _views  # noqa: E402
 from .ops import diagonal as _diagonal  # noqa: E402
 from .ops import layout as _layout  # noqa: E402
+from .ops import linalg as _linalg  # noqa: E402
+from .ops import pointwise as _pointwise  # noqa: E402
+from .ops import scan as _scan  # noqa: E402
 from .ops import scatter as _scatter  # noqa: E402
+from .ops import softmax as _softmax  # noqa: E402
 from .ops import sort as _sort  # noqa: E402
+from .ops import special as _special  # noqa: E402
+from .ops import statistics as _statistics  # noqa: E402
 from .ops.convert import Cast, Clone, ToDevice  # noqa: E402
 from .ops.elementwise import (  # noqa: E402
     Abs,
@@ -1051,7 +1558,10 @@ from .ops.elementwise import (  # noqa: E402
     inplace,
     isfinite,
     isnan,
+    logical_and,
     logical_not,
+    logical_or,
+    logical_xor,
     maximum,
     minimum,
     mul,
@@ -1061,12 +1571,12 @@ from .ops.elementwise import (  # noqa: E402
     rpow,
     rremainder,
     rsub,
-    sign,
     sub,
     where,
 )
 from .ops.index import gather, getitem, index_select, masked_fill, setitem  # noqa: E402
 from .ops.linalg import matmul  # noqa: E402
+from .ops.pointwise import divide  # noqa: E402
 from .ops.reduce import (  # noqa: E402
     all,
     amax,

@@ -79,6 +79,9 @@ class NumPyBackend(Backend):
             return image
         return image[(...,) + tuple(slice(p, p + s) for p, s in zip(padding, in_size))]
 
+    def accumulate(self, name: str, array: Any, axis: int) -> Any:
+        return getattr(numpy, name).accumulate(array, axis=axis)
+
 
 _SCATTER_UFUNCS = {
     "sum": numpy.add,
