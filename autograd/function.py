@@ -320,6 +320,10 @@ def run_backward(
     heappush = heapq.heappush
     heappop = heapq.heappop
     accumulate = _add_graph if create_graph else _add_arrays
+    assigned: set = set()
+    # Leaves with post-accumulate hooks (DistributedDataParallel's) are finished as soon as their
+    # last contribution arrives, so their hooks can start communication while backward goes on.
+    early = _count_hooked_deliveries(roots) if captured is None and _hooked_leaves else None
     with set_grad_enabled(create_graph):
         for root, grad in zip(roots, grad_roots):
             node = root.grad_fn
@@ -371,9 +375,17 @@ def run_backward(
                 if idx < 0:
                     parts = leaf_grads.get(target)
                     if parts is None:
-                        leaf_grads[target] = [g]
+                        leaf_grads[target] = parts = [g]
                     else:
                         parts.append(g)
+                    if early is not None and target in early:
+                        early[target] -= 1
+                        if not early[target]:
+                            del early[target]
+                            del leaf_grads[target]
+                            _finish_leaves(
+                                {target: _total(parts, create_graph)}, create_graph, assigned
+                            )
                     continue
                 buf = buffers.get(target)
                 if buf is None:
@@ -388,40 +400,78 @@ def run_backward(
                 node._saved = _RELEASED
 
         leaf_grads = {leaf: _total(parts, create_graph) for leaf, parts in leaf_grads.items()}
-        for leaf, g in leaf_grads.items():
-            if leaf._hooks:  # leaf hooks see the total gradient, for grad() as for backward()
-                leaf_grads[leaf] = _run_hooks(leaf._hooks, g)
         if captured is not None:
-            return _collect(inputs, captured, leaf_grads, allow_unused)
-        assigned: set = set()
-        post_hooks = None
-        # One lock around the read-add-write of every .grad: threads that backpropagate into
-        # the same leaves must not lose each other's updates (PyTorch's AccumulateGrad locks).
-        with _accumulate_lock:
             for leaf, g in leaf_grads.items():
-                if not create_graph and g.requires_grad:
-                    g = g.detach()
-                data = g.data
-                old = leaf._grad
-                if old is None:
-                    # .grad owns its memory: not a (read-only, broadcast) view of another
-                    # gradient, and never shared by two leaves (in-place clipping would hit both).
-                    if getattr(data, "base", None) is not None or id(data) in assigned:
-                        g = _make(data.copy(), g._backend, g.requires_grad, g.grad_fn, g._out_idx)
-                    leaf._grad = g
-                else:
-                    leaf._grad = accumulate(old, g)
-                assigned.add(id(data))
-                if leaf._hooks:
-                    post_hooks = [] if post_hooks is None else post_hooks
-                    post_hooks.append(leaf)
-        if post_hooks is not None:
-            for leaf in post_hooks:
-                _run_post_accumulate_hooks(leaf)
+                if leaf._hooks:  # leaf hooks see the total gradient, for grad() as backward()
+                    leaf_grads[leaf] = _run_hooks(leaf._hooks, g)
+            return _collect(inputs, captured, leaf_grads, allow_unused)
+        _finish_leaves(leaf_grads, create_graph, assigned)
     return None
 
 
+def _finish_leaves(leaf_grads: dict, create_graph: bool, assigned: set) -> None:
+    """Each leaf's total gradient: its hooks, then into ``.grad``, then post-accumulate hooks."""
+    accumulate = _add_graph if create_graph else _add_arrays
+    for leaf, g in leaf_grads.items():
+        if leaf._hooks:  # leaf hooks see the total gradient
+            leaf_grads[leaf] = _run_hooks(leaf._hooks, g)
+    post_hooks = None
+    # One lock around the read-add-write of every .grad: threads that backpropagate into
+    # the same leaves must not lose each other's updates (PyTorch's AccumulateGrad locks).
+    with _accumulate_lock:
+        for leaf, g in leaf_grads.items():
+            if not create_graph and g.requires_grad:
+                g = g.detach()
+            data = g.data
+            old = leaf._grad
+            if old is None:
+                # .grad owns its memory: not a (read-only, broadcast) view of another
+                # gradient, and never shared by two leaves (in-place clipping would hit both).
+                if getattr(data, "base", None) is not None or id(data) in assigned:
+                    g = _make(data.copy(), g._backend, g.requires_grad, g.grad_fn, g._out_idx)
+                leaf._grad = g
+            else:
+                leaf._grad = accumulate(old, g)
+            assigned.add(id(data))
+            if leaf._hooks:
+                post_hooks = [] if post_hooks is None else post_hooks
+                post_hooks.append(leaf)
+    if post_hooks is not None:
+        for leaf in post_hooks:
+            _run_post_accumulate_hooks(leaf)
+
+
 _accumulate_lock = threading.Lock()
+# Leaves that have a post-accumulate-grad hook (weakly held): only then does backward count
+# each such leaf's incoming edges first, to finish it as soon as its last gradient arrives.
+_hooked_leaves: dict = {}  # id(leaf) -> weakref.ref(leaf), removed when the leaf dies
+
+
+def _register_hooked_leaf(leaf: Tensor) -> None:
+    key = id(leaf)
+    _hooked_leaves[key] = weakref.ref(leaf, lambda _: _hooked_leaves.pop(key, None))
+
+
+def _count_hooked_deliveries(roots: tuple) -> dict | None:
+    """For each hooked leaf the graph of ``roots`` reaches: how many edges lead into it."""
+    counts: dict = {}
+    seen: set = set()
+    stack = [r.grad_fn for r in roots if r.grad_fn is not None]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        for edge in node._next:
+            if edge is None:
+                continue
+            target = edge[0]
+            if edge[1] < 0:
+                if id(target) in _hooked_leaves:
+                    counts[target] = counts.get(target, 0) + 1
+            else:
+                stack.append(target)
+    return counts or None
 
 
 def _hook_name(hook: Any) -> str:

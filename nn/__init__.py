@@ -4,7 +4,7 @@ Everything is built on ``autograd``: layers are thin Modules delegating to ``nn.
 (``import nn.functional as F``); the few fused ops are ``autograd.Function`` subclasses there.
 """
 
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 
 # --- the rest of PyTorch's activations, losses and layers (issue 13)
 from .activation import (
@@ -140,6 +140,7 @@ from .pooling import (
     MaxPool3d,
     MaxUnpool2d,
 )
+from .sync_batchnorm import SyncBatchNorm
 from .upsampling import (
     PixelShuffle,
     PixelUnshuffle,
@@ -267,9 +268,11 @@ __all__ = [
     "Sequential",
     "Sigmoid",
     "Softmax",
+    "SyncBatchNorm",
     "Tanh",
     "TripletMarginLoss",
     "functional",
     "init",
+    "parallel",
     "utils",
 ]
