@@ -13,13 +13,18 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from examples import conv_arithmetic, dcgan, lenet5  # noqa: E402
+from examples import conv_arithmetic, dcgan, documented, lenet5, resnet  # noqa: E402
 
 
 def run(module, tmp_path, *extra):
-    return module.main(
+    result = module.main(
         ["--quick", "--device", "cpu", "--out", str(tmp_path), "--no-progress", *extra]
     )
+    # The quick column of examples/README.md's "Numbers the runs print" table.
+    name = module.__name__.rsplit(".", 1)[-1]
+    problems = documented.mismatches(name, result, "quick")
+    assert not problems, problems
+    return result
 
 
 def test_conv_arithmetic(tmp_path):
@@ -48,11 +53,7 @@ def test_dcgan(tmp_path, extra):
 
 
 def test_resnet(tmp_path):
-    from examples import resnet
-
-    result = resnet.main(
-        ["--quick", "--device", "cpu", "--out", str(tmp_path), "--no-progress", "--epochs", "1"]
-    )
+    result = run(resnet, tmp_path, "--epochs", "1")
     assert set(result["results"]) == {"plain, 5 convs", "plain, 9 convs", "ResNet, 5 convs",
                                       "ResNet, 9 convs"}  # fmt: skip
     # The notes' numbers: 120,422,400 multiplies for the 5x5 conv, 12,443,648 with a bottleneck.
