@@ -18,6 +18,7 @@ if str(ROOT) not in sys.path:  # `pytest` (not `python -m pytest`) does not add 
 from examples import (  # noqa: E402
     batch_norm,
     common,
+    ddp_train,
     demo,
     documented,
     gradient_checking,
@@ -250,3 +251,9 @@ def test_documented_numbers_parse():
     assert documented.Claim("x", (), "< 50%").check(0.3) is None
     assert documented.Claim("x", (), "90.0% ± 0.5").check(0.904) is None
     assert documented.Claim("x", (), "33").check(33.4) is None
+
+
+def test_ddp_train_runs_in_one_process_without_mpiexec(tmp_path, capsys):
+    result = run(ddp_train, tmp_path)
+    assert result["world"] == 1 and "not started by mpiexec" in capsys.readouterr().out
+    assert (tmp_path / "ddp_model.ckpt").exists()
