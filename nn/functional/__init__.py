@@ -47,8 +47,18 @@ from .activation import (
     threshold,
 )
 from .attention import multi_head_attention_forward, scaled_dot_product_attention
+from .conv import (
+    conv1d,
+    conv2d,
+    conv3d,
+    conv_transpose1d,
+    conv_transpose2d,
+    conv_transpose3d,
+    fold,
+    unfold,
+)
 from .distance import cosine_similarity, normalize, pairwise_distance, pdist
-from .dropout import alpha_dropout, dropout
+from .dropout import alpha_dropout, dropout, dropout1d, dropout2d, dropout3d
 from .linear import bilinear, linear
 from .loss import (
     binary_cross_entropy,
@@ -73,7 +83,39 @@ from .loss import (
     triplet_margin_loss,
     triplet_margin_with_distance_loss,
 )
-from .normalization import batch_norm, layer_norm, local_response_norm, rms_norm
+from .normalization import (
+    batch_norm,
+    group_norm,
+    instance_norm,
+    layer_norm,
+    local_response_norm,
+    rms_norm,
+)
+from .pooling import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_avg_pool3d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    avg_pool3d,
+    lp_pool1d,
+    lp_pool2d,
+    max_pool1d,
+    max_pool2d,
+    max_pool3d,
+    max_unpool2d,
+)
 from .sampling import affine_grid, grid_sample
 from .shape import channel_shuffle, flatten
 from .sparse import embedding, embedding_bag
+from .upsampling import (
+    interpolate,
+    pad,
+    pixel_shuffle,
+    pixel_unshuffle,
+    upsample,
+    upsample_bilinear,
+    upsample_nearest,
+)

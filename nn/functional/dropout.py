@@ -37,6 +37,48 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     return _Dropout.apply(input, float(p))
 
 
+def _feature_dropout(input: Tensor, p: float, training: bool, spatial: int, op: str) -> Tensor:
+    """Zero whole channels: one keep/drop draw per (sample, channel), scaled by 1 / (1 - p)."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if input.ndim not in (spatial + 1, spatial + 2):
+        raise RuntimeError(
+            f"{op}: Expected {spatial + 1}D or {spatial + 2}D input, but received a "
+            f"{input.ndim}D input of shape {input.shape}"
+        )
+    if not training or p == 0.0:
+        return input
+    backend = input.backend
+    shape = input.shape[: input.ndim - spatial] + (1,) * spatial
+    work = input.dtype if input.dtype in (A.float32, A.float64) else A.float64
+    keep = backend.rng.random(shape, dtype=work) >= p
+    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
+    mask = keep.astype(input.dtype) * backend.xp.asarray(scale, dtype=input.dtype)
+    return input * Tensor._make(mask, backend)
+
+
+def dropout1d(
+    input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+) -> Tensor:
+    """Channel dropout for (N, C, L) or (C, L): each channel is zeroed with probability p.
+    Shape: same."""
+    return _feature_dropout(input, p, training, 1, "dropout1d")
+
+
+def dropout2d(
+    input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+) -> Tensor:
+    """Channel dropout for (N, C, H, W) or (C, H, W). Shape: same."""
+    return _feature_dropout(input, p, training, 2, "dropout2d")
+
+
+def dropout3d(
+    input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+) -> Tensor:
+    """Channel dropout for (N, C, D, H, W) or (C, D, H, W). Shape: same."""
+    return _feature_dropout(input, p, training, 3, "dropout3d")
+
+
 _SELU_ALPHA_SCALED = 1.7580993408473766  # SELU's scale * alpha: the value dropped units take
 
 

@@ -178,6 +178,106 @@ def layer_norm(
     )
 
 
+def instance_norm(
+    input: Tensor,
+    running_mean: Tensor | None = None,
+    running_var: Tensor | None = None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    use_input_stats: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise each channel of each sample over its spatial dims, then scale and shift per
+    channel. With running statistics, they are updated with the batch average of the
+    per-instance statistics (unbiased variance), as PyTorch.
+
+    Shape: input (N, C, *spatial) -> same; running stats, weight, bias (C,).
+    """
+    _check_tensor(input, "instance_norm", "input")
+    if input.ndim < 3:
+        raise ValueError(
+            f"instance_norm: expected an input of shape (N, C, *spatial), got {input.shape}"
+        )
+    channels = input.shape[1]
+    for name, t in (
+        ("running_mean", running_mean),
+        ("running_var", running_var),
+        ("weight", weight),
+        ("bias", bias),
+    ):
+        if t is not None and t.shape != (channels,):
+            raise RuntimeError(
+                f"instance_norm: {name} should contain {channels} elements (dim 1 of the "
+                f"input's shape {input.shape}), not shape {t.shape}"
+            )
+    if not use_input_stats:
+        return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
+    count = input.numel() // (input.shape[0] * channels)
+    if count <= 1:
+        raise ValueError(
+            f"instance_norm: Expected more than 1 spatial element when training, got input size "
+            f"{input.shape}"
+        )
+    param_shape = (1, channels) + (1,) * (input.ndim - 2)
+    dims = tuple(range(2, input.ndim))
+    out, mean, var = _Normalize.apply(
+        input, weight, bias, dims=dims, eps=eps, param_shape=param_shape, stats=True
+    )
+    n = input.shape[0]
+    if running_mean is not None:
+        with A.no_grad():
+            running_mean.mul_(1.0 - momentum).add_(mean.reshape(n, channels).mean(0) * momentum)
+    if running_var is not None:
+        with A.no_grad():
+            unbiased = var.reshape(n, channels).mean(0) * (count / (count - 1))
+            running_var.mul_(1.0 - momentum).add_(unbiased * momentum)
+    return out
+
+
+def group_norm(
+    input: Tensor,
+    num_groups: int,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise each group of C / num_groups channels of each sample (over those channels and
+    the spatial dims), then scale and shift per channel.
+
+    Shape: input (N, C, *) -> same; weight, bias (C,).
+    """
+    _check_tensor(input, "group_norm", "input")
+    if input.ndim < 2:
+        raise RuntimeError(
+            f"group_norm: Expected at least 2 dimensions for input tensor but received "
+            f"{input.ndim} (shape {input.shape})"
+        )
+    n, channels = input.shape[:2]
+    if num_groups <= 0 or channels % num_groups:
+        raise RuntimeError(
+            f"group_norm: Expected number of channels in input to be divisible by num_groups, "
+            f"but got input of shape {list(input.shape)} and num_groups={num_groups}"
+        )
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and t.shape != (channels,):
+            raise RuntimeError(
+                f"group_norm: Expected {name} to be a vector of size equal to the number of "
+                f"channels in input, but got {name} of shape {list(t.shape)} and input of shape "
+                f"{list(input.shape)}"
+            )
+    grouped = input.reshape(n, num_groups, -1)
+    out = _Normalize.apply(
+        grouped, None, None, dims=(2,), eps=eps, param_shape=(1, num_groups, 1), stats=False
+    ).reshape(input.shape)
+    param_shape = (1, channels) + (1,) * (input.ndim - 2)
+    if weight is not None:
+        out = out * weight.reshape(param_shape)
+    if bias is not None:
+        out = out + bias.reshape(param_shape)
+    return out
+
+
 def local_response_norm(
     input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0
 ) -> Tensor:

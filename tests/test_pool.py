@@ -1,0 +1,225 @@
+"""Pooling, resampling and padding: values against PyTorch, gradients to second order, errors."""
+
+import re
+
+import numpy as np
+import pytest
+from test_conv import CONV_CASES, META, REF, run_case, t64
+
+import autograd as A
+import nn
+import nn.functional as F
+
+POOL_CASES = [n for n in META["cases"] if n not in CONV_CASES]
+
+
+@pytest.mark.parametrize("name", POOL_CASES)
+def test_layer_matches_pytorch(name, device):
+    case, module, x, out = run_case(name, device)
+    assert repr(module) == case["repr"]
+    np.testing.assert_allclose(out.detach().cpu().numpy(), REF[f"{name}/out"], atol=1e-10)
+    np.testing.assert_allclose(x.grad.cpu().numpy(), REF[f"{name}/grad_x"], atol=1e-10)
+
+
+def check_both_orders(fn, x):
+    assert A.gradcheck(fn, (x,))
+    assert A.gradgradcheck(fn, (x,))
+
+
+# Distinct values (a permutation) keep max-pool's choice away from ties, where it is not smooth.
+def distinct(*shape, seed=0):
+    n = int(np.prod(shape))
+    values = np.random.default_rng(seed).permutation(n) / n
+    return A.tensor(values.reshape(shape), dtype=A.float64, requires_grad=True)
+
+
+@pytest.mark.parametrize(
+    "fn, shape",
+    [
+        (lambda x: F.max_pool1d(x, 3, 2, 1), (1, 2, 6)),
+        (lambda x: F.max_pool2d(x, 2), (1, 2, 4, 4)),
+        (
+            lambda x: F.max_pool2d(x, (3, 2), (2, 1), (1, 0), dilation=(1, 2), ceil_mode=True),
+            (1, 1, 5, 5),
+        ),
+        (lambda x: F.max_pool3d(x, 2, stride=1), (1, 1, 3, 2, 3)),
+        (lambda x: F.adaptive_max_pool2d(x, (2, 3)), (1, 2, 5, 4)),
+        (lambda x: F.max_unpool2d(*F.max_pool2d(x, 2, return_indices=True), 2), (1, 2, 4, 4)),
+    ],
+)
+def test_max_pools_gradients_to_second_order(fn, shape):
+    check_both_orders(fn, distinct(*shape))
+
+
+@pytest.mark.parametrize(
+    "fn, shape",
+    [
+        (lambda x: F.avg_pool1d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False), (1, 2, 6)),
+        (lambda x: F.avg_pool2d(x, 3, 2, 1), (1, 1, 5, 4)),
+        (lambda x: F.avg_pool2d(x, 2, divisor_override=3), (1, 2, 4, 4)),
+        (lambda x: F.avg_pool3d(x, 2, 1, 1, count_include_pad=False), (1, 1, 2, 3, 2)),
+        (lambda x: F.adaptive_avg_pool1d(x, 3), (1, 2, 5)),
+        (lambda x: F.adaptive_avg_pool2d(x, (2, 3)), (1, 2, 5, 4)),
+        (lambda x: F.lp_pool2d(x * x + 0.5, 3, 2), (1, 2, 4, 4)),
+        (lambda x: F.interpolate(x, scale_factor=2), (1, 2, 2, 3)),
+        (lambda x: F.interpolate(x, size=(3, 5), mode="nearest-exact"), (1, 1, 2, 3)),
+        (lambda x: F.interpolate(x, size=5, mode="linear", align_corners=True), (1, 2, 3)),
+        (lambda x: F.interpolate(x, scale_factor=1.5, mode="bilinear"), (1, 1, 3, 2)),
+        (lambda x: F.interpolate(x, size=(4, 3), mode="bicubic"), (1, 1, 3, 3)),
+        (lambda x: F.interpolate(x, size=(2, 3, 3), mode="trilinear"), (1, 1, 2, 2, 2)),
+        (lambda x: F.interpolate(x, size=(2, 2), mode="area"), (1, 1, 3, 4)),
+        (lambda x: F.pixel_shuffle(x, 2), (1, 4, 2, 2)),
+        (lambda x: F.pixel_unshuffle(x, 2), (1, 1, 4, 2)),
+        (lambda x: F.pad(x, (1, 2, 2, 0), mode="reflect"), (1, 1, 3, 3)),
+        (lambda x: F.pad(x, (1, 2), mode="replicate"), (1, 1, 3)),
+        (lambda x: F.pad(x, (1, 1, 1, 2), mode="circular"), (1, 1, 3, 3)),
+        (lambda x: F.pad(x, (1, 1, 1, 1), value=0.5), (1, 1, 2, 2)),
+    ],
+)
+def test_linear_resampling_gradients_to_second_order(fn, shape):
+    check_both_orders(fn, t64(*shape, seed=3))
+
+
+def test_max_pool_indices_and_unpool_match_pytorch_semantics():
+    x = A.tensor([[[[1.0, 5.0, 2.0, 0.0], [3.0, 4.0, 8.0, 7.0], [0.0, 1.0, 2.0, 9.0]]]])
+    out, idx = F.max_pool2d(x, 2, ceil_mode=True, return_indices=True)
+    assert out.tolist() == [[[[5.0, 8.0], [1.0, 9.0]]]]
+    assert idx.tolist() == [[[[1, 6], [9, 11]]]]
+    assert idx.dtype == A.int64
+    back = F.max_unpool2d(out, idx, 2, output_size=(3, 4))
+    assert back.tolist() == [[[[0, 5, 0, 0], [0, 0, 8, 0], [0, 1, 0, 9]]]]
+
+
+def test_max_pool_saves_the_argmax_not_the_input():
+    x = t64(2, 3, 8, 8)
+    node = F.max_pool2d(x, 2).grad_fn
+    saved = [v for kind, v, _ in node._saved if kind in (0, 1, 2)]
+    assert len(saved) == 1 and saved[0].dtype.kind == "i" and saved[0].size == 2 * 3 * 16
+
+
+def test_pooling_layers_reprs_are_pytorchs():
+    assert repr(nn.MaxPool2d(2)) == (
+        "MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)"
+    )
+    assert repr(nn.AvgPool2d(3, 2, 1)) == "AvgPool2d(kernel_size=3, stride=2, padding=1)"
+    assert repr(nn.AdaptiveAvgPool2d((1, 1))) == "AdaptiveAvgPool2d(output_size=(1, 1))"
+    assert repr(nn.Upsample(scale_factor=2)) == "Upsample(scale_factor=2.0, mode='nearest')"
+    assert repr(nn.ZeroPad2d(1)) == "ZeroPad2d((1, 1, 1, 1))"
+    assert repr(nn.ConstantPad2d(1, 0.5)) == "ConstantPad2d(padding=(1, 1, 1, 1), value=0.5)"
+    assert repr(nn.PixelShuffle(2)) == "PixelShuffle(upscale_factor=2)"
+
+
+def test_channel_dropout_drops_whole_channels():
+    x = A.ones(4, 8, 5, 5)
+    y = nn.Dropout2d(0.5)(x)
+    per_channel = y.numpy().reshape(4, 8, -1)
+    assert set(np.unique(per_channel)) <= {0.0, 2.0}
+    assert (per_channel.min(-1) == per_channel.max(-1)).all()  # one draw per channel
+    assert nn.Dropout2d(0.5).eval()(x) is x
+    y1 = nn.Dropout1d(0.5)(A.ones(3, 6, 4)).numpy()
+    assert (y1.min(-1) == y1.max(-1)).all()
+
+
+def test_softmax2d_sums_to_one_over_channels():
+    y = nn.Softmax2d()(A.randn(2, 3, 4, 4))
+    np.testing.assert_allclose(y.sum(1).numpy(), np.ones((2, 4, 4)), rtol=1e-6)
+
+
+def test_unbatched_pooling():
+    x = t64(2, 4, 4, requires_grad=False)
+    np.testing.assert_allclose(
+        F.max_pool2d(x, 2).numpy(), F.max_pool2d(x.unsqueeze(0), 2)[0].numpy()
+    )
+    assert F.avg_pool1d(t64(2, 6, requires_grad=False), 2).shape == (2, 3)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda: F.max_pool2d(A.randn(1, 1, 4, 4), 2, padding=2),
+            r"max_pool2d: pad should be at most half of effective kernel size",
+        ),
+        (
+            lambda: F.max_pool2d(A.randn(1, 1, 1, 1), 3, padding=1, dilation=2),
+            r"max_pool2d: Given input size: \(1x1x1\). Calculated output size: \(1x0x0\). Output "
+            r"size is too small",
+        ),
+        (
+            lambda: F.max_pool2d(A.randn(4, 4), 2),
+            r"max_pool2d: Expected 3D \(unbatched\) or 4D \(batched\) input",
+        ),
+        (
+            lambda: F.avg_pool2d(A.randn(1, 1, 4, 4), 2, padding=2),
+            r"avg_pool2d: pad should be at most half of kernel size",
+        ),
+        (
+            lambda: F.avg_pool2d(A.randn(1, 1, 4, 4), 2, divisor_override=0),
+            r"avg_pool2d: divisor must be not zero",
+        ),
+        (
+            lambda: F.adaptive_avg_pool2d(A.randn(1, 1, 4, 4), (0, 2)),
+            r"adaptive_avg_pool2d: output_size must be positive",
+        ),
+        (
+            lambda: F.interpolate(A.randn(1, 1, 4), scale_factor=2, mode="bilinear"),
+            r"interpolate: got 3D input .* mode 'bilinear' needs 4D input",
+        ),
+        (
+            lambda: F.interpolate(A.randn(1, 1, 4, 4), scale_factor=2, size=3),
+            r"interpolate: only one of size or scale_factor should be defined",
+        ),
+        (
+            lambda: F.interpolate(A.randn(1, 1, 4, 4), scale_factor=2, align_corners=True),
+            r"interpolate: align_corners option can only be set with the interpolating modes",
+        ),
+        (
+            lambda: F.interpolate(A.randn(1, 1, 4, 4), scale_factor=2, mode="cubic"),
+            r"interpolate: unknown mode 'cubic'",
+        ),
+        (
+            lambda: F.pixel_shuffle(A.randn(1, 3, 2, 2), 2),
+            r"pixel_shuffle: .* input.size\(-3\)=3 is not divisible by 4",
+        ),
+        (
+            lambda: F.pad(A.randn(1, 1, 2, 2), (2, 2), mode="reflect"),
+            r"pad: reflect padding \(2, 2\) must be < the size 2",
+        ),
+        (lambda: F.pad(A.randn(1, 1, 2, 2), (1, 1), mode="mirror"), r"pad: unknown mode 'mirror'"),
+        (
+            lambda: F.max_unpool2d(A.randn(1, 1, 2, 2), A.zeros(1, 1, 2, 3).long(), 2),
+            r"max_unpool2d: Expected shape of indices to be same as that of the input",
+        ),
+        (
+            lambda: F.group_norm(A.randn(2, 6, 3), 4),
+            r"group_norm: Expected number of channels in input to be divisible by num_groups",
+        ),
+        (lambda: nn.GroupNorm(4, 6), r"GroupNorm: num_channels must be divisible by num_groups"),
+        (
+            lambda: nn.InstanceNorm2d(3, affine=True)(A.randn(2, 4, 3, 3)),
+            r"InstanceNorm2d: expected input's size at dim=1 to match num_features \(3\), but "
+            r"got: 4",
+        ),
+        (
+            lambda: nn.BatchNorm3d(2)(A.randn(2, 2, 3, 3)),
+            r"BatchNorm3d: expected 5D input \(got 4D input",
+        ),
+        (
+            lambda: nn.ReflectionPad2d((1, 1)),
+            r"ReflectionPad2d: padding must be an int or a tuple of 4 ints",
+        ),
+        (lambda: F.dropout2d(A.randn(2), 0.5), r"dropout2d: Expected 3D or 4D input"),
+    ],
+)
+def test_error_messages_name_the_op_shapes_and_argument(call, message):
+    with pytest.raises((RuntimeError, ValueError, NotImplementedError)) as info:
+        call()
+    assert re.search(message, str(info.value)), str(info.value)
+
+
+def test_max_pool_propagates_nan_and_points_its_index_at_it():
+    x = A.tensor([[[[1.0, float("nan")], [3.0, 2.0]]]], requires_grad=True)
+    out, idx = F.max_pool2d(x, 2, return_indices=True)
+    assert np.isnan(out.item()) and idx.item() == 1
+    out.sum().backward()
+    assert x.grad.tolist() == [[[[0.0, 1.0], [0.0, 0.0]]]]
