@@ -145,7 +145,7 @@ class Tensor:
 
     @property
     def is_cuda(self) -> bool:
-        return self._backend.device != "cpu"
+        return self._backend.device.startswith("cuda")
 
     @property
     def T(self) -> Tensor:
@@ -748,11 +748,7 @@ _NUMPY_DTYPE_SUFFIX = re.compile(r",\s*dtype=\w+$")
 
 
 def _is_device(arg: Any) -> bool:
-    if isinstance(arg, backends.Backend):
-        return True
-    if isinstance(arg, str):
-        return arg.split(":")[0].lower() in ("cpu", "cuda", "gpu")
-    return type(arg).__name__ == "device"
+    return backends.is_device(arg) or type(arg).__name__ == "device"
 
 
 def _normalize_dim(dim: int, ndim: int, op: str) -> int:

@@ -135,6 +135,23 @@ def _index_array(a: Tensor, index: Any, op: str) -> Any:
     return index
 
 
+def _out_of_range(backend: Any, index: Any, n: int) -> bool:
+    """Whether any index is outside [-n, n): one explicit device-to-host read.
+
+    Worth its round trip: NumPy raises for a bad index, but a GPU would wrap it silently.
+    """
+    if not index.size:
+        return False
+    return bool(backend.to_host(((index < -n) | (index >= n)).any()))
+
+
+def _min_max(backend: Any, data: Any) -> tuple:
+    """The smallest and largest element, read to the host in one transfer."""
+    xp = backend.xp
+    low, high = backend.to_host(xp.stack([data.min(), data.max()])).tolist()
+    return low, high
+
+
 def gather(a: Tensor, dim: int, index: Any) -> Tensor:
     """``out[i][j] = a[i][index[i][j]]`` for ``dim=1`` (and likewise for any dim).
 
@@ -153,7 +170,7 @@ def gather(a: Tensor, dim: int, index: Any) -> Tensor:
                 f"gather: index {index.shape} is larger than input {a.shape} at dimension {d}"
             )
     n = a.data.shape[dim]
-    if index.size and (int(index.min()) < -n or int(index.max()) >= n):
+    if _out_of_range(a._backend, index, n):
         raise IndexError(f"gather: index out of range for dimension {dim} of size {n}")
     # An open grid of positions (xp.indices(sparse=True) is NumPy-only), index along ``dim``.
     xp = a._backend.xp
@@ -172,7 +189,7 @@ def index_select(a: Tensor, dim: int, index: Any) -> Tensor:
         raise ValueError(f"index_select: index must be 1-D, got shape {index.shape}")
     dim = _normalize_dim(dim, a.data.ndim, "index_select")
     n = a.data.shape[dim]
-    if index.size and (int(index.min()) < -n or int(index.max()) >= n):
+    if _out_of_range(a._backend, index, n):
         raise IndexError(f"index_select: index out of range for dimension {dim} of size {n}")
     return Getitem.apply(a, (slice(None),) * dim + (index.reshape(-1),))
 
@@ -197,9 +214,10 @@ def one_hot(t: Tensor, num_classes: int = -1) -> Tensor:
     if t.data.dtype.kind not in "iu":
         raise TypeError(f"one_hot: expected an integer (int64) tensor, got {t.dtype}")
     xp = t._backend.xp
+    low, high = _min_max(t._backend, t.data) if t.data.size else (0, -1)
     if num_classes == -1:
-        num_classes = int(t.data.max()) + 1 if t.data.size else 0
-    if t.data.size and (int(t.data.min()) < 0 or int(t.data.max()) >= num_classes):
+        num_classes = high + 1
+    if low < 0 or high >= num_classes:
         raise ValueError(f"one_hot: class values must be in [0, {num_classes}), got {t.tolist()}")
     out = (t.data[..., None] == xp.arange(num_classes)).astype(_dtypes.int64)
     return Tensor._make(out, t._backend)
