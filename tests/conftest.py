@@ -11,11 +11,10 @@ from __future__ import annotations
 import os
 
 import pytest
+import strict_backend
 
 import autograd as A
 import backends
-
-import strict_backend
 
 strict_backend.register()
 
@@ -47,7 +46,10 @@ def pytest_configure(config: pytest.Config) -> None:
     device = chosen_device(config)
     if device is not None:
         # A bad name, or cuda without a GPU, stops the run at once with the backend's message.
-        backends.get_backend(device)
+        try:
+            backends.get_backend(device)
+        except (ValueError, RuntimeError) as exc:
+            raise pytest.UsageError(f"--device {device}: {exc}") from None
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
