@@ -11,8 +11,11 @@ refuses, so those bugs fail here, on any machine:
   ``int(a)``, ``bool(a)``, ``a.item()``, ``a.tolist()``; ``backend.to_host`` is the only way out
   (it returns a copy, as ``cupy.asnumpy`` does), and ``from_host`` always copies;
 - reductions and full indexing give 0-d arrays, never NumPy scalars, as CuPy does;
-- its ``xp`` namespace wraps NumPy's functions (results are StrictArrays), and its random
-  generator has only the methods of CuPy's ``Generator`` (no ``permutation``, no ``choice``);
+- its ``xp`` namespace wraps NumPy's functions (results are StrictArrays); where CuPy is
+  installed (it imports without a GPU) it offers only the names CuPy has too, so a NumPy-only
+  function fails here even when its name is computed at run time (``getattr(xp, op)``);
+- its arrays have only the methods of ``cupy.ndarray``, and its random generator only those of
+  CuPy's ``Generator`` (no ``permutation``, no ``choice``);
 - every transfer is counted (``backend.transfers``), so a test can assert that a training step
   makes no hidden device-to-host round trip: see ``StrictBackend.counting``.
 
@@ -34,6 +37,17 @@ import backends
 from backends.base import Backend
 
 DEVICE = "strict"
+
+
+def _import_cupy() -> Any:
+    try:
+        import cupy
+    except Exception:  # not installed (or broken): NumPy's names are then not narrowed
+        return None
+    return cupy
+
+
+CUPY = _import_cupy()
 
 _HOST_MESSAGE = (
     "strict device: implicit conversion of a device array to the host ({what}) is not allowed "
@@ -280,14 +294,17 @@ for _name, _ufunc in {
 class _StrictUfunc:
     """A NumPy ufunc whose results are StrictArrays (``xp.add``, ``xp.add.at``, ``.reduce``)."""
 
-    def __init__(self, ufunc: Any) -> None:
+    def __init__(self, ufunc: Any, cupy_ufunc: Any = None) -> None:
         self._ufunc = ufunc
+        self._cupy_ufunc = cupy_ufunc
         self.__name__ = ufunc.__name__
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return _call(self._ufunc, args, kwargs, f"xp.{self.__name__}")
 
     def __getattr__(self, name: str) -> Any:
+        if self._cupy_ufunc is not None and not hasattr(self._cupy_ufunc, name):
+            raise AttributeError(f"CuPy's ufunc {self.__name__} has no {name!r}")
         attr = getattr(self._ufunc, name)
         if not callable(attr):
             return attr
@@ -305,23 +322,34 @@ _FROM_HOST_FUNCTIONS = frozenset(("asarray", "array", "asanyarray", "ascontiguou
 class _StrictNamespace(types.SimpleNamespace):
     """``xp`` of the strict device: NumPy's names, with device results (a module look-alike)."""
 
-    def __init__(self, module: Any, name: str, backend: StrictBackend | None) -> None:
+    def __init__(
+        self, module: Any, name: str, backend: StrictBackend | None, cupy_module: Any
+    ) -> None:
         super().__init__(__name__=name)
         self._module = module
         self._backend = backend
+        self._cupy_module = cupy_module  # None where CuPy is not installed
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
+        cupy_attr = None
+        if self._cupy_module is not None:
+            cupy_attr = getattr(self._cupy_module, name, None)
+            if cupy_attr is None and name != "newaxis":
+                raise AttributeError(
+                    f"strict device: {self.__name__}.{name} exists in NumPy but not in CuPy "
+                    f"{CUPY.__version__}; use another function or a backend duty"
+                )
         attr = getattr(self._module, name)
         if attr is numpy.ndarray:
             value: Any = StrictArray
         elif isinstance(attr, numpy.ufunc):
-            value = _StrictUfunc(attr)
+            value = _StrictUfunc(attr, cupy_attr)
         elif isinstance(attr, type):  # dtypes, scalar types, finfo, iinfo: host objects
             value = attr
         elif isinstance(attr, types.ModuleType):
-            value = _StrictNamespace(attr, f"{self.__name__}.{name}", self._backend)
+            value = _StrictNamespace(attr, f"{self.__name__}.{name}", self._backend, cupy_attr)
         elif callable(attr):
             value = self._function(attr, f"{self.__name__}.{name}", name in _FROM_HOST_FUNCTIONS)
         else:
@@ -398,7 +426,7 @@ class StrictBackend(Backend):
 
     def __init__(self) -> None:
         self.transfers = Transfers()
-        super().__init__(_StrictNamespace(numpy, "strict_numpy", self), DEVICE)
+        super().__init__(_StrictNamespace(numpy, "strict_numpy", self, CUPY), DEVICE)
         self.rng = _StrictGenerator()
 
     def seed(self, seed: int) -> None:
