@@ -4,9 +4,12 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
 XSTAMP := $(VENV)/.installed-examples
+CSTAMP := $(VENV)/.installed-cupy-check
 DEVICE ?= cpu
+# The CuPy wheel for `make gpu-check`: cuda (CUDA 12) or cuda13 (CUDA 13).
+CUDA_EXTRA ?= cuda
 
-.PHONY: install install-examples test lint format bench demo clean
+.PHONY: install install-examples test lint format bench demo clean cupy-check gpu-check
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +22,10 @@ $(STAMP): pyproject.toml | $(PY)
 $(XSTAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e '.[dev,examples]'
 	touch $(XSTAMP)
+
+$(CSTAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e '.[dev,cupy-check]'
+	touch $(CSTAMP)
 
 install: $(STAMP)
 
@@ -37,6 +44,18 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run
+
+# CuPy's API without a GPU (CuPy imports without one): every xp.<name> exists in CuPy, and the
+# strict device's tests run again with its xp narrowed to CuPy's names.
+cupy-check: $(CSTAMP)
+	$(PY) -m pytest tests/test_cupy_api.py -rs
+	$(PY) -m pytest -k strict
+
+# On a machine with a GPU: the device, the whole suite on cuda, the benchmarks on cuda and cpu,
+# and a report in out/gpu-check/ (report.md, report.json); under 10 minutes on one GPU.
+gpu-check: $(STAMP)
+	$(PY) -m pip install -q -e '.[dev,$(CUDA_EXTRA)]'
+	$(PY) scripts/gpu_check.py --out out/gpu-check
 
 demo: $(XSTAMP)
 	$(PY) -m examples.demo --device $(DEVICE)
