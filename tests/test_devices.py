@@ -196,6 +196,16 @@ def test_a_training_step_makes_no_hidden_round_trip(strict, opt_name, loss_name)
         assert moved.to_host == moved.scalar_reads == 1 and np.isfinite(value)
 
 
+def test_embedding_checks_its_indices_with_one_read(strict):
+    emb = nn.Embedding(10, 4, padding_idx=0).to("strict")
+    words = A.randint(0, 10, (8, 5), device="strict")
+    with strict.counting() as moved:
+        emb(words).sum().backward()
+    assert (moved.to_host, moved.from_host) == (1, 0)
+    with pytest.raises(IndexError, match=r"got min 0 and max 10"):
+        emb(A.tensor([0, 10], device="strict"))
+
+
 def test_inference_and_evaluation_make_no_round_trip(strict):
     model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.Dropout(0.5), nn.Tanh())
     model = model.to("strict")

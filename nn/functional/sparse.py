@@ -36,12 +36,15 @@ def embedding(
     if weight.ndim != 2:
         raise ValueError(f"embedding: weight must be 2-D, got shape {weight.shape}")
     num = weight.shape[0]
-    if input.numel() and (input.min().item() < 0 or input.max().item() >= num):
+    # One read of the device per call (a GPU would wrap a bad index silently); min and max are
+    # read only to word the error.
+    if input.numel() and ((input < 0) | (input >= num)).any().item():
         raise IndexError(
             f"embedding: index out of range: indices must be in [0, {num}) for a weight of "
             f"shape {weight.shape}, got min {input.min().item()} and max {input.max().item()}"
         )
-    out = weight.index_select(0, input.reshape(-1)).reshape(*input.shape, weight.shape[1])
+    # Plain indexing (the same Getitem as index_select), without index_select's second check.
+    out = weight[input.reshape(-1)].reshape(*input.shape, weight.shape[1])
     if padding_idx is not None:
         if padding_idx < 0:
             padding_idx += num
