@@ -276,3 +276,21 @@ def test_device_option_runs_every_generic_test_on_one_device():
 
 def test_parametrized_once_per_device(device):
     assert A.ones(1, device=device).device == backends.get_backend(device).device
+
+
+# ------------------------------------------------------------------- an example, end to end
+def test_an_example_trains_on_the_strict_device(tmp_path, strict):
+    # A course example, unchanged, on the strict device: the same numbers as on the CPU (the
+    # storage is NumPy's), and every host read is one the example asks for.
+    pytest.importorskip("sklearn", reason="the example's digits data ships with scikit-learn")
+    if str(ROOT) not in sys.path:  # `pytest` (not `python -m pytest`) does not add the root
+        sys.path.insert(0, str(ROOT))
+    from examples import softmax_digits
+
+    args = ["--quick", "--out", str(tmp_path), "--no-progress", "--device"]
+    with strict.counting() as moved:
+        result = softmax_digits.main([*args, "strict"])
+    assert moved.to_host > 0 and moved.from_host > 0
+    on_cpu = softmax_digits.main([*args, "cpu"])
+    for name, row in result["results"].items():
+        assert row == on_cpu["results"][name], name
