@@ -291,6 +291,10 @@ for _name, _ufunc in {
 
 
 # ------------------------------------------------------------------------------ the namespace
+# The keywords a CuPy ufunc call accepts (cupy/_core/_kernel.pyx: ufunc.__call__).
+_UFUNC_KEYWORDS = frozenset(("out", "dtype", "casting"))
+
+
 class _StrictUfunc:
     """A NumPy ufunc whose results are StrictArrays (``xp.add``, ``xp.add.at``, ``.reduce``)."""
 
@@ -300,6 +304,9 @@ class _StrictUfunc:
         self.__name__ = ufunc.__name__
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        unknown = set(kwargs) - _UFUNC_KEYWORDS
+        if unknown:  # NumPy's where=, order=, subok=...: CuPy raises "Wrong arguments"
+            raise TypeError(f"xp.{self.__name__}: CuPy's ufuncs take no {sorted(unknown)}")
         return _call(self._ufunc, args, kwargs, f"xp.{self.__name__}")
 
     def __getattr__(self, name: str) -> Any:

@@ -106,6 +106,13 @@ def test_transfers_are_counted_and_copy(strict):
         strict.from_host(device)
 
 
+def test_ufuncs_take_only_cupys_keywords(strict):
+    a = strict.xp.ones(3)
+    strict.xp.add(a, 1.0, out=a, casting="unsafe")
+    with pytest.raises(TypeError, match=r"CuPy's ufuncs take no \['where'\]"):
+        strict.xp.add(a, 1.0, where=a > 0)
+
+
 def test_random_generator_has_only_cupys_methods(strict):
     assert type(strict.rng.standard_normal((2,), dtype=np.float32)) is StrictArray
     for missing in ("permutation", "choice", "shuffle", "normal"):
