@@ -131,7 +131,7 @@ ARRAY_ATTRIBUTES = frozenset("shape ndim dtype size itemsize nbytes strides flag
 class StrictArray:
     """A device array of the strict backend: NumPy storage behind CuPy's rules."""
 
-    __slots__ = ("_a",)
+    __slots__ = ("_a", "__weakref__")
     __hash__ = None  # type: ignore[assignment]
     # Makes NumPy call __array_ufunc__ / our reflected operators instead of converting us.
     __array_priority__ = 200
