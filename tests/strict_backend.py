@@ -10,7 +10,8 @@ refuses, so those bugs fail here, on any machine:
 - implicit conversion to the host raises: ``numpy.asarray(a)``, ``a.__array__()``, ``float(a)``,
   ``int(a)``, ``bool(a)``, ``a.item()``, ``a.tolist()``; ``backend.to_host`` is the only way out
   (it returns a copy, as ``cupy.asnumpy`` does), and ``from_host`` always copies;
-- reductions and full indexing give 0-d arrays, never NumPy scalars, as CuPy does;
+- reductions and full indexing give 0-d arrays, never NumPy scalars, as CuPy does, and no
+  floating-point warnings are raised (a GPU computes 0/0 without a word);
 - its ``xp`` namespace wraps NumPy's functions (results are StrictArrays); where CuPy is
   installed (it imports without a GPU) it offers only the names CuPy has too, so a NumPy-only
   function fails here even when its name is computed at run time (``getattr(xp, op)``);
@@ -114,7 +115,9 @@ def _call(
     args = _unwrap(args, originals, where, allow_host)
     if kwargs:
         kwargs = {k: _unwrap(v, originals, where, allow_host) for k, v in kwargs.items()}
-    return _wrap(fn(*args, **kwargs), originals)
+    # A GPU never warns about 0/0 or an overflow: neither does this device.
+    with numpy.errstate(all="ignore"):
+        return _wrap(fn(*args, **kwargs), originals)
 
 
 # cupy.ndarray's methods that compute on the device (checked against CuPy in test_cupy_api.py).
