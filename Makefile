@@ -48,7 +48,7 @@ format: $(STAMP)
 	$(PY) -m ruff check --fix .
 
 bench: $(STAMP)
-	$(PY) -m benchmarks.run
+	$(PY) -m benchmarks.run --device $(DEVICE)
 
 # CuPy's API without a GPU (CuPy imports without one): every xp.<name> exists in CuPy, and the
 # strict device's tests run again with its xp narrowed to CuPy's names.
