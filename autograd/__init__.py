@@ -132,3 +132,80 @@ clone = _method("clone")
 detach = _method("detach")
 all = _method("all")  # noqa: A001
 any = _method("any")  # noqa: A001
+
+
+# --- op surface: shape, indexing, sorting (issue 13)
+from .ops.diagonal import (  # noqa: E402
+    block_diag,
+    diag,
+    diag_embed,
+    diagflat,
+    diagonal,
+    tril,
+    tril_indices,
+    triu,
+    triu_indices,
+)
+from .ops.layout import (  # noqa: E402
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
+    broadcast_shapes,
+    broadcast_tensors,
+    broadcast_to,
+    cartesian_prod,
+    column_stack,
+    combinations,
+    dsplit,
+    dstack,
+    flip,
+    fliplr,
+    flipud,
+    hsplit,
+    hstack,
+    meshgrid,
+    movedim,
+    narrow,
+    ravel,
+    repeat_interleave,
+    roll,
+    rot90,
+    select,
+    split_with_sizes,
+    tensor_split,
+    tile,
+    unbind,
+    unflatten,
+    vsplit,
+    vstack,
+)
+from .ops.layout import movedim as moveaxis  # noqa: E402
+from .ops.scatter import (  # noqa: E402
+    argwhere,
+    index_add,
+    index_copy,
+    index_fill,
+    index_put,
+    masked_scatter,
+    masked_select,
+    nonzero,
+    scatter,
+    scatter_add,
+    scatter_reduce,
+    take,
+    take_along_dim,
+)
+from .ops.shape import transpose as swapaxes  # noqa: E402
+from .ops.shape import transpose as swapdims  # noqa: E402
+from .ops.sort import (  # noqa: E402
+    argsort,
+    bincount,
+    bucketize,
+    histc,
+    msort,
+    searchsorted,
+    sort,
+    topk,
+    unique,
+    unique_consecutive,
+)

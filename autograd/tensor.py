@@ -730,6 +730,259 @@ class Tensor:
             sample = randn(*self.shape, dtype=self.dtype, device=self.device)
         return inplace(self, "copy", sample * std + mean)
 
+    # --- op surface: shape, indexing, sorting (issue 13)
+    def flip(self, *dims: Any) -> Tensor:
+        return _layout.flip(self, _shape_arg(dims, "flip"))
+
+    def fliplr(self) -> Tensor:
+        return _layout.fliplr(self)
+
+    def flipud(self) -> Tensor:
+        return _layout.flipud(self)
+
+    def roll(self, shifts: Any, dims: Any = None) -> Tensor:
+        return _layout.roll(self, shifts, dims)
+
+    def rot90(self, k: int = 1, dims: Any = (0, 1)) -> Tensor:
+        return _layout.rot90(self, k, dims)
+
+    def tril(self, diagonal: int = 0) -> Tensor:
+        return _diagonal.tril(self, diagonal)
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        return _diagonal.triu(self, diagonal)
+
+    def tril_(self, diagonal: int = 0) -> Tensor:
+        return _scatter.inplace_update(self, "tril_", lambda t: _diagonal.tril(t, diagonal))
+
+    def triu_(self, diagonal: int = 0) -> Tensor:
+        return _scatter.inplace_update(self, "triu_", lambda t: _diagonal.triu(t, diagonal))
+
+    def diag(self, diagonal: int = 0) -> Tensor:
+        return _diagonal.diag(self, diagonal)
+
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+        return _diagonal.diagonal(self, offset, dim1, dim2)
+
+    def diag_embed(self, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+        return _diagonal.diag_embed(self, offset, dim1, dim2)
+
+    def diagflat(self, offset: int = 0) -> Tensor:
+        return _diagonal.diagflat(self, offset)
+
+    def narrow(self, dim: int, start: Any, length: int) -> Tensor:
+        return _layout.narrow(self, dim, start, length)
+
+    def select(self, dim: int, index: int) -> Tensor:
+        return _layout.select(self, dim, index)
+
+    def movedim(self, source: Any, destination: Any) -> Tensor:
+        return _layout.movedim(self, source, destination)
+
+    moveaxis = movedim
+
+    def swapaxes(self, axis0: int, axis1: int) -> Tensor:
+        return transpose(self, axis0, axis1)
+
+    swapdims = swapaxes
+
+    def unbind(self, dim: int = 0) -> tuple:
+        return _layout.unbind(self, dim)
+
+    def unflatten(self, dim: int, sizes: Any) -> Tensor:
+        return _layout.unflatten(self, dim, sizes)
+
+    def ravel(self) -> Tensor:
+        return _layout.ravel(self)
+
+    def tile(self, *dims: Any) -> Tensor:
+        return _layout.tile(self, *dims)
+
+    def repeat_interleave(
+        self, repeats: Any = None, dim: int | None = None, *, output_size: int | None = None
+    ) -> Tensor:
+        return _layout.repeat_interleave(self, repeats, dim, output_size=output_size)
+
+    def split_with_sizes(self, split_sizes: Any, dim: int = 0) -> tuple:
+        return _layout.split_with_sizes(self, split_sizes, dim)
+
+    def tensor_split(self, indices_or_sections: Any, dim: int = 0) -> tuple:
+        return _layout.tensor_split(self, indices_or_sections, dim)
+
+    def hsplit(self, sections: Any) -> tuple:
+        return _layout.hsplit(self, sections)
+
+    def vsplit(self, sections: Any) -> tuple:
+        return _layout.vsplit(self, sections)
+
+    def dsplit(self, sections: Any) -> tuple:
+        return _layout.dsplit(self, sections)
+
+    def broadcast_to(self, shape: Any) -> Tensor:
+        return _layout.broadcast_to(self, shape)
+
+    def take(self, index: Any) -> Tensor:
+        return _scatter.take(self, index)
+
+    def take_along_dim(self, indices: Any, dim: int | None = None) -> Tensor:
+        return _scatter.take_along_dim(self, indices, dim)
+
+    def scatter(self, dim: int, index: Any, src: Any = None, *, value: Any = None,
+                reduce: str | None = None) -> Tensor:  # fmt: skip
+        return _scatter.scatter(self, dim, index, src, value=value, reduce=reduce)
+
+    def scatter_(self, dim: int, index: Any, src: Any = None, *, value: Any = None,
+                 reduce: str | None = None) -> Tensor:  # fmt: skip
+        def compute(t: Tensor) -> Tensor:
+            return _scatter.scatter(t, dim, index, src, value=value, reduce=reduce)
+
+        return _scatter.inplace_update(self, "scatter_", compute, src)
+
+    def scatter_add(self, dim: int, index: Any, src: Tensor) -> Tensor:
+        return _scatter.scatter_add(self, dim, index, src)
+
+    def scatter_add_(self, dim: int, index: Any, src: Tensor) -> Tensor:
+        def compute(t: Tensor) -> Tensor:
+            return _scatter.scatter_add(t, dim, index, src)
+
+        return _scatter.inplace_update(self, "scatter_add_", compute, src)
+
+    def scatter_reduce(self, dim: int, index: Any, src: Tensor, reduce: str, *,
+                       include_self: bool = True) -> Tensor:  # fmt: skip
+        return _scatter.scatter_reduce(self, dim, index, src, reduce, include_self=include_self)
+
+    def scatter_reduce_(self, dim: int, index: Any, src: Tensor, reduce: str, *,
+                        include_self: bool = True) -> Tensor:  # fmt: skip
+        def compute(t: Tensor) -> Tensor:
+            return _scatter.scatter_reduce(t, dim, index, src, reduce, include_self=include_self)
+
+        return _scatter.inplace_update(self, "scatter_reduce_", compute, src)
+
+    def index_add(self, dim: int, index: Any, source: Tensor, *, alpha: Any = 1) -> Tensor:
+        return _scatter.index_add(self, dim, index, source, alpha=alpha)
+
+    def index_add_(self, dim: int, index: Any, source: Tensor, *, alpha: Any = 1) -> Tensor:
+        def compute(t: Tensor) -> Tensor:
+            return _scatter.index_add(t, dim, index, source, alpha=alpha)
+
+        return _scatter.inplace_update(self, "index_add_", compute, source)
+
+    def index_copy(self, dim: int, index: Any, source: Tensor) -> Tensor:
+        return _scatter.index_copy(self, dim, index, source)
+
+    def index_copy_(self, dim: int, index: Any, source: Tensor) -> Tensor:
+        def compute(t: Tensor) -> Tensor:
+            return _scatter.index_copy(t, dim, index, source)
+
+        return _scatter.inplace_update(self, "index_copy_", compute, source)
+
+    def index_fill(self, dim: int, index: Any, value: Any) -> Tensor:
+        return _scatter.index_fill(self, dim, index, value)
+
+    def index_fill_(self, dim: int, index: Any, value: Any) -> Tensor:
+        def compute(t: Tensor) -> Tensor:
+            return _scatter.index_fill(t, dim, index, value)
+
+        return _scatter.inplace_update(self, "index_fill_", compute, value)
+
+    def index_put(self, indices: Any, values: Any, accumulate: bool = False) -> Tensor:
+        return _scatter.index_put(self, indices, values, accumulate)
+
+    def index_put_(self, indices: Any, values: Any, accumulate: bool = False) -> Tensor:
+        def compute(t: Tensor) -> Tensor:
+            return _scatter.index_put(t, indices, values, accumulate)
+
+        return _scatter.inplace_update(self, "index_put_", compute, values)
+
+    def masked_fill_(self, mask: Any, value: Any) -> Tensor:
+        return _scatter.inplace_update(
+            self, "masked_fill_", lambda t: masked_fill(t, mask, value).to(t.dtype), value
+        )
+
+    def masked_select(self, mask: Any) -> Tensor:
+        return _scatter.masked_select(self, mask)
+
+    def masked_scatter(self, mask: Any, source: Tensor) -> Tensor:
+        return _scatter.masked_scatter(self, mask, source)
+
+    def masked_scatter_(self, mask: Any, source: Tensor) -> Tensor:
+        def compute(t: Tensor) -> Tensor:
+            out = _scatter.masked_scatter(t, mask, source)
+            if out.shape != t.shape:
+                raise RuntimeError(
+                    f"masked_scatter_: mask {mask.shape} must broadcast to self {t.shape}"
+                )
+            return out
+
+        return _scatter.inplace_update(self, "masked_scatter_", compute, source)
+
+    def nonzero(self, *, as_tuple: bool = False) -> Any:
+        return _scatter.nonzero(self, as_tuple=as_tuple)
+
+    def argwhere(self) -> Tensor:
+        return _scatter.argwhere(self)
+
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
+        return _sort.sort(self, dim, descending, stable)
+
+    def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+        return _sort.argsort(self, dim, descending, stable)
+
+    def msort(self) -> Tensor:
+        return _sort.msort(self)
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
+        return _sort.topk(self, k, dim, largest, sorted)
+
+    def unique(self, sorted: bool = True, return_inverse: bool = False,
+               return_counts: bool = False, dim: int | None = None) -> Any:  # fmt: skip
+        return _sort.unique(self, sorted, return_inverse, return_counts, dim)
+
+    def unique_consecutive(self, return_inverse: bool = False, return_counts: bool = False,
+                           dim: int | None = None) -> Any:  # fmt: skip
+        return _sort.unique_consecutive(self, return_inverse, return_counts, dim)
+
+    def bincount(self, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
+        return _sort.bincount(self, weights, minlength)
+
+    def histc(self, bins: int = 100, min: Any = 0, max: Any = 0) -> Tensor:
+        return _sort.histc(self, bins, min, max)
+
+    def new_full(self, size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
+                 requires_grad: bool = False) -> Tensor:  # fmt: skip
+        from .factories import full
+
+        return full(size, fill_value, requires_grad=requires_grad, **self._new_like(dtype, device))
+
+    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None,
+                  requires_grad: bool = False) -> Tensor:  # fmt: skip
+        from .factories import zeros
+
+        return zeros(*size, requires_grad=requires_grad, **self._new_like(dtype, device))
+
+    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None,
+                 requires_grad: bool = False) -> Tensor:  # fmt: skip
+        from .factories import ones
+
+        return ones(*size, requires_grad=requires_grad, **self._new_like(dtype, device))
+
+    def new_empty(self, *size: Any, dtype: Any = None, device: Any = None,
+                  requires_grad: bool = False) -> Tensor:  # fmt: skip
+        from .factories import empty
+
+        return empty(*size, requires_grad=requires_grad, **self._new_like(dtype, device))
+
+    def new_tensor(self, data: Any, *, dtype: Any = None, device: Any = None,
+                   requires_grad: bool = False) -> Tensor:  # fmt: skip
+        return Tensor(data, requires_grad=requires_grad, **self._new_like(dtype, device))
+
+    def _new_like(self, dtype: Any, device: Any) -> dict:
+        """``new_*`` factories take this tensor's dtype and device unless told otherwise."""
+        return {
+            "dtype": self.dtype if dtype is None else dtype,
+            "device": self.device if device is None else device,
+        }
+
 
 class _RemovableHandle:
     __slots__ = ("_hooks", "_hook")
@@ -765,6 +1018,10 @@ def _normalize_dim(dim: int, ndim: int, op: str) -> int:
 
 # The ops import Tensor, so they come last; Tensor's methods find them as module globals.
 from . import function as _function  # noqa: E402
+from .ops import diagonal as _diagonal  # noqa: E402
+from .ops import layout as _layout  # noqa: E402
+from .ops import scatter as _scatter  # noqa: E402
+from .ops import sort as _sort  # noqa: E402
 from .ops.convert import Cast, Clone, ToDevice  # noqa: E402
 from .ops.elementwise import (  # noqa: E402
     Abs,
@@ -825,6 +1082,7 @@ from .ops.reduce import (  # noqa: E402
 )
 from .ops.shape import (  # noqa: E402
     Permute,
+    _shape_arg,
     chunk,
     expand,
     flatten,

@@ -17,7 +17,7 @@ class Backend:
     - ``rng``: a seeded random generator (``seed`` reseeds it)
     - ``default_float`` / ``default_int``: the dtypes factories use
     - ``synchronize``: wait for queued device work (a no-op on the CPU)
-    - the kernels where NumPy and CuPy differ: ``scatter_add``
+    - the kernels where NumPy and CuPy differ: ``scatter_add``, ``scatter_reduce``
     """
 
     __slots__ = ("xp", "ndarray", "device", "rng", "default_float", "default_int")
@@ -52,4 +52,9 @@ class Backend:
 
     def scatter_add(self, target: Any, index: Any, values: Any) -> None:
         """``target[index] += values`` with repeated indices accumulating (in place)."""
+        raise NotImplementedError
+
+    def scatter_reduce(self, target: Any, index: Any, values: Any, reduce: str) -> None:
+        """``target[index] = reduce(target[index], values)`` with repeated indices combining, for
+        ``reduce`` in ``"sum"``, ``"prod"``, ``"amax"``, ``"amin"`` (in place)."""
         raise NotImplementedError

@@ -65,3 +65,22 @@ class CuPyBackend(Backend):
         import cupyx
 
         cupyx.scatter_add(target, index, values)
+
+    def scatter_reduce(self, target: Any, index: Any, values: Any, reduce: str) -> None:
+        # CuPy's ufunc.at covers the reductions that have atomics (add, max, min); there is no
+        # atomic multiply, so "prod" is refused rather than computed a slower, different way.
+        if reduce == "prod":
+            raise NotImplementedError(
+                "scatter_reduce: reduce='prod' is not supported on CUDA (CuPy has no "
+                "multiply.at); move the tensors to the CPU for it"
+            )
+        if reduce == "sum":
+            self.scatter_add(target, index, values)
+            return
+        ufunc = self.xp.maximum if reduce == "amax" else self.xp.minimum
+        if getattr(ufunc, "at", None) is not None:
+            ufunc.at(target, index, values)
+            return
+        import cupyx
+
+        (cupyx.scatter_max if reduce == "amax" else cupyx.scatter_min)(target, index, values)

@@ -31,3 +31,14 @@ class NumPyBackend(Backend):
 
     def scatter_add(self, target: Any, index: Any, values: Any) -> None:
         numpy.add.at(target, index, values)
+
+    def scatter_reduce(self, target: Any, index: Any, values: Any, reduce: str) -> None:
+        _SCATTER_UFUNCS[reduce].at(target, index, values)
+
+
+_SCATTER_UFUNCS = {
+    "sum": numpy.add,
+    "prod": numpy.multiply,
+    "amax": numpy.maximum,
+    "amin": numpy.minimum,
+}

@@ -139,12 +139,32 @@ def mlp_784(lib: str, device: str) -> tuple[Callable, int]:
     return _training_step(model, opt, api.F.cross_entropy, x, y), 1
 
 
+def sort_scatter(lib: str, device: str) -> tuple[Callable, int]:
+    """sort, topk and scatter_add over a (256, 1024) batch, then backward: the array library's
+    sort and the backend's scatter-add (issue 13's indexing and sorting ops)."""
+    api = _api(lib)
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((256, 1024)).astype(np.float32)
+    x = api.tensor(data, device=device, requires_grad=True)
+    index = api.tensor(rng.integers(0, 64, size=(256, 1024)), device=device)
+
+    def step() -> None:
+        ordered = x.sort(dim=-1).values
+        top = x.topk(32, dim=-1).values
+        pooled = x.new_zeros(256, 64).scatter_add(1, index, ordered)
+        (pooled.sum() + top.sum()).backward()
+        x.grad = None
+
+    return step, 1
+
+
 CASES = {
     "chain_add": (chain_add, "us/op", 1e6),
     "chain_unary": (chain_unary, "us/op", 1e6),
     "matmul_chain": (matmul_chain, "ms/step", 1e3),
     "course_net_300": (course_net, "ms/step", 1e3),
     "mlp_784_b128": (mlp_784, "ms/step", 1e3),
+    "sort_scatter": (sort_scatter, "ms/step", 1e3),
 }
 
 

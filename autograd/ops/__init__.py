@@ -6,4 +6,10 @@
 - ``shape``: reshape, transpose, permute, expand, cat/stack/split, pad, the broadcast reduction
 - ``index``: __getitem__, gather, index_select, masked_fill, one_hot
 - ``convert``: dtype casts, device moves, clone
+- ``layout``: flip, roll, rot90, narrow, select, movedim, unbind, the stack/split families,
+  broadcasting helpers, meshgrid, cartesian_prod, combinations
+- ``diagonal``: tril/triu (and their indices), diagonal, diag_embed, diag, diagflat, block_diag
+- ``scatter``: scatter/scatter_add/scatter_reduce, index_add/copy/fill/put, masked_select/scatter,
+  take, take_along_dim, nonzero, and the in-place forms
+- ``sort``: sort, argsort, topk, unique, searchsorted, bucketize, bincount, histc
 """
