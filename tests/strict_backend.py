@@ -466,6 +466,21 @@ class StrictBackend(Backend):
             _unwrap(values, originals, "scatter_add"),
         )
 
+    def scatter_reduce(self, target: Any, index: Any, values: Any, reduce: str) -> None:
+        # As CuPyBackend: no atomic multiply on a GPU, so "prod" is refused there and here.
+        if reduce == "prod":
+            raise NotImplementedError(
+                "scatter_reduce: reduce='prod' is not supported on CUDA (CuPy has no "
+                "multiply.at); move the tensors to the CPU for it"
+            )
+        ufunc = {"sum": numpy.add, "amax": numpy.maximum, "amin": numpy.minimum}[reduce]
+        originals: dict = {}
+        ufunc.at(
+            _unwrap(target, originals, "scatter_reduce"),
+            _unwrap(index, originals, "scatter_reduce"),
+            _unwrap(values, originals, "scatter_reduce"),
+        )
+
     @contextlib.contextmanager
     def counting(self) -> Any:
         """``with backend.counting() as t:`` ... then ``t.to_host``, ``t.scalar_reads``, ...

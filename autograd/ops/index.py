@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import backends
 from backends import dtypes as _dtypes
 
 from ..function import Function
@@ -145,10 +146,12 @@ def _out_of_range(backend: Any, index: Any, n: int) -> bool:
     return bool(backend.to_host(((index < -n) | (index >= n)).any()))
 
 
-def _min_max(backend: Any, data: Any) -> tuple:
-    """The smallest and largest element, read to the host in one transfer."""
-    xp = backend.xp
-    low, high = backend.to_host(xp.stack([data.min(), data.max()])).tolist()
+def host_min_max(data: Any) -> tuple:
+    """The smallest and largest element of a (non-empty) backend array as Python numbers, read
+    to the host in one explicit transfer (an implicit ``int(data.min())`` would be two hidden
+    device round trips on a GPU)."""
+    backend = backends.backend_of_array(data)
+    low, high = backend.to_host(backend.xp.stack([data.min(), data.max()])).tolist()
     return low, high
 
 
@@ -214,7 +217,7 @@ def one_hot(t: Tensor, num_classes: int = -1) -> Tensor:
     if t.data.dtype.kind not in "iu":
         raise TypeError(f"one_hot: expected an integer (int64) tensor, got {t.dtype}")
     xp = t._backend.xp
-    low, high = _min_max(t._backend, t.data) if t.data.size else (0, -1)
+    low, high = host_min_max(t.data) if t.data.size else (0, -1)
     if num_classes == -1:
         num_classes = high + 1
     if low < 0 or high >= num_classes:
