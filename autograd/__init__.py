@@ -44,6 +44,7 @@ from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import gradcheck, gradgradcheck
 from .ops.elementwise import (
     clamp,
+    floor_divide,
     isfinite,
     isnan,
     maximum,
@@ -52,6 +53,67 @@ from .ops.elementwise import (
 )
 from .ops.index import gather, index_select, masked_fill, one_hot
 from .ops.linalg import matmul
+
+# --- op surface: elementwise, reductions, scans (issue 13)
+from .ops.pointwise import (
+    acos,
+    acosh,
+    addcdiv,
+    addcmul,
+    allclose,
+    arctan2,
+    asin,
+    asinh,
+    atan,
+    atan2,
+    atanh,
+    bitwise_left_shift,
+    bitwise_right_shift,
+    ceil,
+    clamp_max,
+    clamp_min,
+    copysign,
+    cosh,
+    deg2rad,
+    divide,
+    equal,
+    exp2,
+    expm1,
+    float_power,
+    floor,
+    fmax,
+    fmin,
+    fmod,
+    frac,
+    heaviside,
+    hypot,
+    isclose,
+    isinf,
+    isneginf,
+    isposinf,
+    ldexp,
+    lerp,
+    log1p,
+    log2,
+    log10,
+    logaddexp,
+    logaddexp2,
+    logit,
+    nan_to_num,
+    positive,
+    rad2deg,
+    round,
+    rsqrt,
+    sgn,
+    signbit,
+    sinc,
+    sinh,
+    square,
+    tan,
+    true_divide,
+    trunc,
+    xlogy,
+)
 from .ops.reduce import (
     amax,
     amin,
@@ -63,6 +125,16 @@ from .ops.reduce import (
     prod,
     std,
     var,
+)
+from .ops.scan import (
+    cummax,
+    cummin,
+    cumprod,
+    cumsum,
+    cumulative_trapezoid,
+    diff,
+    logcumsumexp,
+    trapezoid,
 )
 from .ops.shape import (
     cat,
@@ -77,8 +149,32 @@ from .ops.shape import (
     transpose,
     unsqueeze,
 )
+from .ops.softmax import log_softmax, softmax
+from .ops.special import digamma, erf, erfc, erfinv, lgamma, polygamma
+from .ops.statistics import (
+    aminmax,
+    count_nonzero,
+    dist,
+    kthvalue,
+    median,
+    mode,
+    nanmean,
+    nanmedian,
+    nanquantile,
+    nansum,
+    quantile,
+    renorm,
+    std_mean,
+    var_mean,
+)
 from .serialization import load, save
-from .tensor import Tensor  # noqa: I001  (Tensor first: the ops import it)
+from .tensor import (
+    Tensor,  # noqa: I001  (Tensor first: the ops import it)
+    channels_last,
+    contiguous_format,
+    memory_format,
+    preserve_format,
+)
 
 float = float32  # noqa: A001  (PyTorch's aliases)
 double = float64
@@ -209,3 +305,31 @@ from .ops.sort import (  # noqa: E402
     unique,
     unique_consecutive,
 )
+
+# --- op surface: elementwise, reductions, scans (issue 13): the Tensor-method twins
+arccos = acos
+arcsin = asin
+arctan = atan
+arcsinh = asinh
+arccosh = acosh
+arctanh = atanh
+fix = trunc
+remainder = _method("remainder")
+abs_ = _method("abs_")
+trapz = trapezoid
+clip = _method("clip")
+reciprocal = _method("reciprocal")
+logical_not = _method("logical_not")
+logical_and = _method("logical_and")
+logical_or = _method("logical_or")
+logical_xor = _method("logical_xor")
+bitwise_and = _method("bitwise_and")
+bitwise_or = _method("bitwise_or")
+bitwise_xor = _method("bitwise_xor")
+bitwise_not = _method("bitwise_not")
+eq = _method("eq")
+ne = _method("ne")
+lt = _method("lt")
+le = _method("le")
+gt = _method("gt")
+ge = _method("ge")

@@ -215,8 +215,21 @@ class Tensor:
         return bool(self.item())
 
     # ---------------------------------------------------------------- device and dtype
-    def to(self, *args: Any, dtype: Any = None, device: Any = None, copy: bool = False) -> Tensor:
-        """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(other_tensor)``."""
+    def to(
+        self,
+        *args: Any,
+        dtype: Any = None,
+        device: Any = None,
+        copy: bool = False,
+        non_blocking: bool = False,
+        memory_format: Any = None,
+    ) -> Tensor:
+        """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(other_tensor)``.
+
+        ``memory_format`` accepts PyTorch's ``preserve_format``, ``contiguous_format`` and
+        ``channels_last``; where we differ: arrays keep their layout (values are the same).
+        """
+        _check_memory_format(memory_format, "to")
         for arg in args:
             if isinstance(arg, Tensor):
                 device, dtype = arg.device, arg.dtype
@@ -243,23 +256,23 @@ class Tensor:
     def cuda(self, device: Any = None) -> Tensor:
         return self.to("cuda" if device is None else f"cuda:{int(device)}")
 
-    def float(self) -> Tensor:
-        return self.to(_dtypes.float32)
+    def float(self, memory_format: Any = None) -> Tensor:
+        return self.to(_dtypes.float32, memory_format=memory_format)
 
-    def double(self) -> Tensor:
-        return self.to(_dtypes.float64)
+    def double(self, memory_format: Any = None) -> Tensor:
+        return self.to(_dtypes.float64, memory_format=memory_format)
 
-    def half(self) -> Tensor:
-        return self.to(_dtypes.float16)
+    def half(self, memory_format: Any = None) -> Tensor:
+        return self.to(_dtypes.float16, memory_format=memory_format)
 
-    def long(self) -> Tensor:
-        return self.to(_dtypes.int64)
+    def long(self, memory_format: Any = None) -> Tensor:
+        return self.to(_dtypes.int64, memory_format=memory_format)
 
-    def int(self) -> Tensor:
-        return self.to(_dtypes.int32)
+    def int(self, memory_format: Any = None) -> Tensor:
+        return self.to(_dtypes.int32, memory_format=memory_format)
 
-    def bool(self) -> Tensor:
-        return self.to(_dtypes.bool_)
+    def bool(self, memory_format: Any = None) -> Tensor:
+        return self.to(_dtypes.bool_, memory_format=memory_format)
 
     def type(self, dtype: Any = None) -> Any:
         return str(self.dtype) if dtype is None else self.to(dtype)
@@ -472,8 +485,8 @@ class Tensor:
     def mul(self, other: Any) -> Tensor:
         return mul(self, other)
 
-    def div(self, other: Any) -> Tensor:
-        return div(self, other)
+    def div(self, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+        return divide(self, other, rounding_mode=rounding_mode)
 
     def pow(self, exponent: Any) -> Tensor:
         return pow(self, exponent)
@@ -543,7 +556,7 @@ class Tensor:
         return Relu.apply(self)
 
     def sign(self) -> Tensor:
-        return sign(self)
+        return _pointwise.sign(self)
 
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:
         return clamp(self, min, max)
@@ -983,6 +996,306 @@ class Tensor:
             "device": self.device if device is None else device,
         }
 
+    # --- op surface: elementwise, reductions, scans (issue 13)
+    def abs_(self) -> Tensor:
+        return inplace(self, "copy", Abs.apply(self), "abs_")
+
+    def acos(self) -> Tensor:
+        return _pointwise.acos(self)
+
+    arccos = acos
+
+    def asin(self) -> Tensor:
+        return _pointwise.asin(self)
+
+    arcsin = asin
+
+    def atan(self) -> Tensor:
+        return _pointwise.atan(self)
+
+    arctan = atan
+
+    def atan2(self, other: Any) -> Tensor:
+        return _pointwise.atan2(self, other)
+
+    arctan2 = atan2
+
+    def sinh(self) -> Tensor:
+        return _pointwise.sinh(self)
+
+    def cosh(self) -> Tensor:
+        return _pointwise.cosh(self)
+
+    def tan(self) -> Tensor:
+        return _pointwise.tan(self)
+
+    def asinh(self) -> Tensor:
+        return _pointwise.asinh(self)
+
+    arcsinh = asinh
+
+    def acosh(self) -> Tensor:
+        return _pointwise.acosh(self)
+
+    arccosh = acosh
+
+    def atanh(self) -> Tensor:
+        return _pointwise.atanh(self)
+
+    arctanh = atanh
+
+    def erf(self) -> Tensor:
+        return _special.erf(self)
+
+    def erfc(self) -> Tensor:
+        return _special.erfc(self)
+
+    def erfinv(self) -> Tensor:
+        return _special.erfinv(self)
+
+    def lgamma(self) -> Tensor:
+        return _special.lgamma(self)
+
+    def digamma(self) -> Tensor:
+        return _special.digamma(self)
+
+    def polygamma(self, n: int) -> Tensor:
+        return _special.polygamma(n, self)
+
+    def log1p(self) -> Tensor:
+        return _pointwise.log1p(self)
+
+    def log2(self) -> Tensor:
+        return _pointwise.log2(self)
+
+    def log10(self) -> Tensor:
+        return _pointwise.log10(self)
+
+    def expm1(self) -> Tensor:
+        return _pointwise.expm1(self)
+
+    def exp2(self) -> Tensor:
+        return _pointwise.exp2(self)
+
+    def logit(self, eps: float | None = None) -> Tensor:
+        return _pointwise.logit(self, eps)
+
+    def sinc(self) -> Tensor:
+        return _pointwise.sinc(self)
+
+    def floor(self) -> Tensor:
+        return _pointwise.floor(self)
+
+    def ceil(self) -> Tensor:
+        return _pointwise.ceil(self)
+
+    def round(self, decimals: int = 0) -> Tensor:
+        return _pointwise.round(self, decimals)
+
+    def trunc(self) -> Tensor:
+        return _pointwise.trunc(self)
+
+    fix = trunc
+
+    def frac(self) -> Tensor:
+        return _pointwise.frac(self)
+
+    def sgn(self) -> Tensor:
+        return _pointwise.sgn(self)
+
+    def signbit(self) -> Tensor:
+        return _pointwise.signbit(self)
+
+    def fmod(self, other: Any) -> Tensor:
+        return _pointwise.fmod(self, other)
+
+    def remainder(self, other: Any) -> Tensor:
+        return remainder(self, other)
+
+    def hypot(self, other: Any) -> Tensor:
+        return _pointwise.hypot(self, other)
+
+    def logaddexp(self, other: Any) -> Tensor:
+        return _pointwise.logaddexp(self, other)
+
+    def logaddexp2(self, other: Any) -> Tensor:
+        return _pointwise.logaddexp2(self, other)
+
+    def xlogy(self, other: Any) -> Tensor:
+        return _pointwise.xlogy(self, other)
+
+    def copysign(self, other: Any) -> Tensor:
+        return _pointwise.copysign(self, other)
+
+    def heaviside(self, values: Any) -> Tensor:
+        return _pointwise.heaviside(self, values)
+
+    def lerp(self, end: Any, weight: Any) -> Tensor:
+        return _pointwise.lerp(self, end, weight)
+
+    def addcmul(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+        return _pointwise.addcmul(self, tensor1, tensor2, value=value)
+
+    def addcdiv(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+        return _pointwise.addcdiv(self, tensor1, tensor2, value=value)
+
+    def nan_to_num(self, nan: float = 0.0, posinf: Any = None, neginf: Any = None) -> Tensor:
+        return _pointwise.nan_to_num(self, nan, posinf, neginf)
+
+    def clamp_min(self, min: Any) -> Tensor:
+        return clamp(self, min=min)
+
+    def clamp_max(self, max: Any) -> Tensor:
+        return clamp(self, max=max)
+
+    def square(self) -> Tensor:
+        return _pointwise.square(self)
+
+    def float_power(self, exponent: Any) -> Tensor:
+        return _pointwise.float_power(self, exponent)
+
+    def true_divide(self, other: Any) -> Tensor:
+        return div(self, other)
+
+    def divide(self, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+        return divide(self, other, rounding_mode=rounding_mode)
+
+    def floor_divide(self, other: Any) -> Tensor:
+        return floor_divide(self, other)
+
+    def isinf(self) -> Tensor:
+        return _pointwise.isinf(self)
+
+    def isposinf(self) -> Tensor:
+        return _pointwise.isposinf(self)
+
+    def isneginf(self) -> Tensor:
+        return _pointwise.isneginf(self)
+
+    def isclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
+                equal_nan: bool = False) -> Tensor:  # fmt: skip
+        return _pointwise.isclose(self, other, rtol, atol, equal_nan)
+
+    def allclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
+                 equal_nan: bool = False) -> bool:  # fmt: skip
+        return _pointwise.allclose(self, other, rtol, atol, equal_nan)
+
+    def equal(self, other: Any) -> bool:
+        return _pointwise.equal(self, other)
+
+    def fmax(self, other: Any) -> Tensor:
+        return _pointwise.fmax(self, other)
+
+    def fmin(self, other: Any) -> Tensor:
+        return _pointwise.fmin(self, other)
+
+    def positive(self) -> Tensor:
+        return _pointwise.positive(self)
+
+    def deg2rad(self) -> Tensor:
+        return _pointwise.deg2rad(self)
+
+    def rad2deg(self) -> Tensor:
+        return _pointwise.rad2deg(self)
+
+    def ldexp(self, other: Any) -> Tensor:
+        return _pointwise.ldexp(self, other)
+
+    def bitwise_left_shift(self, other: Any) -> Tensor:
+        return _pointwise.bitwise_left_shift(self, other)
+
+    def bitwise_right_shift(self, other: Any) -> Tensor:
+        return _pointwise.bitwise_right_shift(self, other)
+
+    def __lshift__(self, other: Any) -> Tensor:
+        return _pointwise.bitwise_left_shift(self, other)
+
+    def __rshift__(self, other: Any) -> Tensor:
+        return _pointwise.bitwise_right_shift(self, other)
+
+    def cumsum(self, dim: int, *, dtype: Any = None) -> Tensor:
+        return _scan.cumsum(self, dim, dtype=dtype)
+
+    def cumprod(self, dim: int, *, dtype: Any = None) -> Tensor:
+        return _scan.cumprod(self, dim, dtype=dtype)
+
+    def cummax(self, dim: int) -> Any:
+        return _scan.cummax(self, dim)
+
+    def cummin(self, dim: int) -> Any:
+        return _scan.cummin(self, dim)
+
+    def logcumsumexp(self, dim: int) -> Tensor:
+        return _scan.logcumsumexp(self, dim)
+
+    def diff(self, n: int = 1, dim: int = -1, prepend: Any = None, append: Any = None) -> Tensor:
+        return _scan.diff(self, n, dim, prepend, append)
+
+    def median(self, dim: Any = None, keepdim: bool = False) -> Any:
+        return _statistics.median(self, dim, keepdim)
+
+    def nanmedian(self, dim: Any = None, keepdim: bool = False) -> Any:
+        return _statistics.nanmedian(self, dim, keepdim)
+
+    def mode(self, dim: int = -1, keepdim: bool = False) -> Any:
+        return _statistics.mode(self, dim, keepdim)
+
+    def quantile(self, q: Any, dim: Any = None, keepdim: bool = False, *,
+                 interpolation: str = "linear") -> Tensor:  # fmt: skip
+        return _statistics.quantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def nanquantile(self, q: Any, dim: Any = None, keepdim: bool = False, *,
+                    interpolation: str = "linear") -> Tensor:  # fmt: skip
+        return _statistics.nanquantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> Any:
+        return _statistics.kthvalue(self, k, dim, keepdim)
+
+    def aminmax(self, *, dim: Any = None, keepdim: bool = False) -> Any:
+        return _statistics.aminmax(self, dim=dim, keepdim=keepdim)
+
+    def nansum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        return _statistics.nansum(self, dim, keepdim, dtype=dtype)
+
+    def nanmean(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        return _statistics.nanmean(self, dim, keepdim, dtype=dtype)
+
+    def count_nonzero(self, dim: Any = None) -> Tensor:
+        return _statistics.count_nonzero(self, dim)
+
+    def renorm(self, p: Any, dim: int, maxnorm: Any) -> Tensor:
+        return _statistics.renorm(self, p, dim, maxnorm)
+
+    def dist(self, other: Any, p: Any = 2) -> Tensor:
+        return _statistics.dist(self, other, p)
+
+    def logical_and(self, other: Any) -> Tensor:
+        return logical_and(self, other)
+
+    def logical_or(self, other: Any) -> Tensor:
+        return logical_or(self, other)
+
+    def logical_xor(self, other: Any) -> Tensor:
+        return logical_xor(self, other)
+
+    def bitwise_and(self, other: Any) -> Tensor:
+        return bitwise_and(self, other)
+
+    def bitwise_or(self, other: Any) -> Tensor:
+        return bitwise_or(self, other)
+
+    def bitwise_xor(self, other: Any) -> Tensor:
+        return bitwise_xor(self, other)
+
+    def bitwise_not(self) -> Tensor:
+        return bitwise_not(self)
+
+    def softmax(self, dim: int, dtype: Any = None) -> Tensor:
+        return _softmax.softmax(self, dim, dtype)
+
+    def log_softmax(self, dim: int, dtype: Any = None) -> Tensor:
+        return _softmax.log_softmax(self, dim, dtype)
+
 
 class _RemovableHandle:
     __slots__ = ("_hooks", "_hook")
@@ -1004,6 +1317,31 @@ def _is_device(arg: Any) -> bool:
     return backends.is_device(arg) or type(arg).__name__ == "device"
 
 
+class memory_format:  # noqa: N801  (PyTorch's name)
+    """PyTorch's layout requests. Arrays here keep their own layout; the values never change."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"autograd.{self.name}"
+
+
+preserve_format = memory_format("preserve_format")
+contiguous_format = memory_format("contiguous_format")
+channels_last = memory_format("channels_last")
+
+
+def _check_memory_format(value: Any, op: str) -> None:
+    if value is not None and not isinstance(value, memory_format):
+        raise TypeError(
+            f"{op}: memory_format must be autograd.preserve_format, contiguous_format or "
+            f"channels_last, got {value!r}"
+        )
+
+
 def _normalize_dim(dim: int, ndim: int, op: str) -> int:
     lo = -ndim if ndim else -1
     hi = ndim - 1 if ndim else 0
@@ -1020,8 +1358,13 @@ def _normalize_dim(dim: int, ndim: int, op: str) -> int:
 from . import function as _function  # noqa: E402
 from .ops import diagonal as _diagonal  # noqa: E402
 from .ops import layout as _layout  # noqa: E402
+from .ops import pointwise as _pointwise  # noqa: E402
+from .ops import scan as _scan  # noqa: E402
 from .ops import scatter as _scatter  # noqa: E402
+from .ops import softmax as _softmax  # noqa: E402
 from .ops import sort as _sort  # noqa: E402
+from .ops import special as _special  # noqa: E402
+from .ops import statistics as _statistics  # noqa: E402
 from .ops.convert import Cast, Clone, ToDevice  # noqa: E402
 from .ops.elementwise import (  # noqa: E402
     Abs,
@@ -1047,7 +1390,10 @@ from .ops.elementwise import (  # noqa: E402
     inplace,
     isfinite,
     isnan,
+    logical_and,
     logical_not,
+    logical_or,
+    logical_xor,
     maximum,
     minimum,
     mul,
@@ -1057,12 +1403,12 @@ from .ops.elementwise import (  # noqa: E402
     rpow,
     rremainder,
     rsub,
-    sign,
     sub,
     where,
 )
 from .ops.index import gather, getitem, index_select, masked_fill, setitem  # noqa: E402
 from .ops.linalg import matmul  # noqa: E402
+from .ops.pointwise import divide  # noqa: E402
 from .ops.reduce import (  # noqa: E402
     all,
     amax,

@@ -17,7 +17,10 @@ class Backend:
     - ``rng``: a seeded random generator (``seed`` reseeds it)
     - ``default_float`` / ``default_int``: the dtypes factories use
     - ``synchronize``: wait for queued device work (a no-op on the CPU)
-    - the kernels where NumPy and CuPy differ: ``scatter_add``, ``scatter_reduce``
+    - the kernels where NumPy and CuPy differ: ``scatter_add``, ``scatter_reduce``,
+      ``accumulate`` (a running
+      maximum, minimum or log-add-exp: NumPy's ``ufunc.accumulate``; CuPy's ufuncs accumulate
+      only add and multiply)
     """
 
     __slots__ = ("xp", "ndarray", "device", "rng", "default_float", "default_int")
@@ -58,3 +61,20 @@ class Backend:
         """``target[index] = reduce(target[index], values)`` with repeated indices combining, for
         ``reduce`` in ``"sum"``, ``"prod"``, ``"amax"``, ``"amin"`` (in place)."""
         raise NotImplementedError
+
+    def accumulate(self, name: str, array: Any, axis: int) -> Any:
+        """The running ``xp.<name>`` (``maximum``, ``minimum``, ``logaddexp``) along ``axis``.
+
+        This default is a log-step (Hillis-Steele) scan of whole-array ops, O(n log n) work
+        and log2(n) steps, for array libraries whose ufuncs have no ``accumulate``.
+        """
+        xp = self.xp
+        op = getattr(xp, name)
+        out = xp.moveaxis(array, axis, -1)
+        n = out.shape[-1]
+        step = 1
+        while step < n:
+            combined = op(out[..., step:], out[..., :-step])
+            out = xp.concatenate([out[..., :step], combined], axis=-1)
+            step *= 2
+        return xp.ascontiguousarray(xp.moveaxis(out, -1, axis))

@@ -35,6 +35,9 @@ class NumPyBackend(Backend):
     def scatter_reduce(self, target: Any, index: Any, values: Any, reduce: str) -> None:
         _SCATTER_UFUNCS[reduce].at(target, index, values)
 
+    def accumulate(self, name: str, array: Any, axis: int) -> Any:
+        return getattr(numpy, name).accumulate(array, axis=axis)
+
 
 _SCATTER_UFUNCS = {
     "sum": numpy.add,

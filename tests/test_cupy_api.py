@@ -249,3 +249,20 @@ def test_the_walk_reports_a_numpy_only_name():
     )
     ((_, root, names),) = uses["module"]
     assert (root, names) == ("cupy", ["errstate"]) and not _resolve(cupy, names)
+
+
+# Names the ops reach through getattr(xp, name) rather than xp.<name> (the walk above cannot see
+# them; the strict device, narrowed to CuPy's names, also catches them at run time).
+DYNAMIC = [
+    "floor", "ceil", "trunc", "round", "sign",  # pointwise.Rounding
+    "maximum", "minimum", "logaddexp",  # Backend.accumulate
+    "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",  # compare
+    "bitwise_and", "bitwise_or", "bitwise_xor", "left_shift", "right_shift",
+    "add", "subtract", "multiply", "divide",  # in-place updates
+    "argmax", "argmin",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", DYNAMIC)
+def test_names_looked_up_dynamically_exist_in_cupy(name):
+    assert hasattr(cupy, name)

@@ -12,4 +12,9 @@
 - ``scatter``: scatter/scatter_add/scatter_reduce, index_add/copy/fill/put, masked_select/scatter,
   take, take_along_dim, nonzero, and the in-place forms
 - ``sort``: sort, argsort, topk, unique, searchsorted, bucketize, bincount, histc
+- ``pointwise``: more elementwise math (trig, hyperbolic, log1p, rounding, atan2, xlogy, ...)
+- ``special``: erf, erfc, erfinv, lgamma, digamma, polygamma on ``xp`` (NumPy has none)
+- ``scan``: cumsum, cumprod, cummax, cummin, logcumsumexp, diff, trapezoid
+- ``statistics``: median, mode, quantile, kthvalue, NaN-aware and paired reductions
+- ``softmax``: softmax and log_softmax (shared by Tensor, autograd and nn.functional)
 """

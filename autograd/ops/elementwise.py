@@ -722,6 +722,10 @@ def sign(a: Tensor) -> Tensor:
 
 
 def floor_divide(a: Tensor, b: Any) -> Tensor:
+    """a // b, rounded down (Python's and PyTorch's //). Shape: broadcast.
+
+    Where we differ: PyTorch records it and fails in backward; ours has no gradient.
+    """
     return _no_grad_result(
         a, a._backend.xp.floor_divide(a.data, _other_array(a, b, "floor_divide"))
     )
@@ -784,18 +788,20 @@ def _check_inplace_result(t: Tensor, op: str, other: Any) -> None:
         _check_no_bool_sub(t, other)
 
 
-def inplace(t: Tensor, op: str, other: Any) -> Tensor:
+def inplace(t: Tensor, op: str, other: Any, name: str | None = None) -> Tensor:
     """Modify ``t`` in place and bump its version (so a pending backward that saved it raises).
 
     Outside ``no_grad``, a leaf that requires grad is refused (as PyTorch); a non-leaf that is
-    part of a graph is rebased onto the out-of-place result, so gradients stay right.
+    part of a graph is rebased onto the out-of-place result, so gradients stay right. ``name``:
+    the method to name in errors (``abs_`` is a ``copy`` of ``abs()``).
     """
     _check_inplace_result(t, op, other)
     other_requires = isinstance(other, Tensor) and other.requires_grad
     if _state.enabled and (t.requires_grad or other_requires):
         if t.requires_grad and t.grad_fn is None:
             raise RuntimeError(
-                f"{_INPLACE_NAMES[op]}: a leaf tensor of shape {t.shape} that requires grad is "
+                f"{name or _INPLACE_NAMES[op]}: a leaf tensor of shape {t.shape} that requires "
+                "grad is "
                 "used in an in-place operation; wrap the update in `with autograd.no_grad():` "
                 "(as optimizers and nn.init do)"
             )

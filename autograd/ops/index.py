@@ -146,6 +146,13 @@ def _out_of_range(backend: Any, index: Any, n: int) -> bool:
     return bool(backend.to_host(((index < -n) | (index >= n)).any()))
 
 
+def host_bool(data: Any) -> bool:
+    """A device boolean (a 0-d array, or ``.any()`` of one) as a Python bool, in one explicit
+    transfer: ``bool(device_array)`` is a hidden round trip on a GPU (and refused by the strict
+    device of the test suite)."""
+    return bool(backends.backend_of_array(data).to_host(data))
+
+
 def host_min_max(data: Any) -> tuple:
     """The smallest and largest element of a (non-empty) backend array as Python numbers, read
     to the host in one explicit transfer (an implicit ``int(data.min())`` would be two hidden
@@ -163,6 +170,13 @@ def gather(a: Tensor, dim: int, index: Any) -> Tensor:
     index = _index_array(a, index, "gather")
     ndim = a.data.ndim
     dim = _normalize_dim(dim, ndim, "gather")
+    if ndim == 0:
+        # PyTorch treats a 0-d input as one element: the index (0-d or 1-d) holds only 0s.
+        if index.ndim > 1:
+            raise ValueError(f"gather: index {index.shape} must be 0-d or 1-d for a 0-d input")
+        if index.size and host_bool(((index != 0) & (index != -1)).any()):
+            raise IndexError("gather: index out of range for a 0-d input (only 0 is valid)")
+        return Getitem.apply(a.reshape(1), (index * 0,))
     if index.ndim != ndim:
         raise ValueError(
             f"gather: index {index.shape} and input {a.shape} must have the same number of dims"
@@ -191,6 +205,14 @@ def index_select(a: Tensor, dim: int, index: Any) -> Tensor:
     if index.ndim > 1:
         raise ValueError(f"index_select: index must be 1-D, got shape {index.shape}")
     dim = _normalize_dim(dim, a.data.ndim, "index_select")
+    if a.data.ndim == 0:
+        if index.size != 1:
+            raise IndexError(
+                f"index_select: index to a 0-d input must have one value, got {index.size}"
+            )
+        if host_bool(((index != 0) & (index != -1)).any()):
+            raise IndexError("index_select: index out of range for a 0-d input (only 0 is valid)")
+        return Getitem.apply(a.reshape(1), (index.reshape(()) * 0,))
     n = a.data.shape[dim]
     if _out_of_range(a._backend, index, n):
         raise IndexError(f"index_select: index out of range for dimension {dim} of size {n}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import math
 from collections import namedtuple
 from typing import Any
 
@@ -126,9 +127,16 @@ def var(
     correction: Any = None,
 ) -> Tensor:
     """Unbiased (divides by N - 1) by default, as PyTorch; ``correction=0`` divides by N.
+    ``var(False)`` is ``var(unbiased=False)`` (PyTorch's overload with the flag first).
 
     Shape: ``a`` (*) -> ``a`` with the ``dim`` axes removed (kept as 1 with ``keepdim``).
     """
+    if isinstance(dim, bool):
+        if unbiased is not None:
+            raise TypeError("var: unbiased given twice (as the first argument and by name)")
+        dim, unbiased = None, dim
+    if unbiased is not None and correction is not None:
+        raise ValueError("var: give either unbiased or correction, not both")
     if correction is None:
         correction = 0 if unbiased is False else 1
     dims = _dims(dim, a.data.ndim, "var")
@@ -294,7 +302,7 @@ class Norm2(Function):
 
 
 class NormP(Function):
-    """The p-norm for p other than 1, 2 and inf: ``sum(|a|^p) ^ (1/p)``.
+    """The p-norm for p other than 0, 1, 2 and inf: ``sum(|a|^p) ^ (1/p)`` (p < 0 too).
 
     Its gradient ``sign(a) |a|^(p-1) / norm^(p-1)`` is 0 (not NaN) at the zero vector and at
     zero elements, as PyTorch. Where we differ: the second derivative at a zero element is 0
@@ -304,7 +312,14 @@ class NormP(Function):
     @staticmethod
     def forward(ctx, a, dims, keepdim, p):
         xp = ctx.xp
-        out = (xp.abs(a) ** p).sum(axis=dims, keepdims=True) ** (1.0 / p)
+        magnitude = xp.abs(a)
+        if p < 0:
+            # |0|^p is inf for p < 0 (so the norm is 0), without NumPy's divide warning.
+            zero = magnitude == 0
+            powered = xp.where(zero, xp.inf, xp.where(zero, 1.0, magnitude) ** p)
+        else:
+            powered = magnitude**p
+        out = powered.sum(axis=dims, keepdims=True) ** (1.0 / p)
         ctx.save_for_backward(a)
         ctx.input_shape = a.shape
         ctx.dims = dims
@@ -323,7 +338,11 @@ class NormP(Function):
         # |a|^(p-1) is inf at a == 0 for p < 1; sign(a) = 0 there makes the gradient 0.
         power = sign(a) * where(zero, 1.0, Abs.apply(a)) ** (p - 1)
         scale = where(out == 0, 1.0, out) ** (p - 1)
-        return _unreduce(grad_out, ctx.input_shape, ctx.dims) * power / scale, None, None, None
+        grad = _unreduce(grad_out, ctx.input_shape, ctx.dims) * power / scale
+        if p < 0:
+            # A zero element makes the norm 0 in a whole neighbourhood: its gradient is 0.
+            grad = where(expand(out, ctx.input_shape) == 0, 0.0, grad)
+        return grad, None, None, None
 
 
 def _reduced_shape(shape: tuple, dims: tuple | None) -> tuple:
@@ -332,12 +351,77 @@ def _reduced_shape(shape: tuple, dims: tuple | None) -> tuple:
     return tuple(s for i, s in enumerate(shape) if i not in dims)
 
 
+class NormZero(Function):
+    """The "0-norm": how many elements are not zero (a float); its gradient is zero."""
+
+    @staticmethod
+    def forward(ctx, a, dims, keepdim):
+        ctx.input_shape = a.shape
+        return (a != 0).sum(axis=dims, keepdims=keepdim).astype(a.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        xp = grad_out._backend.xp
+        zeros = xp.zeros(ctx.input_shape, dtype=grad_out.dtype)
+        return Tensor._make(zeros, grad_out._backend), None, None
+
+
+class NuclearNorm(Function):
+    """The sum of the singular values of the matrices in the last two dims. Its gradient is
+    U V^T (from the SVD), which holds where the matrix has full rank, as PyTorch."""
+
+    @staticmethod
+    def forward(ctx, a):
+        xp = ctx.xp
+        u, singular, vh = xp.linalg.svd(a, full_matrices=False)
+        ctx.save_for_backward(u @ vh)
+        return singular.sum(axis=-1)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        if _state.enabled:
+            raise NotImplementedError(
+                "norm(p='nuc'): second derivatives (create_graph=True) are not supported"
+            )
+        (direction,) = ctx.saved_tensors
+        return grad_out.reshape(grad_out.shape + (1, 1)) * direction
+
+
+def _nuclear_norm(a: Tensor, dim: Any, keepdim: bool) -> Tensor:
+    from .shape import permute
+
+    ndim = a.data.ndim
+    if dim is None:
+        if ndim != 2:
+            raise RuntimeError(
+                f"norm: 'nuc' needs a 2-D input or a dim of two ints, got shape {a.shape}"
+            )
+        dim = (0, 1)
+    if not isinstance(dim, (tuple, list)) or len(dim) != 2:
+        raise RuntimeError(f"norm: 'nuc' needs dim to be a pair of ints, got {dim!r}")
+    rows, cols = (_normalize_dim(d, ndim, "norm") for d in dim)
+    if rows == cols:
+        raise RuntimeError(f"norm: 'nuc' needs two different dims, got {dim!r}")
+    rest = [d for d in range(ndim) if d not in (rows, cols)]
+    out = NuclearNorm.apply(permute(a, *rest, rows, cols))
+    if keepdim:
+        out = out.reshape(tuple(1 if d in (rows, cols) else s for d, s in enumerate(a.shape)))
+    return out
+
+
 def norm(a: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Tensor:
-    """Vector p-norm over ``dim`` (all elements by default): p = 2 / 'fro', 1, inf, or any p > 0."""
+    """Vector p-norm over ``dim`` (all elements by default): p = 2 / 'fro', 1, inf, -inf, 0
+    (the count of non-zeros), any other number (negative too), or 'nuc' (the nuclear norm of
+    the matrices in the two ``dim`` axes).
+
+    Shape: ``a`` without the ``dim`` axes (kept as 1 with ``keepdim``).
+    """
     if a.data.dtype.kind not in "fc":
         raise TypeError(
             f"norm: expected a floating point tensor, got {a.dtype} (use .float() first)"
         )
+    if p == "nuc":
+        return _nuclear_norm(a, dim, keepdim)
     dims = _dims(dim, a.data.ndim, "norm")
     if p in ("fro", 2, 2.0):
         return Norm2.apply(a, dims, keepdim)
@@ -347,9 +431,11 @@ def norm(a: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> T
         return amax(a.abs(), dims, keepdim)
     if p == float("-inf"):
         return amin(a.abs(), dims, keepdim)
-    if isinstance(p, (int, float)) and not isinstance(p, bool) and p > 0:
+    if isinstance(p, (int, float)) and not isinstance(p, bool) and p == 0:
+        return NormZero.apply(a, dims, keepdim)
+    if isinstance(p, (int, float)) and not isinstance(p, bool) and math.isfinite(p):
         return NormP.apply(a, dims, keepdim, p)
-    raise ValueError(f"norm: unsupported p={p!r}; use 'fro', a positive number, or inf")
+    raise ValueError(f"norm: unsupported p={p!r}; use 'fro', 'nuc', a number, or +-inf")
 
 
 class Prod(Function):

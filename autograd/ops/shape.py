@@ -112,6 +112,8 @@ def transpose(a: Tensor, dim0: int, dim1: int) -> Tensor:
     dims = list(range(ndim))
     d0 = _normalize_dim(dim0, ndim, "transpose")
     d1 = _normalize_dim(dim1, ndim, "transpose")
+    if ndim == 0:
+        return Permute.apply(a, ())
     dims[d0], dims[d1] = dims[d1], dims[d0]
     return Permute.apply(a, tuple(dims))
 
@@ -245,6 +247,9 @@ def cat(tensors: Any, dim: int = 0) -> Tensor:
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
             raise TypeError(f"cat: expected Tensors, got {type(t).__name__} at position {i}")
+    if any(t.data.shape != (0,) for t in tensors):
+        # PyTorch's legacy rule: a 1-D empty tensor is skipped among tensors of other shapes.
+        tensors = [t for t in tensors if t.data.shape != (0,)]
     for i, t in enumerate(tensors):
         if t.data.ndim == 0:
             raise RuntimeError(

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import autograd as A
 from autograd import Function, Tensor
+from autograd.ops.softmax import log_softmax as log_softmax
+from autograd.ops.softmax import softmax as softmax
+from autograd.ops.special import INV_SQRT_2PI as _INV_SQRT_2PI
+from autograd.ops.special import erf_array as _erf  # noqa: F401  (F._erf, for tests)
+from autograd.ops.special import normal_cdf_array as _normal_cdf
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -52,117 +56,6 @@ class _Elu(Function):
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, else alpha * (exp(x) - 1). Shape: any -> same (``inplace`` is ignored)."""
     return _Elu.apply(input, float(alpha))
-
-
-# W. J. Cody's rational Chebyshev approximations of erf/erfc (SPECFUN CALERF), |error| < 1e-16.
-_ERF_A = (3.16112374387056560e00, 1.13864154151050156e02, 3.77485237685302021e02,
-          3.20937758913846947e03, 1.85777706184603153e-1)  # fmt: skip
-_ERF_B = (2.36012909523441209e01, 2.44024637934444173e02, 1.28261652607737228e03,
-          2.84423683343917062e03)  # fmt: skip
-_ERF_C = (5.64188496988670089e-1, 8.88314979438837594e00, 6.61191906371416295e01,
-          2.98635138197400131e02, 8.81952221241769090e02, 1.71204761263407058e03,
-          2.05107837782607147e03, 1.23033935479799725e03, 2.15311535474403846e-8)  # fmt: skip
-_ERF_D = (1.57449261107098347e01, 1.17693950891312499e02, 5.37181101862009858e02,
-          1.62138957456669019e03, 3.29079923573345963e03, 4.36261909014324716e03,
-          3.43936767414372164e03, 1.23033935480374942e03)  # fmt: skip
-_ERF_P = (3.05326634961232344e-1, 3.60344899949804439e-1, 1.25781726111229246e-1,
-          1.60837851487422766e-2, 6.58749161529837803e-4, 1.63153871373020978e-2)  # fmt: skip
-_ERF_Q = (2.56852019228982242e00, 1.87295284992346725e00, 5.27905102951428412e-1,
-          6.05183413124413191e-2, 2.33520497626869185e-3)  # fmt: skip
-_INV_SQRT_PI = 0.56418958354775628695
-_INV_SQRT_2PI = 0.39894228040143267794
-_SQRT1_2 = 0.70710678118654752440
-
-
-def _erf_small(z: Any) -> Any:
-    """erf(z) for |z| <= 0.46875: z P(z^2) / Q(z^2)."""
-    zsq = z * z
-    num = _ERF_A[4] * zsq
-    den = zsq
-    for i in range(3):
-        num = (num + _ERF_A[i]) * zsq
-        den = (den + _ERF_B[i]) * zsq
-    return z * (num + _ERF_A[3]) / (den + _ERF_B[3])
-
-
-def _erfc_rational_middle(y: Any) -> Any:
-    """erfc(y) / exp(-y^2) for 0.46875 < y <= 4: P(y) / Q(y)."""
-    num = _ERF_C[8] * y
-    den = y
-    for i in range(7):
-        num = (num + _ERF_C[i]) * y
-        den = (den + _ERF_D[i]) * y
-    return (num + _ERF_C[7]) / (den + _ERF_D[7])
-
-
-def _erfc_rational_tail(y: Any) -> Any:
-    """erfc(y) / exp(-y^2) for y > 4: (1/sqrt(pi) - P(1/y^2) / (y^2 Q(1/y^2))) / y."""
-    inv = 1.0 / (y * y)
-    num = _ERF_P[5] * inv
-    den = inv
-    for i in range(4):
-        num = (num + _ERF_P[i]) * inv
-        den = (den + _ERF_Q[i]) * inv
-    return (_INV_SQRT_PI - inv * (num + _ERF_P[4]) / (den + _ERF_Q[4])) / y
-
-
-def _times_exp_minus_square(xp: Any, y: Any, rational: Any) -> Any:
-    """rational * exp(-y^2), with exp(-y^2) split at y rounded to 1/16 (no cancellation)."""
-    r = xp.trunc(y * 16.0) / 16.0
-    return xp.exp(-r * r) * xp.exp(-(y - r) * (y + r)) * rational
-
-
-def _erf_pieces(xp: Any, z: Any, masked: bool | None = None) -> tuple:
-    """W. J. Cody's erf/erfc (SPECFUN CALERF, |error| ~ 1e-16): ``(value, is_small)``, where
-    ``value`` is erf(z) where |z| <= 0.46875 and erfc(|z|) elsewhere.
-
-    On the CPU each range is evaluated only on its own elements (boolean gathers are cheap
-    there); on a GPU a boolean gather waits for the device, so every range is evaluated on
-    clipped copies of the whole array and the results are selected. erfc(|z|) is below the
-    smallest double beyond 27.5, so |z| is clipped there (erf(z) is exactly +-1 already at 6).
-    """
-    if masked is None:
-        masked = xp.__name__ == "numpy"
-    y = xp.abs(z)
-    is_small = y <= 0.46875
-    if masked:
-        # Integer gathers: several times faster than boolean masks in NumPy. NaN goes "large".
-        flat_z = z.reshape(-1)
-        flat_small = is_small.reshape(-1)
-        small_at = xp.flatnonzero(flat_small)
-        large_at = xp.flatnonzero(~flat_small)
-        value = xp.empty_like(flat_z)
-        value[small_at] = _erf_small(flat_z[small_at])
-        y_large = xp.minimum(y.reshape(-1)[large_at], 27.5)
-        is_middle = y_large <= 4.0
-        middle_at = xp.flatnonzero(is_middle)
-        tail_at = xp.flatnonzero(~is_middle)
-        rational = xp.empty_like(y_large)
-        rational[middle_at] = _erfc_rational_middle(y_large[middle_at])
-        rational[tail_at] = _erfc_rational_tail(y_large[tail_at])
-        value[large_at] = _times_exp_minus_square(xp, y_large, rational)
-        return value.reshape(z.shape), is_small
-    small = _erf_small(xp.clip(z, -0.46875, 0.46875))
-    y_large = xp.clip(y, 0.46875, 27.5)
-    middle = _erfc_rational_middle(xp.minimum(y_large, 4.0))
-    tail = _erfc_rational_tail(xp.maximum(y_large, 4.0))
-    erfc_abs = _times_exp_minus_square(xp, y_large, xp.where(y_large <= 4.0, middle, tail))
-    return xp.where(is_small, small, erfc_abs), is_small
-
-
-def _erf(xp: Any, z: Any, masked: bool | None = None) -> Any:
-    """erf of a backend array (NumPy has none), to ~1e-16 in float64."""
-    value, is_small = _erf_pieces(xp, z, masked)
-    large = (0.5 - value) + 0.5
-    return xp.where(is_small, value, xp.where(z < 0, -large, large))
-
-
-def _normal_cdf(xp: Any, x: Any, masked: bool | None = None) -> Any:
-    """Phi(x) = erfc(-x / sqrt 2) / 2, accurate in the lower tail too (no 1 + erf cancellation)."""
-    z = x * -_SQRT1_2
-    value, is_small = _erf_pieces(xp, z, masked)
-    erfc = xp.where(is_small, 1.0 - value, xp.where(z < 0, 2.0 - value, value))
-    return 0.5 * erfc
 
 
 def _gelu_slope(xp: Any, x: Any, cdf: Any) -> Any:
@@ -243,65 +136,3 @@ def sigmoid(input: Tensor) -> Tensor:
 def tanh(input: Tensor) -> Tensor:
     """Shape: any -> same."""
     return input.tanh()
-
-
-def _softmax_dim(dim: Any, ndim: int, name: str) -> int:
-    if dim is not None:
-        if not -max(ndim, 1) <= dim < max(ndim, 1):
-            raise IndexError(
-                f"{name}: dimension out of range (expected to be in range of "
-                f"[{-max(ndim, 1)}, {max(ndim, 1) - 1}], but got {dim})"
-            )
-        return dim % ndim if ndim else 0
-    warnings.warn(
-        f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
-        "dim=X as an argument.",
-        stacklevel=3,
-    )
-    return 0 if ndim in (0, 1, 3) else 1
-
-
-class _Softmax(Function):
-    @staticmethod
-    def forward(ctx, x, dim):
-        xp = ctx.xp
-        e = xp.exp(x - x.max(axis=dim, keepdims=True))
-        e /= e.sum(axis=dim, keepdims=True)
-        ctx.save_for_backward(e)
-        ctx.dim = dim
-        return e
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        (out,) = ctx.saved_tensors
-        return out * (grad_out - (grad_out * out).sum(ctx.dim, keepdim=True)), None
-
-
-class _LogSoftmax(Function):
-    @staticmethod
-    def forward(ctx, x, dim):
-        xp = ctx.xp
-        shifted = x - x.max(axis=dim, keepdims=True)
-        shifted -= xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
-        ctx.save_for_backward(shifted)
-        ctx.dim = dim
-        return shifted
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        (out,) = ctx.saved_tensors
-        return grad_out - out.exp() * grad_out.sum(ctx.dim, keepdim=True), None
-
-
-def softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
-    """exp(x) / sum(exp(x)) along ``dim`` (the max is subtracted first). Shape: any -> same."""
-    if dtype is not None:
-        input = input.to(dtype)
-    return _Softmax.apply(input, _softmax_dim(dim, input.ndim, "softmax"))
-
-
-def log_softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
-    """x - logsumexp(x) along ``dim``, stable for large inputs. Shape: any -> same."""
-    if dtype is not None:
-        input = input.to(dtype)
-    return _LogSoftmax.apply(input, _softmax_dim(dim, input.ndim, "log_softmax"))

@@ -8,6 +8,20 @@ import autograd as A
 from autograd import Tensor
 
 
+def _broadcast_shape(a: tuple, b: tuple, op: str) -> tuple:
+    ndim = max(len(a), len(b))
+    a = (1,) * (ndim - len(a)) + tuple(a)
+    b = (1,) * (ndim - len(b)) + tuple(b)
+    shape = []
+    for i, (m, n) in enumerate(zip(a, b)):
+        if m != n and 1 not in (m, n):
+            raise RuntimeError(
+                f"{op}: shapes {a} and {b} cannot be broadcast together (dimension {i}: {m} vs {n})"
+            )
+        shape.append(n if m == 1 else m)
+    return tuple(shape)
+
+
 def normalize(
     input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Any = None
 ) -> Tensor:
@@ -33,6 +47,11 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     As PyTorch, each norm is clamped at ``eps`` in value only (the gradient passes as if
     unclamped). Shape: x1, x2 broadcastable (*, D, *) -> the broadcast shape without ``dim``.
     """
+    # The norms are taken after broadcasting (PyTorch): x1 (1, 2, 3) against x2 (2, 1, 3)
+    # along dim -2 compares 2-vectors of the broadcast (2, 2, 3), not x1's own columns.
+    shape = _broadcast_shape(x1.shape, x2.shape, "cosine_similarity")
+    x1 = x1.expand(shape)
+    x2 = x2.expand(shape)
     n1 = x1.norm(2, dim, keepdim=True)
     n2 = x2.norm(2, dim, keepdim=True)
     with A.no_grad():

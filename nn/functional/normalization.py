@@ -116,7 +116,15 @@ def batch_norm(
         if bias is not None:
             shift = shift + bias
         return input * scale.reshape(param_shape) + shift.reshape(param_shape)
-    count = input.numel() // channels
+    count = input.numel() // channels if channels else 0
+    if input.numel() == 0:
+        # An empty batch (PyTorch): an empty output, and the running statistics unchanged.
+        out = input.clone()
+        if weight is not None:
+            out = out * weight.reshape(param_shape)
+        if bias is not None:
+            out = out + bias.reshape(param_shape)
+        return out
     if count <= 1:
         raise ValueError(
             f"Expected more than 1 value per channel when training, got input size {input.shape}"
