@@ -9,8 +9,8 @@ DEVICE ?= cpu
 # The CuPy wheel for `make gpu-check`: cuda (CUDA 12) or cuda13 (CUDA 13).
 CUDA_EXTRA ?= cuda
 
-.PHONY: install install-examples install-cupy-check test lint format bench demo clean cupy-check
-.PHONY: gpu-check
+.PHONY: install install-examples install-cupy-check test lint format bench bench-ddp ddp-example
+.PHONY: demo clean cupy-check gpu-check
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,14 @@ cupy-check: $(CSTAMP)
 gpu-check: $(STAMP)
 	$(PY) -m pip install -q -e '.[dev,$(CUDA_EXTRA)]'
 	$(PY) scripts/gpu_check.py --out out/gpu-check
+
+# Data-parallel training on 2 processes over MPI (mpi4py and mpich come with the dev extra).
+ddp-example: $(XSTAMP)
+	$(VENV)/bin/mpiexec -n 2 $(PY) -m examples.ddp_train --timeline
+
+bench-ddp: $(STAMP)
+	$(VENV)/bin/mpiexec -n 1 $(PY) -m benchmarks.distributed --json out/bench_ddp_1.json
+	$(VENV)/bin/mpiexec -n 2 $(PY) -m benchmarks.distributed --json out/bench_ddp_2.json
 
 demo: $(XSTAMP)
 	$(PY) -m examples.demo --device $(DEVICE)

@@ -52,7 +52,40 @@ from .ops.elementwise import (
     where,
 )
 from .ops.index import gather, index_select, masked_fill, one_hot
-from .ops.linalg import matmul
+
+# --- matrix products and linear algebra (issue 13)
+from .ops.linalg import (
+    addbmm,
+    addmm,
+    addmv,
+    addr,
+    baddbmm,
+    bmm,
+    cdist,
+    chain_matmul,
+    corrcoef,
+    cov,
+    cross,
+    det,
+    dot,
+    einsum,
+    ger,
+    inner,
+    kron,
+    logdet,
+    matmul,
+    matrix_power,
+    mm,
+    mv,
+    outer,
+    slogdet,
+    tensordot,
+    trace,
+    vdot,
+)
+from .ops.linalg import cholesky as _linalg_cholesky
+from .ops.linalg import inv as inverse
+from .ops.linalg import pinv as _linalg_pinv
 
 # --- op surface: elementwise, reductions, scans (issue 13)
 from .ops.pointwise import (
@@ -333,3 +366,16 @@ lt = _method("lt")
 le = _method("le")
 gt = _method("gt")
 ge = _method("ge")
+
+
+def cholesky(input: Tensor, upper: bool = False) -> Tensor:
+    """``torch.cholesky`` (deprecated there for ``linalg.cholesky``): lower factor by default."""
+    return _linalg_cholesky(input, upper=upper)
+
+
+def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
+    """``torch.pinverse``: ``linalg.pinv`` with a relative tolerance ``rcond``."""
+    return _linalg_pinv(input, rtol=rcond)
+
+
+from . import linalg  # noqa: E402  (after Tensor and the ops it builds on)

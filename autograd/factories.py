@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import backends
@@ -48,6 +49,17 @@ def from_numpy(array: Any) -> Tensor:
     """A CPU tensor sharing memory with a NumPy array (its dtype kept)."""
     if not isinstance(array, backends.cpu.xp.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+    if not array.dtype.isnative:
+        raise ValueError(
+            f"from_numpy: the array's byte order ({array.dtype.str}) differs from this machine's; "
+            "a tensor shares the array's memory, so convert it first: "
+            "array.astype(array.dtype.newbyteorder('=')), or use autograd.tensor(array) (a copy)"
+        )
+    if array.dtype.kind not in "biufc":
+        raise TypeError(
+            f"from_numpy: can't make a tensor of dtype {array.dtype}; only bool, integer and "
+            "floating point data are supported"
+        )
     return Tensor._make(array, backends.cpu)
 
 
@@ -87,12 +99,30 @@ def arange(
     """Integers (int64) unless a bound or the step is a float, then float32, as PyTorch."""
     if end is None:
         start, end = 0, start
+    _check_range(start, end, step)
     backend = backends.get_backend("cpu" if device is None else device)
     if dtype is None:
         is_float = any(isinstance(v, float) for v in (start, end, step))
         dtype = backend.default_float if is_float else _dtypes.int64
     array = backend.xp.arange(start, end, step, dtype=_dtypes.to_dtype(dtype))
     return _finish(array, backend, requires_grad)
+
+
+def _check_range(start: Any, end: Any, step: Any) -> None:
+    """PyTorch's arange checks: NumPy divides by a zero step, and quietly gives an empty range
+    for a step pointing away from ``end``."""
+    for name, value in (("start", start), ("end", end), ("step", step)):
+        if isinstance(value, Tensor):
+            value = value.item()
+        if not math.isfinite(value):
+            raise RuntimeError(f"arange: unsupported range: {name}={value} must be finite")
+    if step == 0:
+        raise RuntimeError(f"arange: step must be nonzero (got start={start}, end={end}, step=0)")
+    if (end - start) * step < 0:
+        raise RuntimeError(
+            f"arange: upper bound and lower bound inconsistent with step sign (start={start}, "
+            f"end={end}, step={step})"
+        )
 
 
 def linspace(

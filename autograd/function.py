@@ -28,11 +28,12 @@ as the output, and any other array as a constant.
 from __future__ import annotations
 
 import heapq
+import threading
 import weakref
 from typing import Any
 
 from .grad_mode import _state, no_grad, set_grad_enabled
-from .tensor import Tensor
+from .tensor import Tensor, _PostAccumulateGradHook
 
 _FREED = (
     "Trying to backward through the graph a second time (or to read saved tensors after they "
@@ -103,26 +104,17 @@ class Function:
         result = []
         for kind, value, extra in saved:
             if kind == _SAVED_INPUT:
-                if value._vc[0] != extra:
-                    raise RuntimeError(
-                        f"{type(self).__name__}.backward: one of the tensors needed for gradient "
-                        f"computation has been modified by an in-place operation: a tensor of "
-                        f"shape {value.shape} is at version {value._version}; expected version "
-                        f"{extra}. Do the in-place change after backward(), or clone() first."
-                    )
-                result.append(value)
+                tensor, version = value, extra
+                if tensor._vc[0] != version:
+                    raise RuntimeError(_modified_message(self, tensor, version))
+                result.append(tensor)
             elif kind == _SAVED_OUTPUT:
-                index, ref = extra
+                index, ref, version = extra
                 output = ref()
                 # Only an in-place change of this very array corrupts it; a recorded in-place op
-                # rebases the tensor onto a new array and leaves the saved one intact.
-                if output is not None and output._vc[0] != 0 and output.data is value:
-                    raise RuntimeError(
-                        f"{type(self).__name__}.backward: its output (shape {value.shape}), "
-                        f"needed for the gradient, has been modified by an in-place operation "
-                        f"(now at version {output._version}; expected 0). Modify a clone() "
-                        "instead, or do the in-place change after backward()."
-                    )
+                # on a tensor without views rebases it onto a new array, leaving this one intact.
+                if output is not None and output._vc[0] != version and output.data is value:
+                    raise RuntimeError(_modified_message(self, output, version))
                 result.append(Tensor._make(value, self._backend, _state.enabled, self, index))
             elif kind == _SAVED_CONST:
                 result.append(Tensor._make(value, self._backend, False, None, 0))
@@ -265,7 +257,7 @@ def _resolve_saved(
             for j, o in enumerate(raw):
                 if item is o:
                     # A weakref, not the tensor: no cycle node -> output -> node at forward time.
-                    extra = (j, weakref.ref(results[j]))
+                    extra = (j, weakref.ref(results[j]), results[j]._vc[0])
                     resolved.append((_SAVED_OUTPUT, outs[j], extra))
                     break
             else:
@@ -276,6 +268,19 @@ def _resolve_saved(
                 else:
                     resolved.append((3, item, None))
     return tuple(resolved)
+
+
+def _modified_message(node: Function, tensor: Tensor, version: int) -> str:
+    """PyTorch's words for a saved tensor changed in place, naming our ops."""
+    producer = tensor.grad_fn
+    made_by = "" if producer is None else f", which is output {tensor._out_idx} of {producer.name},"
+    return (
+        f"{node.name}.backward: one of the variables needed for gradient computation has been "
+        f"modified by an inplace operation: [{tensor.dtype} tensor of shape {tuple(tensor.shape)}]"
+        f"{made_by} is at version {tensor._vc[0]}; expected version {version} instead. Do the "
+        "in-place change (an optimizer step, an update through a view or .detach()) after "
+        "backward(), or clone() the tensor first."
+    )
 
 
 def _device_error(cls: type, args: tuple) -> None:
@@ -315,6 +320,10 @@ def run_backward(
     heappush = heapq.heappush
     heappop = heapq.heappop
     accumulate = _add_graph if create_graph else _add_arrays
+    assigned: set = set()
+    # Leaves with post-accumulate hooks (DistributedDataParallel's) are finished as soon as their
+    # last contribution arrives, so their hooks can start communication while backward goes on.
+    early = _count_hooked_deliveries(roots) if captured is None and _hooked_leaves else None
     with set_grad_enabled(create_graph):
         for root, grad in zip(roots, grad_roots):
             node = root.grad_fn
@@ -366,9 +375,17 @@ def run_backward(
                 if idx < 0:
                     parts = leaf_grads.get(target)
                     if parts is None:
-                        leaf_grads[target] = [g]
+                        leaf_grads[target] = parts = [g]
                     else:
                         parts.append(g)
+                    if early is not None and target in early:
+                        early[target] -= 1
+                        if not early[target]:
+                            del early[target]
+                            del leaf_grads[target]
+                            _finish_leaves(
+                                {target: _total(parts, create_graph)}, create_graph, assigned
+                            )
                     continue
                 buf = buffers.get(target)
                 if buf is None:
@@ -383,30 +400,126 @@ def run_backward(
                 node._saved = _RELEASED
 
         leaf_grads = {leaf: _total(parts, create_graph) for leaf, parts in leaf_grads.items()}
-        for leaf, g in leaf_grads.items():
-            if leaf._hooks:  # leaf hooks see the total gradient, for grad() as for backward()
-                for hook in leaf._hooks:
-                    result = hook(g)
-                    if result is not None:
-                        g = result
-                leaf_grads[leaf] = g
         if captured is not None:
+            for leaf, g in leaf_grads.items():
+                if leaf._hooks:  # leaf hooks see the total gradient, for grad() as backward()
+                    leaf_grads[leaf] = _run_hooks(leaf._hooks, g)
             return _collect(inputs, captured, leaf_grads, allow_unused)
-        assigned: set = set()
+        _finish_leaves(leaf_grads, create_graph, assigned)
+    return None
+
+
+def _finish_leaves(leaf_grads: dict, create_graph: bool, assigned: set) -> None:
+    """Each leaf's total gradient: its hooks, then into ``.grad``, then post-accumulate hooks."""
+    accumulate = _add_graph if create_graph else _add_arrays
+    for leaf, g in leaf_grads.items():
+        if leaf._hooks:  # leaf hooks see the total gradient
+            leaf_grads[leaf] = _run_hooks(leaf._hooks, g)
+    post_hooks = None
+    # One lock around the read-add-write of every .grad: threads that backpropagate into
+    # the same leaves must not lose each other's updates (PyTorch's AccumulateGrad locks).
+    with _accumulate_lock:
         for leaf, g in leaf_grads.items():
             if not create_graph and g.requires_grad:
                 g = g.detach()
             data = g.data
-            if leaf.grad is None:
-                # .grad owns its memory: not a (read-only, broadcast) view of another gradient,
-                # and never shared by two leaves (in-place clipping would hit both).
+            old = leaf._grad
+            if old is None:
+                # .grad owns its memory: not a (read-only, broadcast) view of another
+                # gradient, and never shared by two leaves (in-place clipping would hit both).
                 if getattr(data, "base", None) is not None or id(data) in assigned:
                     g = _make(data.copy(), g._backend, g.requires_grad, g.grad_fn, g._out_idx)
-                leaf.grad = g
+                leaf._grad = g
             else:
-                leaf.grad = accumulate(leaf.grad, g)
+                leaf._grad = accumulate(old, g)
             assigned.add(id(data))
-    return None
+            if leaf._hooks:
+                post_hooks = [] if post_hooks is None else post_hooks
+                post_hooks.append(leaf)
+    if post_hooks is not None:
+        for leaf in post_hooks:
+            _run_post_accumulate_hooks(leaf)
+
+
+_accumulate_lock = threading.Lock()
+# Leaves that have a post-accumulate-grad hook (weakly held): only then does backward count
+# each such leaf's incoming edges first, to finish it as soon as its last gradient arrives.
+_hooked_leaves: dict = {}  # id(leaf) -> weakref.ref(leaf), removed when the leaf dies
+
+
+def _register_hooked_leaf(leaf: Tensor) -> None:
+    key = id(leaf)
+    _hooked_leaves[key] = weakref.ref(leaf, lambda _: _hooked_leaves.pop(key, None))
+
+
+def _count_hooked_deliveries(roots: tuple) -> dict | None:
+    """For each hooked leaf the graph of ``roots`` reaches: how many edges lead into it."""
+    counts: dict = {}
+    seen: set = set()
+    stack = [r.grad_fn for r in roots if r.grad_fn is not None]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        for edge in node._next:
+            if edge is None:
+                continue
+            target = edge[0]
+            if edge[1] < 0:
+                if id(target) in _hooked_leaves:
+                    counts[target] = counts.get(target, 0) + 1
+            else:
+                stack.append(target)
+    return counts or None
+
+
+def _hook_name(hook: Any) -> str:
+    return getattr(hook, "__name__", None) or repr(hook)
+
+
+def _run_hooks(hooks: list, grad: Tensor) -> Tensor:
+    """Gradient hooks in order; one that changes the gradient's shape or dtype is refused, naming
+    the hook (as PyTorch), rather than letting the op that receives it fail or broadcast."""
+    for hook in hooks:
+        if type(hook) is _PostAccumulateGradHook:
+            continue
+        result = hook(grad)
+        if result is None:
+            continue
+        if not isinstance(result, Tensor):
+            raise TypeError(
+                f"hook '{_hook_name(hook)}' returned a {type(result).__name__}; a gradient hook "
+                "must return a Tensor or None"
+            )
+        if result.data.shape != grad.data.shape:
+            raise RuntimeError(
+                f"hook '{_hook_name(hook)}' has changed the size of value: it returned a gradient "
+                f"of shape {tuple(result.shape)} for one of shape {tuple(grad.shape)}"
+            )
+        if result.data.dtype != grad.data.dtype:
+            raise RuntimeError(
+                f"hook '{_hook_name(hook)}' has changed the type of value (was {grad.dtype} got "
+                f"{result.dtype})"
+            )
+        if result._backend is not grad._backend:
+            raise RuntimeError(
+                f"hook '{_hook_name(hook)}' has changed the device of value (was {grad.device} "
+                f"got {result.device})"
+            )
+        grad = result
+    return grad
+
+
+def _run_post_accumulate_hooks(leaf: Tensor) -> None:
+    for hook in list(leaf._hooks):
+        if type(hook) is _PostAccumulateGradHook:
+            result = hook.hook(leaf)
+            if result is not None:
+                raise TypeError(
+                    f"post accumulate grad hook '{_hook_name(hook.hook)}' returned a "
+                    f"{type(result).__name__}; it must return None (it acts on tensor.grad)"
+                )
 
 
 def _add_arrays(a: Tensor, b: Tensor) -> Tensor:
@@ -459,18 +572,17 @@ def _run_tensor_hooks(node: Function, grad_outs: list) -> None:
     """Hooks registered on non-leaf tensors, then ``retain_grad``, for each output."""
     if node._hooks:
         for i, hooks in node._hooks.items():
-            for hook in hooks:
-                if grad_outs[i] is not None:
-                    result = hook(grad_outs[i])
-                    if result is not None:
-                        grad_outs[i] = result
+            if grad_outs[i] is not None:
+                grad_outs[i] = _run_hooks(hooks, grad_outs[i])
     if node._retained:
         for i, ref in node._retained.items():
             tensor = ref()
             if tensor is not None and grad_outs[i] is not None:
                 # A copy: the same array flows on to other nodes and leaves.
                 g = Tensor._make(grad_outs[i].data.copy(), node._backend)
-                tensor.grad = g if tensor.grad is None else tensor.grad + g
+                with _accumulate_lock:
+                    old = tensor._grad
+                    tensor._grad = g if old is None else _add_arrays(old, g)
 
 
 def _collect(inputs: tuple, captured: dict, leaf_grads: dict, allow_unused: bool) -> tuple:

@@ -28,7 +28,7 @@ class Tensor:
 
     __slots__ = (
         "data",
-        "grad",
+        "_grad",
         "requires_grad",
         "grad_fn",
         "_out_idx",
@@ -36,6 +36,7 @@ class Tensor:
         "_backend",
         "_hooks",
         "name",
+        "_view",
         "__weakref__",
     )
 
@@ -65,6 +66,10 @@ class Tensor:
                 array = data.copy() if dtype is None else data.astype(dtype)
             else:
                 array = backend.from_host(_dtypes.host_array(source.to_host(data), dtype))
+        if not array.dtype.isnative:
+            # '>f4' data (big-endian files): the tensor owns a copy anyway, so make it native
+            # (PyTorch refuses; backward and the backends assume native order).
+            array = array.astype(array.dtype.newbyteorder("="))
         if array.dtype.kind not in "biufc":
             raise TypeError(
                 f"tensor: can't make a tensor of dtype {array.dtype}; only bool, integer and "
@@ -75,7 +80,7 @@ class Tensor:
                 f"tensor: only floating point tensors can require gradients, got {array.dtype}"
             )
         self.data = array
-        self.grad = None
+        self._grad = None
         self.requires_grad = bool(requires_grad)
         self.grad_fn = None
         self._out_idx = 0
@@ -83,6 +88,7 @@ class Tensor:
         self._backend = backend
         self._hooks = None
         self.name = name
+        self._view = None
 
     @staticmethod
     def _make(
@@ -95,7 +101,7 @@ class Tensor:
         """Wrap a backend array without checks (the ops' fast path)."""
         t = _new(Tensor)
         t.data = data
-        t.grad = None
+        t._grad = None
         t.requires_grad = requires_grad
         t.grad_fn = grad_fn
         t._out_idx = out_idx
@@ -103,6 +109,7 @@ class Tensor:
         t._backend = backend
         t._hooks = None
         t.name = None
+        t._view = None
         return t
 
     # ------------------------------------------------------------------------ properties
@@ -133,6 +140,17 @@ class Tensor:
     @property
     def is_leaf(self) -> bool:
         return self.grad_fn is None
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The accumulated gradient (leaves, and non-leaves after ``retain_grad()``)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None:
+            _check_grad_assignment(self, value)
+        self._grad = value
 
     @property
     def _version(self) -> int:
@@ -284,10 +302,16 @@ class Tensor:
     def detach(self) -> Tensor:
         """The same data, cut from the graph (shares memory and the version counter)."""
         out = Tensor._make(self.data, self._backend)
-        out._vc = self._vc
+        _views.register_alias(self, out)
         return out
 
     def detach_(self) -> Tensor:
+        """Cut this tensor from the graph in place (refused for views, as PyTorch)."""
+        if self._view is not None and self._view[2]:
+            raise RuntimeError(
+                "detach_: can't detach views in-place (this tensor of shape "
+                f"{self.shape} is a view of another tensor); use detach() instead"
+            )
         self.grad_fn = None
         self.requires_grad = False
         return self
@@ -331,6 +355,26 @@ class Tensor:
             hooks = self.grad_fn._hooks[self._out_idx]
         return _RemovableHandle(hooks, hook)
 
+    def register_post_accumulate_grad_hook(self, hook: Any) -> Any:
+        """``hook(tensor)`` runs after backward has accumulated this leaf's ``.grad`` (PyTorch's
+        hook for fusing the optimizer step into backward). Leaves only."""
+        if not self.requires_grad:
+            raise RuntimeError(
+                "register_post_accumulate_grad_hook: cannot register a hook on a tensor that "
+                "doesn't require gradient"
+            )
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "register_post_accumulate_grad_hook: post accumulate grad hooks cannot be "
+                "registered on non-leaf tensors"
+            )
+        if self._hooks is None:
+            self._hooks = []
+        entry = _PostAccumulateGradHook(hook)
+        self._hooks.append(entry)
+        _function._register_hooked_leaf(self)
+        return _RemovableHandle(self._hooks, entry)
+
     def retain_grad(self) -> None:
         """Keep this non-leaf tensor's gradient in ``.grad`` after backward."""
         if not self.requires_grad:
@@ -371,10 +415,11 @@ class Tensor:
             )
         out = type(self).__new__(type(self))
         for slot in Tensor.__slots__[:-1]:
-            setattr(out, slot, getattr(self, slot))
+            setattr(out, slot, getattr(self, slot, None))
         out.data = self.data.copy()
         out._vc = [0]
         out._hooks = None
+        out._view = None
         if self.grad is not None:
             out.grad = self.grad.__deepcopy__(memo)
         memo[id(self)] = out
@@ -493,6 +538,76 @@ class Tensor:
 
     def matmul(self, other: Any) -> Tensor:
         return matmul(self, other)
+
+    # --- matrix products and linear algebra (issue 13): one line each into ops/linalg.py
+    def mm(self, mat2: Tensor) -> Tensor:
+        return _linalg.mm(self, mat2)
+
+    def bmm(self, mat2: Tensor) -> Tensor:
+        return _linalg.bmm(self, mat2)
+
+    def mv(self, vec: Tensor) -> Tensor:
+        return _linalg.mv(self, vec)
+
+    def dot(self, other: Tensor) -> Tensor:
+        return _linalg.dot(self, other)
+
+    def vdot(self, other: Tensor) -> Tensor:
+        return _linalg.vdot(self, other)
+
+    def inner(self, other: Tensor) -> Tensor:
+        return _linalg.inner(self, other)
+
+    def outer(self, vec2: Tensor) -> Tensor:
+        return _linalg.outer(self, vec2)
+
+    def ger(self, vec2: Tensor) -> Tensor:
+        return _linalg.outer(self, vec2)
+
+    def addmm(self, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        return _linalg.addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+
+    def addmv(self, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        return _linalg.addmv(self, mat, vec, beta=beta, alpha=alpha)
+
+    def addr(self, vec1: Tensor, vec2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        return _linalg.addr(self, vec1, vec2, beta=beta, alpha=alpha)
+
+    def baddbmm(self, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        return _linalg.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def addbmm(self, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        return _linalg.addbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def kron(self, other: Tensor) -> Tensor:
+        return _linalg.kron(self, other)
+
+    def cross(self, other: Tensor, dim: int | None = None) -> Tensor:
+        return _linalg.cross(self, other, dim)
+
+    def trace(self) -> Tensor:
+        return _linalg.trace(self)
+
+    def det(self) -> Tensor:
+        return _linalg.det(self)
+
+    def logdet(self) -> Tensor:
+        return _linalg.logdet(self)
+
+    def slogdet(self) -> Any:
+        return _linalg.slogdet(self)
+
+    def inverse(self) -> Tensor:
+        return _linalg.inv(self)
+
+    def cholesky(self, upper: bool = False) -> Tensor:
+        return _linalg.cholesky(self, upper=upper)
+
+    def pinverse(self, rcond: float = 1e-15) -> Tensor:
+        return _linalg.pinv(self, rtol=rcond)
+
+    def matrix_power(self, n: int) -> Tensor:
+        return _linalg.matrix_power(self, n)
 
     def eq(self, other: Any) -> Tensor:
         return compare(self, other, "equal")
@@ -719,6 +834,20 @@ class Tensor:
 
     def lerp_(self, end: Any, weight: Any) -> Tensor:
         return self.add_((end - self) * weight)
+
+    # ``t += x`` is in place, as in PyTorch (views see it, ``w -= lr * w.grad`` keeps the leaf);
+    # without these Python would rebind the name to a new tensor.
+    def __iadd__(self, other: Any) -> Tensor:
+        return inplace(self, "add", other)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return inplace(self, "subtract", other)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return inplace(self, "multiply", other)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return inplace(self, "divide", other)
 
     def copy_(self, src: Any) -> Tensor:
         return inplace(self, "copy", src)
@@ -1297,6 +1426,40 @@ class Tensor:
         return _softmax.log_softmax(self, dim, dtype)
 
 
+class _PostAccumulateGradHook:
+    """A leaf hook kept in the same list as the gradient hooks; the engine runs it after
+    accumulation (a marker type, so leaves without hooks pay nothing for it)."""
+
+    __slots__ = ("hook",)
+
+    def __init__(self, hook: Any) -> None:
+        self.hook = hook
+
+
+def _check_grad_assignment(t: Tensor, value: Any) -> None:
+    """``t.grad = value``: PyTorch's checks, so a wrong gradient can't be planted silently."""
+    if not isinstance(value, Tensor):
+        raise TypeError(
+            f"assigned grad expected to be a Tensor or None but got grad of type "
+            f"{type(value).__name__}"
+        )
+    if value._backend is not t._backend:
+        raise RuntimeError(
+            f"assigned grad has data located on a different device: the tensor is on {t.device}, "
+            f"the grad on {value.device}"
+        )
+    if value.data.dtype != t.data.dtype:
+        raise RuntimeError(
+            f"assigned grad has data of a different type: the tensor is {t.dtype}, the grad "
+            f"{value.dtype}"
+        )
+    if value.data.shape != t.data.shape:
+        raise RuntimeError(
+            f"assigned grad has data of a different size: the tensor has shape {t.shape}, the "
+            f"grad {value.shape}"
+        )
+
+
 class _RemovableHandle:
     __slots__ = ("_hooks", "_hook")
 
@@ -1356,8 +1519,10 @@ def _normalize_dim(dim: int, ndim: int, op: str) -> int:
 
 # The ops import Tensor, so they come last; Tensor's methods find them as module globals.
 from . import function as _function  # noqa: E402
+from . import views as _views  # noqa: E402
 from .ops import diagonal as _diagonal  # noqa: E402
 from .ops import layout as _layout  # noqa: E402
+from .ops import linalg as _linalg  # noqa: E402
 from .ops import pointwise as _pointwise  # noqa: E402
 from .ops import scan as _scan  # noqa: E402
 from .ops import scatter as _scatter  # noqa: E402

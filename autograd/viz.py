@@ -372,9 +372,8 @@ def _saved_items(node: Any) -> tuple:
 
 def _saved_output(extra: Any) -> tuple:
     """(output index, live output tensor or None) from a saved output's ``extra`` field."""
-    if isinstance(extra, tuple):  # (index, weakref to the output tensor)
-        index, ref = extra
-        return index, ref()
+    if isinstance(extra, tuple):  # (index, weakref to the output tensor, its version)
+        return extra[0], extra[1]()
     return extra, None
 
 

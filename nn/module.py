@@ -552,5 +552,6 @@ def _move_(tensor: Tensor, device: Any, dtype: Any) -> None:
         if moved.data is not tensor.data:
             tensor.data = moved.data
             tensor._backend = moved.backend
+            tensor._version += 1  # a graph that saved the old values must not backpropagate
         if tensor.grad is not None:
             tensor.grad = tensor.grad.to(device=device, dtype=dtype)

@@ -38,6 +38,7 @@ class Parameter(Tensor):
         self._backend = data.backend
         self._hooks = None
         self.name = None
+        self._view = None
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()

@@ -524,7 +524,7 @@ def test_modifying_a_saved_input_in_place_makes_backward_raise(device):
     y = x.sin()  # saves x
     with A.no_grad():
         x.add_(1.0)
-    with pytest.raises(RuntimeError, match=r"modified by an in-place operation.*version 1"):
+    with pytest.raises(RuntimeError, match=r"modified by an inplace operation.*version 1"):
         y.sum().backward()
 
 
@@ -770,7 +770,7 @@ def test_detach_shares_the_version_counter(device):
     x = A.tensor([1.0, 2.0], device=device, requires_grad=True)
     y = (x * x).sum()
     x.detach().mul_(10.0)
-    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.backward()
 
 

@@ -180,7 +180,7 @@ def test_in_place_on_a_saved_tensor_is_caught_in_backward(device):
     y = x * 1.0
     z = y * y  # saves y
     y.index_fill_(0, A.tensor([0], device=device), 0.0)
-    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         z.sum().backward()
 
 

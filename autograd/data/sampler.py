@@ -140,3 +140,73 @@ class BatchSampler(Sampler):
         if self.drop_last:
             return len(self.sampler) // self.batch_size
         return -(-len(self.sampler) // self.batch_size)
+
+
+class DistributedSampler(Sampler):
+    """The share of a dataset one rank visits in data-parallel training (PyTorch's semantics).
+
+    Each epoch, every rank draws the same permutation (seeded with ``seed + epoch``: call
+    ``set_epoch`` before each epoch), pads it by repeating its head so it divides evenly (or, with
+    ``drop_last``, cuts the tail), and keeps every ``num_replicas``-th index from ``rank`` on.
+    ``num_replicas`` and ``rank`` default to the initialized process group's.
+    """
+
+    def __init__(
+        self,
+        dataset: Sized,
+        num_replicas: int | None = None,
+        rank: int | None = None,
+        shuffle: bool = True,
+        seed: int = 0,
+        drop_last: bool = False,
+    ) -> None:
+        if num_replicas is None or rank is None:
+            from .. import distributed
+
+            if not distributed.is_initialized():
+                raise RuntimeError(
+                    "DistributedSampler: give num_replicas and rank, or call "
+                    "autograd.distributed.init_process_group first"
+                )
+            num_replicas = distributed.get_world_size() if num_replicas is None else num_replicas
+            rank = distributed.get_rank() if rank is None else rank
+        if not 0 <= rank < num_replicas:
+            raise ValueError(
+                f"DistributedSampler: invalid rank {rank}, rank should be in the interval "
+                f"[0, {num_replicas - 1}]"
+            )
+        self.dataset = dataset
+        self.num_replicas = num_replicas
+        self.rank = rank
+        self.epoch = 0
+        self.drop_last = drop_last
+        self.shuffle = shuffle
+        self.seed = seed
+        n = len(dataset)
+        if drop_last and n % num_replicas:
+            self.num_samples = n // num_replicas
+        else:
+            self.num_samples = -(-n // num_replicas)
+        self.total_size = self.num_samples * num_replicas
+
+    def __iter__(self) -> Iterator[int]:
+        n = len(self.dataset)
+        if self.shuffle:
+            indices = numpy.random.default_rng(self.seed + self.epoch).permutation(n).tolist()
+        else:
+            indices = list(range(n))
+        if not self.drop_last:
+            padding = self.total_size - len(indices)
+            while padding > 0 and indices:
+                indices += indices[:padding]
+                padding = self.total_size - len(indices)
+        else:
+            indices = indices[: self.total_size]
+        return iter(indices[self.rank : self.total_size : self.num_replicas])
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def set_epoch(self, epoch: int) -> None:
+        """A different (but on every rank the same) shuffle each epoch."""
+        self.epoch = epoch

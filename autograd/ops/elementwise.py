@@ -12,8 +12,9 @@ from typing import Any
 from backends import dtypes as _dtypes
 
 from ..function import Function, _retain
-from ..grad_mode import _state
+from ..grad_mode import _state, no_grad
 from ..tensor import Tensor
+from ..views import live_views, rebase_views
 
 # ------------------------------------------------------------------ type promotion, scalars
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
@@ -316,6 +317,7 @@ class Remainder(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        _refuse_integer_division_by_zero(ctx.xp, a, b, "remainder")
         if ctx.needs_input_grad[1]:
             ctx.save_for_backward(ctx.xp.floor_divide(a, b))
         return ctx.xp.remainder(a, b)
@@ -722,13 +724,45 @@ def sign(a: Tensor) -> Tensor:
 
 
 def floor_divide(a: Tensor, b: Any) -> Tensor:
-    """a // b, rounded down (Python's and PyTorch's //). Shape: broadcast.
+    """``a // b``, rounded down, with PyTorch's dtypes (``int_tensor // 2.5`` is float32).
 
     Where we differ: PyTorch records it and fails in backward; ours has no gradient.
     """
-    return _no_grad_result(
-        a, a._backend.xp.floor_divide(a.data, _other_array(a, b, "floor_divide"))
-    )
+    xp = a._backend.xp
+    if isinstance(b, Tensor) and b._backend is not a._backend:
+        _other_array(a, b, "floor_divide")  # raises, naming both devices
+    a, b = _binary(a, b, "floor_divide")
+    divisor = b.data if isinstance(b, Tensor) else b
+    _refuse_integer_division_by_zero(xp, a.data, divisor, "floor_divide")
+    return _no_grad_result(a, xp.floor_divide(a.data, divisor))
+
+
+def _describe_operand(value: Any) -> str:
+    shape = getattr(value, "shape", None)
+    return repr(value) if shape is None else f"{value.dtype} of shape {tuple(shape)}"
+
+
+class IntegerDivisionByZero(RuntimeError, ZeroDivisionError):
+    """PyTorch raises a RuntimeError saying "ZeroDivisionError"; this is both, so either
+    ``except`` catches it."""
+
+
+def _refuse_integer_division_by_zero(xp: Any, a: Any, b: Any, op: str) -> None:
+    """Integer ``//`` and ``%`` by zero: NumPy quietly gives 0, PyTorch raises; so do we."""
+    kind = "i" if isinstance(a, int) else getattr(getattr(a, "dtype", None), "kind", "f")
+    if kind not in "iub":
+        return
+    if isinstance(b, (bool, int)):
+        zero = b == 0
+    elif isinstance(b, float) or b.dtype.kind not in "iub":
+        return
+    else:
+        zero = bool((b == 0).any())
+    if zero:
+        raise IntegerDivisionByZero(
+            f"{op}: ZeroDivisionError: integer division by zero (a divisor is 0; dividend "
+            f"{_describe_operand(a)}); divide floats to get inf/nan instead"
+        )
 
 
 # ------------------------------------------------------------------------------ in place
@@ -748,6 +782,7 @@ _INPLACE_NAMES = {
     "divide": "div_",
     "clamp": "clamp_",
     "copy": "copy_",
+    "index_put": "setitem",
 }
 
 
@@ -769,7 +804,7 @@ def _check_inplace_result(t: Tensor, op: str, other: Any) -> None:
     """PyTorch refuses an in-place op whose result type can't be cast back to ``t``'s dtype
     (an integer tensor can't hold ``div_``'s or ``add_(1.5)``'s float result); copy_ casts."""
     kind = t.data.dtype.kind
-    if op == "copy" or kind in "fc":
+    if op in ("copy", "index_put") or kind in "fc":
         return
     category = _CATEGORY[kind]
     result = (category, str(t.dtype))
@@ -791,40 +826,151 @@ def _check_inplace_result(t: Tensor, op: str, other: Any) -> None:
 def inplace(t: Tensor, op: str, other: Any, name: str | None = None) -> Tensor:
     """Modify ``t`` in place and bump its version (so a pending backward that saved it raises).
 
-    Outside ``no_grad``, a leaf that requires grad is refused (as PyTorch); a non-leaf that is
-    part of a graph is rebased onto the out-of-place result, so gradients stay right. ``name``:
+    Outside ``no_grad``, a leaf that requires grad (or a view of one) is refused, as PyTorch. A
+    tensor in the graph gets the op recorded: without live views it is rebased onto the
+    out-of-place result (its old array, which a node may have saved, is left intact); a view, or
+    a tensor with live views, is written through to the shared memory, its root gets a
+    ``CopySlices`` node and every live view of the family the graph of its new value. ``name``:
     the method to name in errors (``abs_`` is a ``copy`` of ``abs()``).
     """
     _check_inplace_result(t, op, other)
-    other_requires = isinstance(other, Tensor) and other.requires_grad
-    if _state.enabled and (t.requires_grad or other_requires):
-        if t.requires_grad and t.grad_fn is None:
-            raise RuntimeError(
-                f"{name or _INPLACE_NAMES[op]}: a leaf tensor of shape {t.shape} that requires "
-                "grad is "
-                "used in an in-place operation; wrap the update in `with autograd.no_grad():` "
-                "(as optimizers and nn.init do)"
-            )
-        # The op sees an alias of t's current state: whatever it saves for backward must keep
-        # pointing at the old value and node, not at t after t is rebased onto the result.
-        old_node, old_idx = t.grad_fn, t._out_idx
-        alias = Tensor._make(t.data, t._backend, t.requires_grad, old_node, old_idx)
-        alias._version = t._version
-        result = _recorded_inplace(alias, op, alias if other is t else other)
-        t.data = result.data
-        t.grad_fn = result.grad_fn
-        t._out_idx = result._out_idx
-        t.requires_grad = result.requires_grad
-        if old_node is not None and old_node._retained and old_idx in old_node._retained:
-            # retain_grad follows the tensor to its new value (PyTorch); hooks registered before
-            # stay on the old node and see the old value's gradient (PyTorch does the same).
-            del old_node._retained[old_idx]
-            if t.grad_fn is not None:
-                _retain(t)
-    else:
+    name = name or _INPLACE_NAMES[op]
+    operand = other[1] if op == "index_put" else other  # index_put: (index, value)
+    other_requires = isinstance(operand, Tensor) and operand.requires_grad
+    if not _state.enabled or not (t.requires_grad or other_requires):
+        if _state.enabled and t._view is not None:
+            _refuse_no_grad_view(t, name)
         _array_inplace(t, op, other)
-    t._version += 1
+        t._vc[0] += 1
+        return t
+    if t.requires_grad and t.grad_fn is None:
+        raise RuntimeError(
+            f"{name}: a leaf tensor of shape {t.shape} that requires grad is used in an in-place "
+            "operation; wrap the update in `with autograd.no_grad():` (as optimizers and nn.init "
+            "do)"
+        )
+    _record_inplace(
+        t, name, lambda alias: _recorded_inplace(alias, op, alias if other is t else other)
+    )
+    t._vc[0] += 1
     return t
+
+
+def inplace_with(t: Tensor, name: str, compute: Any, others_require: bool = False) -> Tensor:
+    """``t`` becomes ``compute(t)`` in place, under exactly the rules of ``inplace`` (version
+    bump, leaf and no-grad-view refusals, rebase or view+inplace ``CopySlices``), for any
+    out-of-place op ``compute`` (the indexing in-place ops: ``scatter_``, ``index_add_``, ...).
+    """
+    if not _state.enabled or not (t.requires_grad or others_require):
+        if _state.enabled and t._view is not None:
+            _refuse_no_grad_view(t, name)
+        refuse_overlapping(t, name)
+        with no_grad():
+            result = compute(t)
+        _write(t, result, name)
+        t._vc[0] += 1
+        return t
+    if t.requires_grad and t.grad_fn is None:
+        raise RuntimeError(
+            f"{name}: a leaf tensor of shape {t.shape} that requires grad is used in an in-place "
+            "operation; wrap the update in `with autograd.no_grad():` (as optimizers and nn.init "
+            "do)"
+        )
+    _record_inplace(t, name, compute)
+    t._vc[0] += 1
+    return t
+
+
+def _record_inplace(t: Tensor, name: str, record: Any) -> None:
+    """The recorded in-place change of ``t`` to ``record(alias of t)``: PyTorch's view+inplace
+    for a view, a write-through for a tensor with live views, else a rebase."""
+    view = t._view
+    if view is not None and view[2]:
+        _inplace_on_view(t, record, name)
+    elif len(t._vc) > 1 and live_views(t._vc):
+        _inplace_write_through(t, record, name)
+        rebase_views(t._vc, t)
+    else:
+        _inplace_rebase(t, record)
+
+
+def _inplace_rebase(t: Tensor, record: Any) -> None:
+    """A tensor nothing else aliases: rebind it to the out-of-place result."""
+    # The op sees an alias of t's current state: whatever it saves for backward must keep
+    # pointing at the old value and node, not at t after t is rebased onto the result.
+    old_node, old_idx = t.grad_fn, t._out_idx
+    alias = Tensor._make(t.data, t._backend, t.requires_grad, old_node, old_idx)
+    alias._vc[0] = t._vc[0]
+    result = record(alias)
+    t.data = result.data
+    _take_graph(t, result, old_node, old_idx)
+
+
+def _write(t: Tensor, result: Tensor, name: str) -> None:
+    try:
+        t.data[...] = result.data
+    except ValueError as exc:  # a read-only view (expand's broadcast): nothing was changed
+        raise RuntimeError(
+            f"{name}: cannot write into this view of shape {t.shape} ({exc}); clone() it first"
+        ) from None
+
+
+def _inplace_write_through(t: Tensor, record: Any, name: str) -> Tensor:
+    """Record the op on a snapshot of ``t`` and write the result into ``t``'s own memory, which
+    its views share. Returns the result (its graph is ``t``'s new graph)."""
+    refuse_overlapping(t, name)
+    old_node, old_idx = t.grad_fn, t._out_idx
+    # A snapshot: the op may save its input, and t's memory is about to change.
+    alias = Tensor._make(t.data.copy(), t._backend, t.requires_grad, old_node, old_idx)
+    result = record(alias)
+    _write(t, result, name)
+    _take_graph(t, result, old_node, old_idx)
+    return result
+
+
+def _take_graph(t: Tensor, result: Tensor, old_node: Any, old_idx: int) -> None:
+    t.grad_fn = result.grad_fn
+    t._out_idx = result._out_idx
+    t.requires_grad = result.requires_grad
+    if old_node is not None and old_node._retained and old_idx in old_node._retained:
+        # retain_grad follows the tensor to its new value (PyTorch); hooks registered before
+        # stay on the old node and see the old value's gradient (PyTorch does the same).
+        del old_node._retained[old_idx]
+        if t.grad_fn is not None:
+            _retain(t)
+
+
+def _inplace_on_view(t: Tensor, record: Any, name: str) -> None:
+    """PyTorch's view+inplace: write through, give the root a ``CopySlices`` node that takes the
+    view's region from the result, and regenerate every live view's graph from the new root."""
+    from .index import CopySlices
+
+    root, chain, _ = t._view
+    if root.requires_grad and root.grad_fn is None:
+        raise RuntimeError(
+            f"{name}: a view of a leaf Variable that requires grad is being used in an in-place "
+            f"operation (a view of shape {t.shape} of a leaf of shape {root.shape}); do it under "
+            "`with autograd.no_grad():`, or on a clone()"
+        )
+    result = _inplace_write_through(t, record, name)
+    old_root = Tensor._make(root.data, root._backend, root.requires_grad, root.grad_fn,
+                            root._out_idx)  # fmt: skip
+    new_root = CopySlices.apply(old_root, result, chain)
+    _take_graph(root, new_root, old_root.grad_fn, old_root._out_idx)
+    rebase_views(t._vc, root)
+
+
+def _refuse_no_grad_view(t: Tensor, name: str) -> None:
+    """A view made under no_grad (no graph) of a tensor that requires grad can't be changed in
+    place with grad mode on: the base's graph could not follow (PyTorch refuses too)."""
+    root, chain, differentiable = t._view
+    if not differentiable and chain is not None and root.requires_grad:
+        raise RuntimeError(
+            f"{name}: a view of shape {t.shape} was created in no_grad mode (or is a view of "
+            "such a view) and is being modified in place with grad mode enabled; its base "
+            "requires grad, so the change could not be tracked. Do the change under no_grad "
+            "too, or take the view with grad mode enabled."
+        )
 
 
 def _recorded_inplace(t: Tensor, op: str, other: Any) -> Tensor:
@@ -839,6 +985,19 @@ def _recorded_inplace(t: Tensor, op: str, other: Any) -> Tensor:
         # A selection rather than a copy: the result stays in t's graph (with a zero gradient
         # to t's old value, as PyTorch) even when the source is a constant.
         result = where(True, expand(source.to(t.dtype), t.shape), t)
+    elif op == "index_put":
+        from .index import IndexPut
+
+        index, value = other
+        value = _as_tensor(value, t)
+        if value._backend is not t._backend:
+            raise RuntimeError(
+                f"setitem: value on {value.device} cannot be assigned into a tensor on {t.device}"
+            )
+        try:
+            result = IndexPut.apply(t, value.to(t.dtype), index)
+        except ValueError as exc:
+            raise RuntimeError(f"setitem: {exc} (tensor of shape {t.shape})") from None
     else:
         result = _INPLACE_RECORDED[op](t, other)
     if result.shape != t.shape:

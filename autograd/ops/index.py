@@ -13,24 +13,92 @@ import backends
 from backends import dtypes as _dtypes
 
 from ..function import Function
-from ..grad_mode import _state
+from ..grad_mode import _state, no_grad
 from ..tensor import Tensor, _normalize_dim
+from ..views import ViewFunction
 
 
-def _is_advanced(index: tuple, xp: Any) -> bool:
-    return any(isinstance(i, xp.ndarray) for i in index)
+def _is_advanced(index: tuple, ndarray: Any) -> bool:
+    return any(isinstance(i, ndarray) for i in index)
 
 
-class Getitem(Function):
+class Getitem(ViewFunction):
+    """``a[index]``: a view for basic indices (ints, slices, None, ...), a copy for advanced."""
+
+    @staticmethod
+    def _is_view(a, out, index):
+        # An array in the index (even a 0-d one) makes NumPy and CuPy copy; ints and slices don't.
+        for item in index:
+            if type(item).__name__ == "ndarray":
+                return False
+        return True
+
     @staticmethod
     def forward(ctx, a, index):
         ctx.input_shape = a.shape
         ctx.index = index
-        return a[index]
+        out = a[index]
+        if type(out) is not type(a) and not any(item is Ellipsis for item in index):
+            # NumPy gives a scalar (a copy) for a full integer index; with ``...`` it gives a
+            # 0-d view, which in-place writes through ``t[0]`` must reach.
+            out = a[index + (Ellipsis,)]
+        return out
 
     @staticmethod
     def backward(ctx, grad_out):
         return IndexAdd.apply(grad_out, ctx.input_shape, ctx.index), None
+
+
+class IndexPut(Function):
+    """``a`` with ``value`` written at an advanced ``index`` (``a[mask] = v`` in the graph, as
+    PyTorch's ``index_put``): the gradient is ``grad_out`` outside the index for ``a`` and
+    ``grad_out[index]`` for ``value``. With repeated indices the last write wins (PyTorch leaves
+    that case undefined)."""
+
+    @staticmethod
+    def forward(ctx, a, value, index):
+        ctx.index = index
+        out = a.copy()
+        out[index] = value
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        xp = ctx.xp
+        outside = xp.ones(grad_out.shape, dtype=grad_out.dtype)
+        outside[ctx.index] = 0
+        grad_a = grad_out * Tensor._make(outside, ctx.backend)
+        return grad_a, Getitem.apply(grad_out, ctx.index), None
+
+
+class CopySlices(Function):
+    """The new value of a tensor one of whose views was changed in place (PyTorch's CopySlices):
+    ``base`` outside the view's region, ``value`` inside it. The in-place write already did the
+    forward's work; backward splits the gradient between the old base and the view's value.
+    """
+
+    @staticmethod
+    def forward(ctx, base, value, chain):
+        ctx.chain = chain
+        ctx.shape = base.shape
+        return base
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        from ..views import replay
+
+        xp = ctx.xp
+        backend = ctx.backend
+        size = 1
+        for s in ctx.shape:
+            size *= s
+        positions = Tensor._make(xp.arange(size).reshape(ctx.shape), backend)
+        with no_grad():
+            region = replay(ctx.chain, positions).data
+        outside = xp.ones(size, dtype=grad_out.dtype)
+        outside[region.reshape(-1)] = 0
+        mask = Tensor._make(outside.reshape(ctx.shape), backend)
+        return grad_out * mask, replay(ctx.chain, grad_out), None
 
 
 class IndexAdd(Function):
@@ -41,7 +109,7 @@ class IndexAdd(Function):
         ctx.index = index
         xp = ctx.xp
         out = xp.zeros(shape, dtype=grad.dtype)
-        if _is_advanced(index, xp):
+        if _is_advanced(index, xp.ndarray):
             ctx.backend.scatter_add(out, index, grad)
         else:
             out[index] = grad
@@ -98,13 +166,23 @@ def getitem(a: Tensor, index: Any) -> Tensor:
 
 
 def setitem(a: Tensor, index: Any, value: Any) -> None:
-    """``a[index] = value`` for tensors outside the graph (data, masks, buffers)."""
+    """``a[index] = value``. In the graph (grad mode, and ``a`` or ``value`` requires grad) a
+    basic index is PyTorch's view + ``copy_`` (``a`` gets a ``CopySlices`` node), an advanced
+    one (masks, index tensors) an in-place ``IndexPut``."""
     if _state.enabled and (a.requires_grad or (isinstance(value, Tensor) and value.requires_grad)):
-        raise RuntimeError(
-            f"setitem: cannot assign into a tensor of shape {a.shape} that is part of the graph "
-            "(requires grad); build the result with where(), cat() or masked_fill() instead, or "
-            "assign inside `with autograd.no_grad():`"
-        )
+        if a.requires_grad and a.grad_fn is None:
+            raise RuntimeError(
+                f"setitem: a leaf Variable that requires grad (shape {a.shape}) is being used in "
+                "an in-place operation; assign inside `with autograd.no_grad():` or into a clone()"
+            )
+        index = _normalize_index(a, index)
+        from .elementwise import inplace
+
+        if Getitem._is_view(a.data, None, index):
+            inplace(getitem(a, index), "copy", value)
+        else:
+            inplace(a, "index_put", (index, value))
+        return
     index = _normalize_index(a, index)
     if isinstance(value, Tensor):
         if value._backend is not a._backend:

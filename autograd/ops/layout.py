@@ -145,7 +145,8 @@ def narrow(a: Tensor, dim: int, start: Any, length: int) -> Tensor:
     start = int(start)
     if not -n <= start <= n:
         raise IndexError(f"narrow: start {start} out of range for dimension {dim} of size {n}")
-    start %= n if n else 1
+    if start < 0:
+        start += n  # only a negative start wraps: start == n is one past the end
     if length < 0 or start + length > n:
         raise RuntimeError(
             f"narrow: start ({start}) + length ({length}) exceeds dimension {dim} of size {n} "

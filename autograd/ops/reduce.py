@@ -24,7 +24,13 @@ def _dims(dim: Any, ndim: int, op: str) -> tuple | None:
     if dim is None:
         return None
     dims = dim if isinstance(dim, (tuple, list)) else (dim,)
-    dims = tuple(sorted({_normalize_dim(d, ndim, op) for d in dims}))
+    normalized = [_normalize_dim(d, ndim, op) for d in dims]
+    if len(set(normalized)) != len(normalized):
+        repeated = next(d for d in normalized if normalized.count(d) > 1)
+        raise RuntimeError(
+            f"{op}: dim {repeated} appears multiple times in the list of dims {tuple(dims)}"
+        )
+    dims = tuple(sorted(normalized))
     if ndim == 0:
         # A 0-d tensor accepts dim 0 or -1 (as PyTorch) and has no axis to name: reduce "all".
         return None

@@ -16,7 +16,7 @@ from typing import Any
 from backends import dtypes as _dtypes
 
 from ..function import Function
-from ..grad_mode import _state, no_grad
+from ..grad_mode import _state
 from ..tensor import Tensor, _normalize_dim
 from .convert import Clone
 from .index import Getitem, IndexAdd, _index_array, _normalize_index, host_min_max
@@ -577,36 +577,8 @@ def take_along_dim(a: Tensor, indices: Any, dim: int | None = None) -> Tensor:
 # ------------------------------------------------------------------------------ in place
 def inplace_update(t: Tensor, op: str, compute: Callable, *others: Any) -> Tensor:
     """``t`` becomes ``compute(t)`` in place, under the engine's in-place rules (those of
-    ``elementwise.inplace``): the version is bumped; a leaf that requires grad is refused; a
-    tensor in the graph is rebased onto the recorded out-of-place result.
-    """
-    from .elementwise import refuse_overlapping
+    ``elementwise.inplace``: version bump, leaf refusal, rebase, view+inplace)."""
+    from .elementwise import inplace_with
 
     others_require = any(isinstance(o, Tensor) and o.requires_grad for o in others)
-    if _state.enabled and (t.requires_grad or others_require):
-        if t.requires_grad and t.grad_fn is None:
-            raise RuntimeError(
-                f"{op}: a leaf tensor of shape {t.shape} that requires grad is used in an "
-                "in-place operation; wrap the update in `with autograd.no_grad():`"
-            )
-        old_node, old_idx = t.grad_fn, t._out_idx
-        alias = Tensor._make(t.data, t._backend, t.requires_grad, old_node, old_idx)
-        alias._version = t._version
-        result = compute(alias)
-        t.data = result.data
-        t.grad_fn = result.grad_fn
-        t._out_idx = result._out_idx
-        t.requires_grad = result.requires_grad
-        if old_node is not None and old_node._retained and old_idx in old_node._retained:
-            from ..function import _retain
-
-            del old_node._retained[old_idx]
-            if t.grad_fn is not None:
-                _retain(t)
-    else:
-        refuse_overlapping(t, op)
-        with no_grad():
-            result = compute(t)
-        t.data[...] = result.data
-    t._version += 1
-    return t
+    return inplace_with(t, op, compute, others_require)

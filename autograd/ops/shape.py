@@ -6,6 +6,7 @@ from typing import Any
 
 from ..function import Function
 from ..tensor import Tensor, _normalize_dim
+from ..views import ViewFunction, register_view
 
 
 def _shape_arg(shape: tuple, op: str) -> tuple:
@@ -19,7 +20,14 @@ def _shape_arg(shape: tuple, op: str) -> tuple:
 
 
 # ------------------------------------------------------------------------------ reshape
-class Reshape(Function):
+class Reshape(ViewFunction):
+    """A view when the strides allow one (always for contiguous data), else a copy, as PyTorch's
+    ``reshape``. Where we differ: ``view`` is ``reshape`` (it copies instead of raising)."""
+
+    @staticmethod
+    def _is_view(a, out, shape):
+        return out.size > 0 and out.base is not None and (out.base is a or out.base is a.base)
+
     @staticmethod
     def forward(ctx, a, shape):
         ctx.input_shape = a.shape
@@ -56,7 +64,12 @@ def squeeze(a: Tensor, dim: Any = None) -> Tensor:
         dims = {i for i, s in enumerate(shape) if s == 1}
     else:
         dims = dim if isinstance(dim, (tuple, list)) else (dim,)
-        dims = {_normalize_dim(d, len(shape), "squeeze") for d in dims}
+        normalized = [_normalize_dim(d, len(shape), "squeeze") for d in dims]
+        if len(set(normalized)) != len(normalized):
+            raise RuntimeError(
+                f"squeeze: a dim appears multiple times in the list of dims {tuple(dims)}"
+            )
+        dims = set(normalized)
     return reshape(a, tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1)))
 
 
@@ -82,7 +95,7 @@ def flatten(a: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 
 # ---------------------------------------------------------------------------- permute
-class Permute(Function):
+class Permute(ViewFunction):
     @staticmethod
     def forward(ctx, a, dims):
         ctx.dims = dims
@@ -119,7 +132,7 @@ def transpose(a: Tensor, dim0: int, dim1: int) -> Tensor:
 
 
 # --------------------------------------------------------------------- expand, sum_to
-class Expand(Function):
+class Expand(ViewFunction):
     @staticmethod
     def forward(ctx, a, shape):
         ctx.input_shape = a.shape
@@ -315,7 +328,36 @@ def split(a: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
             )
     if len(sizes) <= 1:
         return (a,)
-    return Split.apply(a, sizes, dim)
+    pieces = Split.apply(a, sizes, dim)
+    # The pieces are views of ``a`` (PyTorch's too): each is the slice that replays it.
+    from .index import Getitem
+
+    start = 0
+    for piece, size in zip(pieces, sizes):
+        index = (slice(None),) * dim + (slice(start, start + size),)
+        register_view(a, piece, (Getitem, (index,)))
+        start += size
+    return pieces
+
+
+def narrow(a: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """``a`` restricted to ``[start, start + length)`` along ``dim``: a view, as PyTorch's.
+
+    Shape: ``a``'s, with ``length`` at ``dim``.
+    """
+    from .index import Getitem
+
+    _at_least_1d(a, "narrow")
+    dim = _normalize_dim(dim, a.data.ndim, "narrow")
+    n = a.data.shape[dim]
+    if start < 0:
+        start += n
+    if not 0 <= start <= n or length < 0 or start + length > n:
+        raise IndexError(
+            f"narrow: start {start} and length {length} are out of range for dimension {dim} of "
+            f"size {n} (shape {a.shape})"
+        )
+    return Getitem.apply(a, (slice(None),) * dim + (slice(start, start + length),))
 
 
 def chunk(a: Tensor, chunks: int, dim: int = 0) -> tuple:

@@ -10,31 +10,68 @@ One module a family, re-exported here so that ``F.<name>`` finds everything:
 (embedding), ``distance``, ``loss``, ``shape``.
 """
 
+# --- the rest of PyTorch's functional surface (issue 13)
+from autograd import one_hot
+
 from ._utils import _reduction
 from .activation import (
     _erf,
     _normal_cdf,
+    celu,
     elu,
     gelu,
+    glu,
+    hardshrink,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
     leaky_relu,
     log_softmax,
+    logsigmoid,
+    mish,
+    prelu,
     relu,
+    relu6,
+    rrelu,
+    selu,
     sigmoid,
+    silu,
     softmax,
+    softmin,
+    softplus,
+    softshrink,
+    softsign,
     tanh,
+    tanhshrink,
+    threshold,
 )
-from .distance import cosine_similarity, normalize, pairwise_distance
-from .dropout import dropout
-from .linear import linear
+from .distance import cosine_similarity, normalize, pairwise_distance, pdist
+from .dropout import alpha_dropout, dropout
+from .linear import bilinear, linear
 from .loss import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
+    cosine_embedding_loss,
     cross_entropy,
+    ctc_loss,
+    gaussian_nll_loss,
+    hinge_embedding_loss,
+    huber_loss,
+    kl_div,
     l1_loss,
+    margin_ranking_loss,
     mse_loss,
+    multi_margin_loss,
+    multilabel_margin_loss,
+    multilabel_soft_margin_loss,
     nll_loss,
+    poisson_nll_loss,
+    smooth_l1_loss,
+    soft_margin_loss,
     triplet_margin_loss,
+    triplet_margin_with_distance_loss,
 )
-from .normalization import batch_norm, layer_norm
-from .shape import flatten
-from .sparse import embedding
+from .normalization import batch_norm, layer_norm, local_response_norm, rms_norm
+from .sampling import affine_grid, grid_sample
+from .shape import channel_shuffle, flatten
+from .sparse import embedding, embedding_bag

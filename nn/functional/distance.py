@@ -58,3 +58,20 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
         lift1 = n1.clamp(min=eps) - n1
         lift2 = n2.clamp(min=eps) - n2
     return ((x1 / (n1 + lift1)) * (x2 / (n2 + lift2))).sum(dim)
+
+
+def pdist(input: Tensor, p: float = 2.0) -> Tensor:
+    """p-norm distances between every pair of rows i < j, in row-major order.
+
+    Shape: (N, M) -> (N (N - 1) / 2,). The gradient of a zero distance is 0, as PyTorch.
+    """
+    if input.ndim != 2:
+        raise RuntimeError(f"pdist: only supports 2D tensors, got: {input.ndim}D")
+    if p < 0:
+        raise RuntimeError(f"pdist: only supports non-negative p values, got {p}")
+    n = input.shape[0]
+    rows, cols = input.xp.triu_indices(n, 1)
+    i = A.Tensor._make(rows.astype("int64"), input._backend)
+    j = A.Tensor._make(cols.astype("int64"), input._backend)
+    diff = input.index_select(0, i) - input.index_select(0, j)
+    return diff.norm(p, -1)

@@ -33,3 +33,31 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     if not training or p == 0.0:
         return input
     return _Dropout.apply(input, float(p))
+
+
+_SELU_ALPHA_SCALED = 1.7580993408473766  # SELU's scale * alpha: the value dropped units take
+
+
+def alpha_dropout(
+    input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False
+) -> Tensor:
+    """Dropout that keeps SELU's self-normalising mean and variance: dropped units take SELU's
+    negative saturation value, then an affine map restores mean 0 and variance 1.
+
+    Shape: any -> same.
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * 0.0
+    alpha = _SELU_ALPHA_SCALED
+    a = 1.0 / ((alpha * alpha * p + 1.0) * (1.0 - p)) ** 0.5
+    backend = input._backend
+    work = input.dtype if input.dtype in (A.float32, A.float64) else A.float64
+    keep = backend.rng.random(tuple(input.shape), dtype=work) >= p
+    keep = keep.astype(input.dtype)
+    noise = Tensor._make(keep * input.xp.asarray(a, dtype=input.dtype), backend)
+    shift = Tensor._make(((keep - 1.0) * (alpha * a) + alpha * a * p).astype(input.dtype), backend)
+    return input * noise + shift

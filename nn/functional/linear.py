@@ -72,3 +72,30 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
                 "(e.g. model.to(input.dtype) or input.float())"
             )
     return _Linear.apply(input, weight, bias)
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``y_k = x1^T W_k x2 + b_k``.
+
+    Shape: input1 (*, in1), input2 (*, in2), weight (out, in1, in2), bias (out,) -> (*, out).
+    """
+    for name, t in (("input1", input1), ("input2", input2), ("weight", weight)):
+        _check_tensor(t, "bilinear", name)
+    if weight.ndim != 3:
+        raise RuntimeError(f"bilinear: weight must be 3-D, got shape {tuple(weight.shape)}")
+    out_f, in1, in2 = weight.shape
+    if input1.shape[-1] != in1 or input2.shape[-1] != in2:
+        raise RuntimeError(
+            f"bilinear: input1 {tuple(input1.shape)} and input2 {tuple(input2.shape)} do not fit "
+            f"weight (out, in1, in2) = {tuple(weight.shape)}"
+        )
+    if tuple(input1.shape[:-1]) != tuple(input2.shape[:-1]):
+        raise RuntimeError(
+            f"bilinear: input1 {tuple(input1.shape)} and input2 {tuple(input2.shape)} must have "
+            "the same leading dims"
+        )
+    # x1 W: one GEMM into (*, out, in2), then the dot with x2 along in2.
+    flat = weight.permute(1, 0, 2).reshape(in1, out_f * in2)
+    left = Matmul.apply(input1.reshape(-1, in1), flat).reshape(-1, out_f, in2)
+    out = (left * input2.reshape(-1, 1, in2)).sum(-1).reshape(*input1.shape[:-1], out_f)
+    return out if bias is None else out + bias

@@ -414,3 +414,500 @@ def triplet_margin_loss(
         d_neg = A.minimum(d_neg, pairwise_distance(positive, negative, p, eps))
     loss = (d_pos - d_neg + margin).clamp(min=0.0)
     return _reduce(loss, reduction)
+
+
+# -------------------------------------------------- the rest of PyTorch's losses (issue 13)
+def _pair(op: str, input: Any, target: Any) -> None:
+    _check_tensor(input, op, "input")
+    _check_tensor(target, op, "target")
+
+
+def smooth_l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+    beta: float = 1.0,
+) -> Tensor:
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target).
+
+    Shape: input (*), target same -> () or (*) for 'none'.
+    """
+    op = "smooth_l1_loss"
+    reduction = _reduction(size_average, reduce, reduction, op)
+    _pair(op, input, target)
+    _warn_size(input, target, op)
+    if beta < 0:
+        raise RuntimeError(f"{op}: does not support negative values for beta, got {beta}")
+    diff = input - target
+    if beta == 0:
+        return _reduce(diff.abs(), reduction)
+    absd = diff.abs()
+    loss = A.where(absd < beta, diff * diff * (0.5 / beta), absd - 0.5 * beta)
+    return _reduce(loss, reduction)
+
+
+def huber_loss(
+    input: Tensor,
+    target: Tensor,
+    reduction: str = "mean",
+    delta: float = 1.0,
+    weight: Tensor | None = None,
+) -> Tensor:
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta). Shape: (*), (*) -> () or (*)."""
+    op = "huber_loss"
+    reduction = _reduction(None, None, reduction, op)
+    _pair(op, input, target)
+    _warn_size(input, target, op)
+    if delta <= 0:
+        raise RuntimeError(f"{op}: does not support non-positive values for delta, got {delta}")
+    diff = input - target
+    absd = diff.abs()
+    loss = A.where(absd < delta, diff * diff * 0.5, (absd - 0.5 * delta) * delta)
+    return _weighted(loss, weight, input, reduction, op)
+
+
+def kl_div(
+    input: Tensor,
+    target: Tensor,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+    log_target: bool = False,
+) -> Tensor:
+    """Pointwise KL divergence ``target * (log target - input)`` (``input`` holds log-probabilities;
+    0 where target is 0). ``reduction='batchmean'`` divides the sum by the batch size, the
+    mathematically correct KL; 'mean' averages over every element, as PyTorch (which warns).
+
+    Shape: input (*), target same -> () or (*) for 'none'. Where we differ: the gradient with
+    respect to ``target`` where it is 0 is 0 (PyTorch gives NaN).
+    """
+    op = "kl_div"
+    if reduction == "batchmean":
+        batchmean = True
+        reduction = _reduction(size_average, reduce, "sum", op)
+    else:
+        batchmean = False
+        reduction = _reduction(size_average, reduce, reduction, op)
+    _pair(op, input, target)
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        # target * log(target), defined as 0 at target == 0 (xlogy), and its gradient too.
+        positive = target > 0
+        safe = A.where(positive, target, 1.0)
+        loss = A.where(positive, target * (safe.log() - input), -target * input)
+    if batchmean:
+        out = loss.sum()
+        return out / input.shape[0] if input.ndim else out
+    return _reduce(loss, reduction)
+
+
+def margin_ranking_loss(
+    input1: Tensor,
+    input2: Tensor,
+    target: Tensor,
+    margin: float = 0.0,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """max(0, -y (x1 - x2) + margin), y in {1, -1}. Shape: (N,) or (), all three -> () or (N,)."""
+    op = "margin_ranking_loss"
+    reduction = _reduction(size_average, reduce, reduction, op)
+    for name, t in (("input1", input1), ("input2", input2), ("target", target)):
+        _check_tensor(t, op, name)
+    if not input1.ndim == input2.ndim == target.ndim:
+        raise RuntimeError(
+            f"{op}: All input tensors should have same dimension but got sizes: input1: "
+            f"{tuple(input1.shape)}, input2: {tuple(input2.shape)}, target: {tuple(target.shape)}"
+        )
+    loss = (-target * (input1 - input2) + margin).clamp(min=0.0)
+    return _reduce(loss, reduction)
+
+
+def hinge_embedding_loss(
+    input: Tensor,
+    target: Tensor,
+    margin: float = 1.0,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """x where y = 1, max(0, margin - x) where y = -1. Shape: (*), (*) -> () or (*)."""
+    op = "hinge_embedding_loss"
+    reduction = _reduction(size_average, reduce, reduction, op)
+    _pair(op, input, target)
+    margin_part = A.where(target != 1, (margin - input).clamp(min=0.0), 0.0)
+    self_part = A.where(target != -1, input, 0.0)
+    return _reduce(margin_part + self_part, reduction)
+
+
+def cosine_embedding_loss(
+    input1: Tensor,
+    input2: Tensor,
+    target: Tensor,
+    margin: float = 0.0,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """1 - cos(x1, x2) where y = 1, max(0, cos(x1, x2) - margin) where y = -1.
+
+    Shape: input1, input2 (N, D) or (D,), target (N,) or () -> () or (N,).
+    """
+    op = "cosine_embedding_loss"
+    reduction = _reduction(size_average, reduce, reduction, op)
+    for name, t in (("input1", input1), ("input2", input2), ("target", target)):
+        _check_tensor(t, op, name)
+    if input1.ndim != input2.ndim or input1.ndim not in (1, 2):
+        raise RuntimeError(
+            f"{op}: expected 1D or 2D inputs of the same rank, got {tuple(input1.shape)} and "
+            f"{tuple(input2.shape)}"
+        )
+    if target.ndim != input1.ndim - 1:
+        raise RuntimeError(
+            f"{op}: {input1.ndim}D target tensor expects {input1.ndim - 1}D target, got "
+            f"{tuple(target.shape)}"
+        )
+    eps = 1e-12  # as PyTorch's EPSILON
+    dot = (input1 * input2).sum(-1)
+    mag1 = (input1 * input1).sum(-1) + eps
+    mag2 = (input2 * input2).sum(-1) + eps
+    cos = dot / (mag1 * mag2).sqrt()
+    pos = A.where(target == 1, 1.0 - cos, 0.0)
+    neg = A.where(target == -1, (cos - margin).clamp(min=0.0), 0.0)
+    return _reduce(pos + neg, reduction)
+
+
+def soft_margin_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """log(1 + exp(-y x)), y in {1, -1}. Shape: (*), (*) -> () or (*)."""
+    op = "soft_margin_loss"
+    reduction = _reduction(size_average, reduce, reduction, op)
+    _pair(op, input, target)
+    from .activation import softplus
+
+    return _reduce(softplus(-target * input, 1.0, float("inf")), reduction)
+
+
+def multilabel_soft_margin_loss(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """-(y log sigmoid(x) + (1 - y) log sigmoid(-x)), averaged over classes.
+
+    Shape: input (N, C), target (N, C) in {0, 1} -> () or (N,) for 'none'.
+    """
+    op = "multilabel_soft_margin_loss"
+    reduction = _reduction(size_average, reduce, reduction, op)
+    _pair(op, input, target)
+    from .activation import logsigmoid
+
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    loss = loss.mean(-1) if input.ndim else loss
+    return _reduce(loss, reduction)
+
+
+def multilabel_margin_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """sum over target classes j and other classes i of max(0, 1 - (x_j - x_i)) / C.
+
+    ``target`` holds class indices, padded with -1 after the last one (as PyTorch).
+    Shape: input (N, C) or (C,), target int64 same -> () or (N,) for 'none'.
+    """
+    op = "multilabel_margin_loss"
+    reduction = _reduction(size_average, reduce, reduction, op)
+    _pair(op, input, target)
+    if input.ndim not in (1, 2) or tuple(target.shape) != tuple(input.shape):
+        raise RuntimeError(
+            f"{op}: expected input (N, C) or (C,) and target of the same shape, got "
+            f"{tuple(input.shape)} and {tuple(target.shape)}"
+        )
+    if target.dtype.kind not in "iu":
+        raise RuntimeError(f"{op}: expected an int64 target, got {target.dtype}")
+    xp = input.xp
+    c = input.shape[-1]
+    y = target.data
+    # Indices before the first -1 count; a class is a target if one of them names it.
+    valid = xp.cumprod(y != -1, axis=-1).astype(bool)
+    classes = xp.arange(c)
+    is_target = ((y[..., :, None] == classes) & valid[..., :, None]).any(-2)
+    pair = Tensor._make(
+        (is_target[..., :, None] & ~is_target[..., None, :]).astype(input.data.dtype),
+        input._backend,
+    )
+    margins = (1.0 - (input.unsqueeze(-1) - input.unsqueeze(-2))).clamp(min=0.0)
+    loss = (margins * pair).sum((-2, -1)) / c
+    return _reduce(loss, reduction)
+
+
+def multi_margin_loss(
+    input: Tensor,
+    target: Tensor,
+    p: int = 1,
+    margin: float = 1.0,
+    weight: Tensor | None = None,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """sum over i != y of max(0, margin - x_y + x_i)^p / C (times weight[y]).
+
+    Shape: input (N, C) or (C,), target (N,) or () -> () or (N,) for 'none'.
+    """
+    op = "multi_margin_loss"
+    reduction = _reduction(size_average, reduce, reduction, op)
+    _pair(op, input, target)
+    if p not in (1, 2):
+        raise ValueError(f"{op}: only p == 1 and p == 2 supported, got {p}")
+    if input.ndim not in (1, 2) or target.ndim != input.ndim - 1:
+        raise RuntimeError(
+            f"{op}: expected input (N, C) with target (N,), or (C,) with (), got "
+            f"{tuple(input.shape)} and {tuple(target.shape)}"
+        )
+    c = input.shape[-1]
+    picked = input.gather(-1, target.unsqueeze(-1))
+    margins = (margin - picked + input).clamp(min=0.0)
+    if p == 2:
+        margins = margins * margins
+    others = Tensor._make(
+        (target.data[..., None] != input.xp.arange(c)).astype(input.data.dtype), input._backend
+    )
+    if weight is not None:
+        margins = margins * weight.gather(0, target.reshape(-1)).reshape(picked.shape)
+    loss = (margins * others).sum(-1) / c
+    return _reduce(loss, reduction)
+
+
+def poisson_nll_loss(
+    input: Tensor,
+    target: Tensor,
+    log_input: bool = True,
+    full: bool = False,
+    size_average: Any = None,
+    eps: float = 1e-8,
+    reduce: Any = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Negative log-likelihood of a Poisson target: exp(x) - y x (``log_input``), else
+    x - y log(x + eps); ``full`` adds Stirling's y log y - y + 0.5 log(2 pi y) where y > 1.
+
+    Shape: (*), (*) -> () or (*).
+    """
+    op = "poisson_nll_loss"
+    reduction = _reduction(size_average, reduce, reduction, op)
+    _pair(op, input, target)
+    if log_input:
+        loss = input.exp() - target * input
+    else:
+        loss = input - target * (input + eps).log()
+    if full:
+        big = target > 1
+        safe = A.where(big, target, 2.0)
+        stirling = safe * safe.log() - safe + 0.5 * (2 * 3.141592653589793 * safe).log()
+        loss = loss + A.where(big, stirling, 0.0)
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(
+    input: Tensor,
+    target: Tensor,
+    var: Any,
+    full: bool = False,
+    eps: float = 1e-6,
+    reduction: str = "mean",
+) -> Tensor:
+    """0.5 (log max(var, eps) + (input - target)^2 / max(var, eps)) (+ 0.5 log 2 pi if ``full``).
+
+    As PyTorch, ``var`` is clamped at ``eps`` in value only (its gradient passes as if
+    unclamped), and may have one dim less than input or a last dim of 1 (one variance for all).
+    Shape: input (N, *), target same, var (N, *) or (N, *, 1) or (N, *-1) -> () or (N, *).
+    """
+    op = "gaussian_nll_loss"
+    reduction = _reduction(None, None, reduction, op)
+    _pair(op, input, target)
+    if not isinstance(var, Tensor):
+        var = A.full(tuple(input.shape), float(var), dtype=input.dtype, device=input.device)
+    if tuple(var.shape) != tuple(input.shape):
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = var.unsqueeze(-1)
+        elif tuple(input.shape[:-1]) == tuple(var.shape[:-1]) and var.shape[-1] == 1:
+            pass
+        else:
+            raise ValueError(
+                f"{op}: var of shape {tuple(var.shape)} does not fit input {tuple(input.shape)}"
+            )
+    if bool((var.data < 0).any()):
+        raise ValueError(f"{op}: var has negative entry/entries")
+    with A.no_grad():
+        lift = var.clamp(min=eps) - var
+    var = var + lift
+    diff = input - target
+    loss = 0.5 * (var.log() + diff * diff / var)
+    if full:
+        loss = loss + 0.5 * 1.8378770664093453  # log(2 pi)
+    return _reduce(loss, reduction)
+
+
+def triplet_margin_with_distance_loss(
+    anchor: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    *,
+    distance_function: Any = None,
+    margin: float = 1.0,
+    swap: bool = False,
+    reduction: str = "mean",
+) -> Tensor:
+    """max(d(a, p) - d(a, n) + margin, 0) for any distance function (default:
+    ``pairwise_distance``). Shape: (N, D) each -> () or (N,) for 'none'.
+    """
+    op = "triplet_margin_with_distance_loss"
+    reduction = _reduction(None, None, reduction, op)
+    if margin <= 0:
+        raise ValueError(f"{op}: margin must be greater than 0, got {margin}")
+    for name, t in (("anchor", anchor), ("positive", positive), ("negative", negative)):
+        _check_tensor(t, op, name)
+    dist = pairwise_distance if distance_function is None else distance_function
+    d_pos = dist(anchor, positive)
+    d_neg = dist(anchor, negative)
+    if swap:
+        d_neg = A.minimum(d_neg, dist(positive, negative))
+    return _reduce((d_pos - d_neg + margin).clamp(min=0.0), reduction)
+
+
+def ctc_loss(
+    log_probs: Tensor,
+    targets: Tensor,
+    input_lengths: Any,
+    target_lengths: Any,
+    blank: int = 0,
+    reduction: str = "mean",
+    zero_infinity: bool = False,
+) -> Tensor:
+    """Connectionist temporal classification loss (Graves et al. 2006), PyTorch's API.
+
+    The forward (alpha) recursion runs in log space over time, batched over the sequences and
+    the extended label sequence (blanks between labels), in differentiable ops, so the gradient
+    is exact and second order works. ``reduction='mean'`` divides each loss by its target length
+    and averages over the batch, as PyTorch; ``zero_infinity`` zeroes impossible alignments.
+    Where we differ: the gradient is the true d loss / d log_probs (minus the posterior);
+    PyTorch returns ``exp(log_probs)`` minus the posterior, which assumes a log_softmax before.
+    Through ``log_softmax`` (as one always uses it), the logits' gradients are the same.
+
+    Shape: log_probs (T, N, C) (log-softmax over C), targets (N, S) padded or (sum of
+    target_lengths,) concatenated, input_lengths and target_lengths (N,) -> () or (N,).
+    """
+    op = "ctc_loss"
+    reduction = _reduction(None, None, reduction, op)
+    _check_tensor(log_probs, op, "log_probs")
+    if log_probs.ndim == 2:  # one unbatched sequence: (T, C), targets (S,), scalar lengths
+        loss = ctc_loss(
+            log_probs.unsqueeze(1),
+            targets.reshape(1, -1),
+            _lengths(input_lengths),
+            _lengths(target_lengths),
+            blank,
+            "sum" if reduction != "none" else "none",
+            zero_infinity,
+        )
+        if reduction == "mean":
+            return loss / max(_lengths(target_lengths)[0], 1)
+        return loss.squeeze(0) if reduction == "none" else loss
+    if log_probs.ndim != 3:
+        raise RuntimeError(f"{op}: log_probs must be (T, N, C), got {tuple(log_probs.shape)}")
+    t_max, n, c = log_probs.shape
+    in_len = _lengths(input_lengths)
+    tg_len = _lengths(target_lengths)
+    if len(in_len) != n or len(tg_len) != n:
+        raise RuntimeError(
+            f"{op}: input_lengths and target_lengths must have {n} entries (the batch), got "
+            f"{len(in_len)} and {len(tg_len)}"
+        )
+    if any(length > t_max for length in in_len):
+        raise RuntimeError(
+            f"{op}: Expected input_lengths to have value at most {t_max}, but got {max(in_len)}"
+        )
+    xp = log_probs.xp
+    host_targets = targets.tolist()
+    if targets.ndim == 1:
+        rows, start = [], 0
+        for length in tg_len:
+            rows.append(host_targets[start : start + length])
+            start += length
+    else:
+        rows = [row[:length] for row, length in zip(host_targets, tg_len)]
+    s_max = 2 * max(tg_len, default=0) + 1
+    # The extended sequences: blank, l1, blank, l2, ..., blank (padded with blanks).
+    ext = [[blank] * s_max for _ in range(n)]
+    skip = [[False] * s_max for _ in range(n)]
+    for b, row in enumerate(rows):
+        if any(not 0 <= label < c or label == blank for label in row):
+            raise RuntimeError(f"{op}: target labels must be in [0, {c}) and not the blank")
+        for i, label in enumerate(row):
+            ext[b][2 * i + 1] = label
+            # s -> s + 2 may skip the blank between two different labels
+            if i and row[i - 1] != label:
+                skip[b][2 * i + 1] = True
+    backend = log_probs._backend
+    ext_index = Tensor._make(xp.asarray(ext, dtype="int64"), backend)
+    can_skip = Tensor._make(xp.asarray(skip), backend)
+    neg = float(xp.finfo(log_probs.data.dtype).min) / 4  # log 0, kept finite (no NaN gradients)
+    positions = xp.arange(s_max)
+    first_two = Tensor._make(positions < 2, backend)
+    neg_row = A.full((n, 1), neg, dtype=log_probs.dtype, device=log_probs.device)
+    neg_row2 = A.full((n, 2), neg, dtype=log_probs.dtype, device=log_probs.device)
+    emit = log_probs.gather(2, ext_index.unsqueeze(0).expand(t_max, n, s_max))  # (T, N, S)
+    alpha = A.where(first_two, emit[0], neg)
+    lengths_t = xp.asarray(in_len)
+    for t in range(1, t_max):
+        stay = alpha
+        step = A.cat([neg_row, alpha[:, :-1]], 1)
+        jump = A.where(can_skip, A.cat([neg_row2, alpha[:, :-2]], 1), neg)
+        new = A.logsumexp(A.stack([stay, step, jump]), 0) + emit[t]
+        active = Tensor._make((lengths_t > t)[:, None], backend)
+        alpha = A.where(active, new, alpha)
+    last = Tensor._make(xp.asarray([2 * length for length in tg_len], dtype="int64"), backend)
+    end_blank = alpha.gather(1, last.unsqueeze(1)).squeeze(1)
+    end_label = alpha.gather(1, (last - 1).clamp(min=0).unsqueeze(1)).squeeze(1)
+    has_label = Tensor._make(xp.asarray([length > 0 for length in tg_len]), backend)
+    total = A.where(has_label, A.logsumexp(A.stack([end_blank, end_label]), 0), end_blank)
+    loss = -total
+    impossible = loss > -neg / 2
+    if zero_infinity:
+        loss = A.where(impossible, 0.0, loss)
+    else:
+        loss = A.where(impossible, float("inf"), loss)
+    if reduction == "mean":
+        divisor = Tensor._make(
+            xp.asarray([max(length, 1) for length in tg_len], dtype=log_probs.data.dtype), backend
+        )
+        return (loss / divisor).mean()
+    return _reduce(loss, reduction)
+
+
+def _lengths(value: Any) -> list:
+    """Sequence lengths as a host list (they shape the recursion, so they live on the host)."""
+    if isinstance(value, Tensor):
+        value = value.tolist()
+    if isinstance(value, (int, float)):
+        return [int(value)]
+    return [int(v) for v in value]

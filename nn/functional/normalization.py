@@ -176,3 +176,71 @@ def layer_norm(
     return _Normalize.apply(
         input, weight, bias, dims=dims, eps=eps, param_shape=param_shape, stats=False
     )
+
+
+def local_response_norm(
+    input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0
+) -> Tensor:
+    """x / (k + alpha / size * sum of x^2 over ``size`` neighbouring channels)^beta (AlexNet).
+
+    The window is centred (size // 2 channels before, (size - 1) // 2 after), zero-padded.
+    Shape: (N, C, *) -> same.
+    """
+    if input.ndim < 3:
+        raise ValueError(
+            f"local_response_norm: Expected 3D or higher dimensionality input (got "
+            f"{input.ndim} dimensions)"
+        )
+    if input.numel() == 0:
+        return input
+    c = input.shape[1]
+    sq = input * input
+    before, after = size // 2, (size - 1) // 2
+    zeros_shape = list(input.shape)
+    parts = []
+    if before:
+        zeros_shape[1] = before
+        parts.append(A.zeros(*zeros_shape, dtype=input.dtype, device=input.device))
+    parts.append(sq)
+    if after:
+        zeros_shape[1] = after
+        parts.append(A.zeros(*zeros_shape, dtype=input.dtype, device=input.device))
+    padded = A.cat(parts, 1) if len(parts) > 1 else sq
+    window = padded[:, 0:c]
+    for offset in range(1, size):
+        window = window + padded[:, offset : offset + c]
+    div = (window * (alpha / size) + k) ** beta
+    return input / div
+
+
+def rms_norm(
+    input: Tensor,
+    normalized_shape: Any,
+    weight: Tensor | None = None,
+    eps: float | None = None,
+) -> Tensor:
+    """x / sqrt(mean(x^2) + eps) over the trailing ``normalized_shape`` dims, times ``weight``.
+
+    ``eps`` defaults to the dtype's machine epsilon, as PyTorch.
+    Shape: input (*, *normalized_shape) -> same; weight normalized_shape.
+    """
+    _check_tensor(input, "rms_norm", "input")
+    shape = (
+        (int(normalized_shape),) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    )
+    k = len(shape)
+    if k == 0 or input.ndim < k or tuple(input.shape[-k:]) != shape:
+        raise RuntimeError(
+            f"rms_norm: given normalized_shape={list(shape)}, expected input with shape "
+            f"[*, {', '.join(map(str, shape))}], but got input of size {list(input.shape)}"
+        )
+    if weight is not None and tuple(weight.shape) != shape:
+        raise RuntimeError(
+            f"rms_norm: weight of shape {tuple(weight.shape)} does not match normalized_shape "
+            f"{shape}"
+        )
+    if eps is None:
+        eps = float(input.xp.finfo(input.data.dtype).eps)
+    dims = tuple(range(input.ndim - k, input.ndim))
+    out = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
+    return out if weight is None else out * weight
