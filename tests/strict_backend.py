@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import types
+import weakref
 from typing import Any
 
 import numpy
@@ -131,6 +132,10 @@ ARRAY_METHODS = frozenset(
 ARRAY_ATTRIBUTES = frozenset("shape ndim dtype size itemsize nbytes strides flags".split())
 
 
+# id(numpy array) -> weak reference to its StrictArray, so that ``a.base`` is the owner itself.
+_WRAPPERS: dict[int, Any] = {}
+
+
 class StrictArray:
     """A device array of the strict backend: NumPy storage behind CuPy's rules."""
 
@@ -141,6 +146,7 @@ class StrictArray:
 
     def __init__(self, array: numpy.ndarray) -> None:
         self._a = array
+        _WRAPPERS[id(array)] = weakref.ref(self)
 
     # --------------------------------------------------------------- attributes and methods
     def __getattr__(self, name: str) -> Any:
@@ -177,7 +183,13 @@ class StrictArray:
 
     @property
     def base(self) -> Any:
-        return None if self._a.base is None else StrictArray(self._a.base)
+        # CuPy's base is the owning array object itself: identity must hold (a.base is x).
+        base = self._a.base
+        if base is None:
+            return None
+        ref = _WRAPPERS.get(id(base))
+        owner = ref() if ref is not None else None
+        return owner if owner is not None and owner._a is base else StrictArray(base)
 
     # ------------------------------------------------------------ what CuPy refuses or syncs
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
@@ -217,7 +229,12 @@ class StrictArray:
         return (self[i] for i in range(len(self._a)))
 
     def __getitem__(self, index: Any) -> Any:
-        return _call(self._a.__getitem__, (index,), {}, "indexing")
+        result = _call(self._a.__getitem__, (index,), {}, "indexing")
+        if result.ndim == 0 and isinstance(index, (int, tuple)) and not _holds_strict(index):
+            # NumPy gives a scalar copy for a full integer index; CuPy a 0-d view: so do we.
+            view_index = (*index, Ellipsis) if isinstance(index, tuple) else (index, Ellipsis)
+            result = StrictArray(self._a[view_index])
+        return result
 
     def __setitem__(self, index: Any, value: Any) -> None:
         originals: dict = {}

@@ -7,6 +7,7 @@ scatter-adds the gradient into zeros (repeated indices accumulate), and whose ow
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import backends
@@ -29,7 +30,9 @@ class Getitem(ViewFunction):
     def _is_view(a, out, index):
         # An array in the index (even a 0-d one) makes NumPy and CuPy copy; ints and slices don't.
         for item in index:
-            if type(item).__name__ == "ndarray":
+            # Any backend's array (not only a class named "ndarray"); a NumPy integer scalar is
+            # an int to indexing.
+            if hasattr(item, "shape") and not isinstance(item, numbers.Integral):
                 return False
         return True
 

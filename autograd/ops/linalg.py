@@ -1187,7 +1187,7 @@ def lstsq(A: Tensor, B: Tensor, rcond: Any = None, *, driver: Any = None) -> Lst
     s = svdvals(A.detach())
     rank = (s > s[..., :1] * rtol).sum(-1) if s.shape[-1] else s.sum(-1).long()
     xp = A.xp
-    if m > n and bool(xp.all(rank.data == n)):
+    if m > n and (rank == n).all().item():  # one explicit read: the residuals' shape
         residuals = ((Matmul.apply(A, solution) - B) ** 2).sum(-2)
     else:
         residuals = Tensor._make(xp.empty((0,), dtype=A.data.dtype), A._backend)

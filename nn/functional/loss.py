@@ -755,7 +755,7 @@ def gaussian_nll_loss(
             raise ValueError(
                 f"{op}: var of shape {tuple(var.shape)} does not fit input {tuple(input.shape)}"
             )
-    if bool((var.data < 0).any()):
+    if (var < 0).any().item():  # one explicit read
         raise ValueError(f"{op}: var has negative entry/entries")
     with A.no_grad():
         lift = var.clamp(min=eps) - var

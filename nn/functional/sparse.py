@@ -102,13 +102,19 @@ def embedding_bag(
     elif input.ndim == 1:
         if offsets is None or offsets.ndim != 1:
             raise ValueError(f"{op}: offsets has to be a 1D Tensor when input is 1D")
+        if offsets.device != input.device:
+            raise RuntimeError(
+                f"{op}: offsets on {offsets.device}, input on {input.device}; move them with "
+                ".to(device) first"
+            )
         n = input.shape[0]
         starts = offsets.data
         ends = starts[1:] if include_last_offset else xp.concatenate([starts[1:], xp.asarray([n])])
         if include_last_offset:
             starts = starts[:-1]
         lengths = ends - starts
-        width = int(lengths.max()) if lengths.size else 0  # one host read: the padded width
+        # One explicit host read: the padded width.
+        width = int(backend.to_host(lengths.max())) if lengths.size else 0
         cols = xp.arange(width)
         valid = cols[None, :] < lengths[:, None]
         position = xp.where(valid, starts[:, None] + cols[None, :], 0)
