@@ -10,7 +10,7 @@ DEVICE ?= cpu
 CUDA_EXTRA ?= cuda
 
 .PHONY: install install-examples install-cupy-check test lint format bench bench-ddp ddp-example
-.PHONY: demo clean cupy-check gpu-check
+.PHONY: demo check-examples clean cupy-check gpu-check
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -20,23 +20,24 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+# The examples' install includes the dev tools: it satisfies the dev stamp too, so that
+# `make test` after `make demo` does not install again.
 $(XSTAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e '.[dev,examples]'
-	touch $(XSTAMP)
+	touch $(STAMP) $(XSTAMP)
 
 $(CSTAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e '.[dev,cupy-check]'
-	touch $(CSTAMP)
+	touch $(STAMP) $(CSTAMP)
 
 install: $(STAMP)
 
 install-examples: $(XSTAMP)
 
-# CuPy (it imports without a GPU): `make test` then also checks CuPy's API (test_cupy_api.py)
-# and narrows the strict device's xp to the names CuPy has. CI does this on Linux.
-install-cupy-check: $(CSTAMP)
-
+.PHONY: install install-examples install-cupy-check test lint format bench bench-ddp ddp-example
+.PHONY: demo check-examples clean cupy-check gpu-check
 test: $(STAMP)
+	@cd / && $(CURDIR)/$(PY) $(CURDIR)/tools/check_names.py
 	$(PY) -m pytest
 
 lint: $(STAMP)
@@ -72,6 +73,10 @@ bench-ddp: $(STAMP)
 
 demo: $(XSTAMP)
 	$(PY) -m examples.demo --device $(DEVICE)
+
+# Every example in full (minutes), checked against the numbers examples/README.md states.
+check-examples: $(XSTAMP)
+	CHALKGRAD_FULL_EXAMPLES=1 $(PY) -m pytest tests/test_example_numbers.py -v
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info out

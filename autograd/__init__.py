@@ -4,6 +4,7 @@ Warning: this package is named ``autograd`` and shadows the unrelated HIPS ``aut
 install chalkgrad in its own virtual environment (``make install`` makes one).
 """
 
+from backends import Device as device
 from backends.dtypes import (
     bool_,
     float16,
@@ -40,7 +41,14 @@ from .factories import (
     zeros_like,
 )
 from .function import Function, backward, grad
-from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from .gradcheck import gradcheck, gradgradcheck
 from .ops.elementwise import (
     clamp,
@@ -262,7 +270,6 @@ detach = _method("detach")
 all = _method("all")  # noqa: A001
 any = _method("any")  # noqa: A001
 
-
 # --- op surface: shape, indexing, sorting (issue 13)
 from .ops.diagonal import (  # noqa: E402
     block_diag,
@@ -378,4 +385,6 @@ def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
     return _linalg_pinv(input, rtol=rcond)
 
 
-from . import linalg  # noqa: E402  (after Tensor and the ops it builds on)
+# After Tensor and the ops they build on. PyTorch's paths: A.linalg, A.autograd.functional,
+# A.utils.data.
+from . import autograd, linalg, utils  # noqa: E402

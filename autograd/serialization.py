@@ -1,7 +1,11 @@
 """``save(obj, path)`` and ``load(path)``: nested dicts, lists and tuples of tensors and numbers.
 
 Stored without pickle (a zip of .npy arrays plus a JSON description), so loading a file never
-executes code. Saving writes a temporary file and renames it: a failed save leaves the old file.
+executes code. Loading checks every array header and the structure against each other and
+against the file's size before it allocates anything: an inconsistent or crafted file is a
+ValueError naming the file and the entry. Saving writes a temporary file and renames it: a
+failed save leaves the old file, and the next save to that path removes temporaries left by
+saves that were killed midway.
 """
 
 from __future__ import annotations
@@ -31,13 +35,67 @@ def load(path: str | os.PathLike, map_location: Any = None) -> Any:
     """
     if map_location is not None:
         backends.get_backend(map_location)  # a bad device is the caller's error, not the file's
-    structure, arrays = _io.read_archive(path)
+    structure, arrays = _io.read_archive(path, check=_parse_and_check)
     try:
-        return _decode(json.loads(structure), arrays, map_location)
+        return _decode(structure, arrays, map_location)
     except (KeyError, IndexError, TypeError, ValueError, AttributeError, RecursionError) as exc:
         raise ValueError(
             f"load: {os.fspath(path)!r} has a malformed structure ({type(exc).__name__}: {exc})"
         ) from None
+
+
+def _parse_and_check(text: str, headers: list) -> Any:
+    """The structure, parsed and checked against the arrays' headers before any is read.
+
+    An inconsistent file (a tensor index out of range, an integer tensor marked
+    ``requires_grad``, a device that is not a string) is refused here, naming the entry.
+    """
+    try:
+        structure = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(f"malformed structure ({type(exc).__name__}: {exc})") from None
+    pending = [(structure, "obj")]
+    while pending:
+        node, where = pending.pop()
+        if isinstance(node, list):
+            pending += [(v, f"{where}[{i}]") for i, v in enumerate(node)]
+            continue
+        if not isinstance(node, dict):
+            continue
+        if "$tensor" in node or "$array" in node:
+            key = "$tensor" if "$tensor" in node else "$array"
+            index = node[key]
+            if type(index) is not int or not 0 <= index < len(headers):
+                raise ValueError(
+                    f"malformed structure: {where} references array {index!r}, but the file "
+                    f"holds {len(headers)}"
+                )
+            if key == "$tensor":
+                _check_tensor_entry(node, headers[index], where)
+        elif isinstance(node.get("$tuple"), list):
+            pending += [(v, f"{where}[{i}]") for i, v in enumerate(node["$tuple"])]
+        elif isinstance(node.get("$dict"), list):
+            for item in node["$dict"]:
+                if isinstance(item, list) and len(item) == 2:
+                    pending.append((item[1], f"{where}[{item[0]!r}]"))
+    return structure
+
+
+def _check_tensor_entry(node: dict, header: tuple, where: str) -> None:
+    dtype, shape = header
+    requires_grad = node.get("requires_grad")
+    device = node.get("device")
+    if type(requires_grad) is not bool:
+        raise ValueError(
+            f"malformed structure: {where} has requires_grad={requires_grad!r}, not true/false"
+        )
+    if not isinstance(device, str):
+        raise ValueError(f"malformed structure: {where} has device={device!r}, not a string")
+    if requires_grad and dtype.kind not in "fc":
+        raise ValueError(
+            f"inconsistent: {where} is a {dtype} tensor of shape {shape} marked requires_grad, "
+            "but only floating point tensors can require gradients"
+        )
 
 
 def _encode(obj: Any, arrays: list, where: str) -> Any:

@@ -22,8 +22,9 @@ class Tensor:
     Attributes follow PyTorch: ``data`` (the backend array), ``grad``, ``requires_grad``,
     ``grad_fn`` (the op node that produced it; None for leaves), ``is_leaf``, ``shape``,
     ``dtype``, ``device``. ``name`` is an optional label used by ``autograd.viz``.
-    Where we differ: ``dtype`` is a NumPy dtype object and ``device`` a string such as
-    ``"cpu"`` or ``"cuda:0"``.
+    Where we differ: ``dtype`` is a NumPy dtype object (equal to ``autograd.float32`` etc. and to
+    ``"float32"``, but printed as NumPy prints it) and ``device`` an ``autograd.device``, a
+    string subclass (``"cpu"``, ``"cuda:0"``) printed as ``device(type='cpu')``.
     """
 
     __slots__ = (

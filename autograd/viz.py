@@ -1326,9 +1326,16 @@ def dot_available() -> bool:
     return shutil.which("dot") is not None
 
 
-def _missing_dot_message(gv_path: Any) -> str:
+def _missing_dot_message(gv_path: Any, format: str = "svg", out_path: Any = None) -> str:
+    """The install hint; the command it suggests renders the format that was asked for."""
     where = f"The DOT text was written to {gv_path}. " if gv_path is not None else ""
-    later = f"`dot -Tsvg {gv_path} -o graph.svg`" if gv_path is not None else "`dot -Tsvg`"
+    if gv_path is None:
+        later = f"`dot -T{format}`"
+    elif "*" in str(gv_path):
+        later = f'`for f in {gv_path}; do dot -T{format} "$f" -o "${{f%.gv}}.{format}"; done`'
+    else:
+        target = out_path if out_path is not None else Path(gv_path).with_suffix(f".{format}")
+        later = f"`dot -T{format} {gv_path} -o {target}`"
     return (
         "autograd.viz: rendering needs Graphviz's `dot` program, which was not found on PATH. "
         f"{where}Install Graphviz with `apt install graphviz` (Debian/Ubuntu), "
@@ -1368,7 +1375,7 @@ def render(graph: graphviz.Digraph, path: Any, format: str = "svg") -> Path:
     try:
         graphviz.render("dot", format, gv_path, outfile=out_path, quiet=True)
     except graphviz.ExecutableNotFound as err:
-        raise GraphvizNotFoundError(_missing_dot_message(gv_path)) from err
+        raise GraphvizNotFoundError(_missing_dot_message(gv_path, format, out_path)) from err
     return out_path
 
 
@@ -1401,6 +1408,7 @@ def save_frames(
         try:
             graphviz.render("dot", format, gv_path, outfile=out_path, quiet=True)
         except graphviz.ExecutableNotFound as err:
-            raise GraphvizNotFoundError(_missing_dot_message(directory / f"{prefix}_*.gv")) from err
+            pattern = directory / f"{prefix}_*.gv"
+            raise GraphvizNotFoundError(_missing_dot_message(pattern, format)) from err
         paths.append(out_path)
     return paths

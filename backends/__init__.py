@@ -9,11 +9,12 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from .base import Backend
+from .base import Backend, Device
 from .numpy_backend import NumPyBackend
 
 __all__ = [
     "Backend",
+    "Device",
     "NumPyBackend",
     "backend_of_array",
     "cuda_available",

@@ -5,6 +5,60 @@ from __future__ import annotations
 from typing import Any
 
 
+class Device(str):
+    """A device name that is also a string: ``Device("cuda", 0)`` is ``"cuda:0"``.
+
+    PyTorch's ``torch.device`` habits: ``.type`` and ``.index``, ``repr`` as
+    ``device(type='cuda', index=0)``, equal to the same device written as a string
+    (``t.device == "cpu"``). Being a ``str``, it works wherever chalkgrad takes a device string.
+    As in PyTorch, ``Device("cuda")`` (no index) is not equal to ``Device("cuda:0")``.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, type: Any, index: int | None = None) -> Device:  # noqa: A002
+        if isinstance(type, Device) and index is None:
+            return type
+        if isinstance(type, Backend):
+            return type.device
+        name = str(type).strip().lower()
+        base, _, number = name.partition(":")
+        if base not in ("cpu", "cuda") or (number and not number.isdigit()):
+            raise RuntimeError(
+                f"device: expected one of cpu, cuda (optionally cuda:N), got {str(type)!r}"
+            )
+        if index is not None:
+            if number:
+                raise RuntimeError(f"device: type {name!r} already has an index; drop index=")
+            if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+                raise RuntimeError(f"device: index must be a non-negative int, got {index!r}")
+            number = str(index)
+        if base == "cpu" and number not in ("", "0"):
+            raise RuntimeError(f"device: cpu has no index {number}")
+        return str.__new__(cls, f"{base}:{number}" if number and base == "cuda" else base)
+
+    @property
+    def type(self) -> str:
+        return self.partition(":")[0]
+
+    @property
+    def index(self) -> int | None:
+        number = self.partition(":")[2]
+        return int(number) if number else None
+
+    def __repr__(self) -> str:
+        index = self.index
+        if index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={index})"
+
+    def __str__(self) -> str:
+        return str.__str__(self)
+
+    def __reduce__(self) -> tuple:
+        return (Device, (str(self),))
+
+
 class Backend:
     """One device's array library.
 
@@ -30,13 +84,13 @@ class Backend:
     def __init__(self, xp: Any, device: str) -> None:
         self.xp = xp
         self.ndarray = xp.ndarray
-        self.device = device
+        self.device = Device(device)
         self.default_float = xp.dtype("float32")
         self.default_int = xp.dtype("int64")
         self.rng = None
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(device={self.device!r})"
+        return f"{type(self).__name__}(device={str(self.device)!r})"
 
     def seed(self, seed: int) -> None:
         raise NotImplementedError

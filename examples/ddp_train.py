@@ -15,7 +15,6 @@ saves a picture of when each gradient bucket became ready and when its all-reduc
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -47,18 +46,18 @@ def make_model(device=None):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = common.make_parser(__doc__.splitlines()[0])
     parser.add_argument("--backend", default="mpi", choices=["mpi", "nccl"])
-    parser.add_argument("--device", default="cpu")
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--batch-size", type=int, default=128, help="the global batch")
     parser.add_argument("--sync-bn", action="store_true")
     parser.add_argument("--single", action="store_true", help="no process group: one process")
     parser.add_argument("--timeline", action="store_true")
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--out", default="out")
-    args = parser.parse_args(argv)
+    args = common.parse_args(parser, argv)
     out = Path(args.out)
+    if not args.single and args.backend == "mpi" and not _launched_by_mpiexec():
+        print("not started by mpiexec: training in this one process (as --single)")
+        args.single = True
     if not args.single:
         dist.init_process_group(args.backend)
     rank = max(dist.get_rank(), 0)
@@ -129,6 +128,12 @@ def evaluate(model, data, device):
         for xb, yb in DataLoader(data, batch_size=512, device=device):
             correct += int((model(xb).argmax(1) == yb).sum().item())
     return correct / len(data)
+
+
+def _launched_by_mpiexec():
+    import os
+
+    return any(k in os.environ for k in ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK"))
 
 
 def _gpus():

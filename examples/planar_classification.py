@@ -10,6 +10,8 @@ about 90% accuracy on the 400 points for the hidden layer, against 47% for logis
 each): 67.5% for 1 unit, 67.25% for 2, 90.75% for 3, 90.5% for 4, 91.25% for 5, 90.0% for 20
 and 90.75% for 50 (larger layers do not help further). Accuracies here are on the training
 points, as in the course; the computation runs in float64, as the course's NumPy code does.
+Ours are in examples/README.md, "Numbers the runs print" (the last digits of some rows depend
+on the CPU's BLAS: see the note there).
 
     python -m examples.planar_classification [--device cuda] [--quick]
 """

@@ -17,7 +17,7 @@ points drawn from seeds 1 and 2, noise 0.35), where the unregularised network ov
 noise. The course reports, on its football data, train / test accuracy 94.8% / 91.5% without
 regularization, 93.8% / 93% with L2 and 92.9% / 95% with dropout: regularization gives up a
 little training accuracy for better test accuracy. Expect the same direction here, not the
-same numbers: we measured 91.9% / 84.0%, 89.6% / 86.5% and 91.0% / 87.0%. On the other
+same numbers (ours are in examples/README.md, "Numbers the runs print"). On the other
 moons we tried (noise 0.25 to 0.4, other seeds), L2 and dropout raised test accuracy in most
 cases, by up to about 6 points, and lowered it by 0.5 to 3 points in a few: with this little
 data, one split decides a lot. Float64, as the course's NumPy code.

@@ -10,11 +10,25 @@ from __future__ import annotations
 
 import os
 
+import importlib.util
+from pathlib import Path
+
 import pytest
 import strict_backend
 
-import autograd as A
-import backends
+ROOT = Path(__file__).resolve().parent.parent
+_spec = importlib.util.find_spec("autograd")
+if _spec is None or not Path(_spec.origin or "/").resolve().is_relative_to(ROOT):
+    # Another package named autograd (HIPS autograd) would fail every test in confusing ways.
+    pytest.exit(
+        f"`import autograd` finds {_spec.origin if _spec else 'nothing'}, not {ROOT}/autograd: "
+        "another package of that name (HIPS autograd) shadows chalkgrad; see README, 'A warning "
+        "about names', and run `python tools/check_names.py`",
+        returncode=4,
+    )
+
+import autograd as A  # noqa: E402
+import backends  # noqa: E402
 
 strict_backend.register()
 

@@ -18,7 +18,9 @@ if str(ROOT) not in sys.path:  # `pytest` (not `python -m pytest`) does not add 
 from examples import (  # noqa: E402
     batch_norm,
     common,
+    ddp_train,
     demo,
+    documented,
     gradient_checking,
     initialization,
     logistic_regression,
@@ -26,13 +28,21 @@ from examples import (  # noqa: E402
     planar_classification,
     regularization,
     softmax_digits,
+    visualize_graph,
 )
 
 
 def run(module, tmp_path, *extra):
-    return module.main(
+    """The example's quick run; without extra options, also checked against the numbers that
+    examples/README.md states for it (its `--quick` column)."""
+    result = module.main(
         ["--quick", "--device", "cpu", "--out", str(tmp_path), "--no-progress", *extra]
     )
+    if not extra:
+        name = module.__name__.rpartition(".")[2]
+        problems = documented.mismatches(name, result, "quick")
+        assert not problems, "examples/README.md disagrees with the run:\n" + "\n".join(problems)
+    return result
 
 
 try:
@@ -213,3 +223,37 @@ def test_format_table():
         "| 1   | 0.1235 |",
         "| xyz | -      |",
     ]
+
+
+def test_visualize_graph(tmp_path):
+    result = run(visualize_graph, tmp_path)
+    assert result["course"] == {"J": 33.0, "dJ/da": 3.0, "dJ/db": 6.0, "dJ/dc": 9.0}
+    assert result["grad_norms"]["sigmoid"][0] < 1e-4 < result["grad_norms"]["relu_he"][0]
+
+
+def test_every_example_has_documented_numbers():
+    # Each test above that calls run(module) checks that example's rows of the quick column.
+    modules = {p.stem for p in (ROOT / "examples").glob("*.py")} - {
+        "__init__",
+        "common",
+        "documented",
+    }
+    assert set(documented.claims("quick")) == modules
+    assert set(documented.claims("full")) == modules
+
+
+def test_documented_numbers_parse():
+    quick = documented.claims("quick")
+    claim = next(c for c in quick["planar_classification"] if c.path == ("sweep", 4))
+    assert claim.check(0.875) is None and claim.check(0.8755) is not None
+    assert documented.Claim("x", (), "3.6e-9 ± 1e-9").check(4.5e-9) is None
+    assert documented.Claim("x", (), "3.6e-9").check(3.7e-9) is not None
+    assert documented.Claim("x", (), "< 50%").check(0.3) is None
+    assert documented.Claim("x", (), "90.0% ± 0.5").check(0.904) is None
+    assert documented.Claim("x", (), "33").check(33.4) is None
+
+
+def test_ddp_train_runs_in_one_process_without_mpiexec(tmp_path, capsys):
+    result = run(ddp_train, tmp_path)
+    assert result["world"] == 1 and "not started by mpiexec" in capsys.readouterr().out
+    assert (tmp_path / "ddp_model.ckpt").exists()

@@ -597,3 +597,16 @@ def test_example_visualize_graph(tmp_path, monkeypatch):
     assert "data 33" in course and "grad 9" in course
     if shutil.which("dot"):
         assert (tmp_path / "course_graph.svg").exists()
+
+
+def test_missing_dot_hint_renders_the_format_that_was_asked_for(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    g = viz.draw(leaf([1.0], "x") * 2)
+    with pytest.raises(viz.GraphvizNotFoundError) as info:
+        viz.render(g, tmp_path / "graph.png", "png")
+    message = str(info.value)
+    assert f"dot -Tpng {tmp_path / 'graph.gv'} -o {tmp_path / 'graph.png'}" in message
+    assert "-Tsvg" not in message
+    with pytest.raises(viz.GraphvizNotFoundError) as info:
+        viz.save_frames([g, g], tmp_path / "frames", "pdf")
+    assert "dot -Tpdf" in str(info.value) and "frame_*.gv" in str(info.value)

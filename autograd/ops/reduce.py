@@ -151,6 +151,30 @@ def var(
     return sum(centered * centered, dims, keepdim) / builtins.max(n - correction, 0)
 
 
+class StdFromVar(Function):
+    """sqrt of a variance whose gradient is 0 (not NaN) where the variance is 0, as PyTorch.
+
+    A constant input has variance 0 and ``d sqrt(v)/dv = 1 / (2 sqrt(v))`` is infinite there;
+    the variance's own gradient is 0 at that point, so 0 times inf would poison the input's
+    gradient with NaN. PyTorch's ``std_backward`` masks the zero entries; so do we.
+    """
+
+    @staticmethod
+    def forward(ctx, v):
+        ctx.save_for_backward(v)
+        return ctx.xp.sqrt(v)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        from .elementwise import where
+
+        (v,) = ctx.saved_tensors
+        # Recomputed from the input so that a second derivative sees d(1/std)/dv too.
+        out = StdFromVar.apply(v)
+        zero = out == 0
+        return where(zero, 0.0, grad_out / (where(zero, 1.0, out) * 2.0))
+
+
 def std(
     a: Tensor,
     dim: Any = None,
@@ -159,7 +183,11 @@ def std(
     *,
     correction: Any = None,
 ) -> Tensor:
-    return var(a, dim, unbiased, keepdim, correction=correction).sqrt()
+    """The square root of ``var``; its gradient is 0 (not NaN) for a constant input, as PyTorch.
+
+    Shape: ``a`` (*) -> ``a`` with the ``dim`` axes removed (kept as 1 with ``keepdim``).
+    """
+    return StdFromVar.apply(var(a, dim, unbiased, keepdim, correction=correction))
 
 
 class Amax(Function):
@@ -279,6 +307,10 @@ def logsumexp(a: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     from .elementwise import where
 
     dims = _dims(dim, a.data.ndim, "logsumexp")
+    if _count(a.data.shape, dims) == 0:
+        # An empty sum is 0 and its log -inf, as PyTorch (amax has no empty answer).
+        out = sum(a, dims, keepdim=True) + float("-inf")
+        return out if keepdim else out.reshape(_reduced_shape(a.shape, dims))
     shift = amax(a.detach(), dims, keepdim=True)
     shift = where(shift.isfinite(), shift, 0.0)
     out = sum((a - shift).exp(), dims, keepdim=True).log() + shift

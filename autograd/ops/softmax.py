@@ -42,10 +42,13 @@ class Softmax(Function):
     @staticmethod
     def forward(ctx, x, dim):
         xp = ctx.xp
+        ctx.dim = dim
+        if x.size == 0:  # nothing to normalise (max over an empty axis would raise)
+            ctx.save_for_backward(x)
+            return x.copy()
         e = xp.exp(x - x.max(axis=dim, keepdims=True))
         e /= e.sum(axis=dim, keepdims=True)
         ctx.save_for_backward(e)
-        ctx.dim = dim
         return e
 
     @staticmethod
@@ -58,10 +61,13 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, dim):
         xp = ctx.xp
+        ctx.dim = dim
+        if x.size == 0:  # nothing to normalise (max over an empty axis would raise)
+            ctx.save_for_backward(x)
+            return x.copy()
         shifted = x - x.max(axis=dim, keepdims=True)
         shifted -= xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
         ctx.save_for_backward(shifted)
-        ctx.dim = dim
         return shifted
 
     @staticmethod

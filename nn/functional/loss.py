@@ -206,6 +206,9 @@ class _NllLoss(Function):
             quiet = xp.errstate(invalid="ignore") if hasattr(xp, "errstate") else nullcontext()
             with quiet:
                 coef, out = -w / total, losses.sum() / total
+            # Ignored targets get gradient 0 even when the loss is 0 / 0, as PyTorch: one SGD
+            # step on an all-padding batch must not turn every weight into NaN.
+            coef = xp.where(valid, coef, 0.0)
         ctx.save_for_backward(coef, index)
         ctx.class_dim = class_dim
         ctx.num_classes = logp.shape[class_dim]
@@ -356,10 +359,8 @@ def cross_entropy(
             target = target * (1.0 - label_smoothing) + label_smoothing / num_classes
         if weight is not None:
             logp = logp * weight.reshape(weight_shape)
-        loss = -(logp * target).sum(class_dim)
-        if reduction == "mean":
-            return loss.sum() / max(input.numel() // max(num_classes, 1), 1)
-        return _reduce(loss, reduction)
+        # 'mean' averages over the N * d1 * ... positions (NaN for an empty batch, as PyTorch).
+        return _reduce(-(logp * target).sum(class_dim), reduction)
 
     nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
     if label_smoothing == 0:
