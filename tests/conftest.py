@@ -8,13 +8,11 @@ refuses (mixing with host arrays, implicit conversion to the host) and counts ev
 
 from __future__ import annotations
 
-import os
-
 import importlib.util
+import os
 from pathlib import Path
 
 import pytest
-import strict_backend
 
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.find_spec("autograd")
@@ -26,6 +24,8 @@ if _spec is None or not Path(_spec.origin or "/").resolve().is_relative_to(ROOT)
         "about names', and run `python tools/check_names.py`",
         returncode=4,
     )
+
+import strict_backend  # noqa: E402
 
 import autograd as A  # noqa: E402
 import backends  # noqa: E402

@@ -36,7 +36,7 @@ from typing import Any
 import numpy
 
 import backends
-from backends.base import Backend
+from backends.base import Backend, Device
 
 DEVICE = "strict"
 
@@ -452,6 +452,7 @@ class StrictBackend(Backend):
     name = "strict"
 
     def __init__(self) -> None:
+        Device.allow(DEVICE)
         self.transfers = Transfers()
         super().__init__(_StrictNamespace(numpy, "strict_numpy", self, CUPY), DEVICE)
         self.rng = _StrictGenerator()
