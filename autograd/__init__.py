@@ -208,6 +208,7 @@ from .ops.statistics import (
     std_mean,
     var_mean,
 )
+from .replay import CompiledStep, compile
 from .serialization import load, save
 from .tensor import (
     Tensor,  # noqa: I001  (Tensor first: the ops import it)

@@ -428,9 +428,9 @@ def _finish_leaves(leaf_grads: dict, create_graph: bool, assigned: set) -> None:
                 # .grad owns its memory: not a (read-only, broadcast) view of another
                 # gradient, and never shared by two leaves (in-place clipping would hit both).
                 if getattr(data, "base", None) is not None or id(data) in assigned:
-                    g = _make(data.copy(), g._backend, g.requires_grad, g.grad_fn, g._out_idx)
+                    g = _owned(g)
                 leaf._grad = g
-            else:
+            elif create_graph or not _accumulate_in_place(old, data):
                 leaf._grad = accumulate(old, g)
             assigned.add(id(data))
             if leaf._hooks:
@@ -472,6 +472,11 @@ def _count_hooked_deliveries(roots: tuple) -> dict | None:
             else:
                 stack.append(target)
     return counts or None
+
+
+def _owned(g: Tensor) -> Tensor:
+    """A copy of ``g`` that owns its memory (one place, so ``A.compile`` can record it)."""
+    return _make(g.data.copy(), g._backend, g.requires_grad, g.grad_fn, g._out_idx)
 
 
 def _hook_name(hook: Any) -> str:
@@ -525,6 +530,20 @@ def _run_post_accumulate_hooks(leaf: Tensor) -> None:
 def _add_arrays(a: Tensor, b: Tensor) -> Tensor:
     """Sum two gradients when no graph of the gradient is wanted: plain arrays, no op recorded."""
     return _make(a.data + b.data, a._backend, False, None, 0)
+
+
+def _accumulate_in_place(grad: Tensor, data: Any) -> bool:
+    """``grad += data`` into the existing buffer (PyTorch's ``zero_grad(set_to_none=False)``
+    path: no new array each step), when ``grad`` is a plain gradient that owns memory of the same
+    layout; False leaves the caller to build a new sum."""
+    buffer = grad.data
+    if grad.requires_grad or grad.grad_fn is not None or getattr(buffer, "base", None) is not None:
+        return False
+    if buffer.shape != data.shape or buffer.dtype != data.dtype:
+        return False
+    grad._backend.xp.add(buffer, data, out=buffer)
+    grad._version += 1
+    return True
 
 
 def _add_graph(a: Tensor, b: Tensor) -> Tensor:
@@ -685,6 +704,6 @@ def _roots_and_grads(tensors: Any, grads: Any, op: str, create_graph: bool) -> t
                 g = g.to(t.dtype)  # as PyTorch: the seed gradient takes its output's dtype
             if not (create_graph and g.requires_grad):
                 # The caller keeps their tensor: a leaf's .grad must not alias it.
-                g = Tensor._make(g.data.copy(), g._backend)
+                g = _owned(g)
         out_grads.append(g)
     return tuple(tensors), tuple(out_grads)

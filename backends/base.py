@@ -121,6 +121,28 @@ class Backend:
         """``target[index] += values`` with repeated indices accumulating (in place)."""
         raise NotImplementedError
 
+    def sgd_update_(
+        self, param: Any, grad: Any, buf: Any, lr: float, momentum: float, dampening: float,
+        scratch: Any,
+    ) -> None:  # fmt: skip
+        """SGD on one parameter's arrays, in place (``backends.fused.sgd_update_reference``)."""
+        from .fused import sgd_update_reference
+
+        sgd_update_reference(self.xp, param, grad, buf, lr, momentum, dampening, scratch)
+
+    def adam_update_(
+        self, param: Any, grad: Any, exp_avg: Any, exp_avg_sq: Any, step: Any, lr: float,
+        beta1: float, beta2: float, eps: float, scratch: Any, denom: Any,
+    ) -> None:  # fmt: skip
+        """Adam on one parameter's arrays, in place (``backends.fused.adam_update_reference``)."""
+        from .fused import adam_update_reference
+
+        adam_update_reference(
+            self.xp, param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, scratch, denom
+        )
+
+    adam_update_.host_sync = True  # reads the step counter: never inside a CUDA graph
+
     def scatter_reduce(self, target: Any, index: Any, values: Any, reduce: str) -> None:
         """``target[index] = reduce(target[index], values)`` with repeated indices combining, for
         ``reduce`` in ``"sum"``, ``"prod"``, ``"amax"``, ``"amin"`` (in place)."""

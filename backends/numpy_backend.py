@@ -7,6 +7,7 @@ from typing import Any
 import numpy
 
 from .base import Backend
+from .fused import numba_sgd, sgd_update_reference
 
 
 class NumPyBackend(Backend):
@@ -31,6 +32,15 @@ class NumPyBackend(Backend):
 
     def scatter_add(self, target: Any, index: Any, values: Any) -> None:
         numpy.add.at(target, index, values)
+
+    def sgd_update_(
+        self, param: Any, grad: Any, buf: Any, lr: float, momentum: float, dampening: float,
+        scratch: Any,
+    ) -> None:  # fmt: skip
+        """One fused Numba pass when Numba is installed, else the NumPy reference."""
+        kernel = numba_sgd()
+        if kernel is None or not kernel(param, grad, buf, lr, momentum, dampening):
+            sgd_update_reference(numpy, param, grad, buf, lr, momentum, dampening, scratch)
 
     def scatter_reduce(self, target: Any, index: Any, values: Any, reduce: str) -> None:
         _SCATTER_UFUNCS[reduce].at(target, index, values)

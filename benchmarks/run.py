@@ -1,248 +1,249 @@
-"""``make bench``: chalkgrad's step times, side by side with PyTorch when it is installed.
+"""``make bench``: chalkgrad's step times against PyTorch and a hand-written NumPy step.
 
-Each case runs chalkgrad and PyTorch alternately (A, B, A, B, ...) in this one process, so a noisy
-neighbour hits both alike, and reports medians and the ratio chalkgrad / PyTorch (< 1 is faster).
-Usage: python -m benchmarks.run [--device cpu|cuda] [--repeat N] [--only NAME] [--json PATH]
+Every framework runs every case in a process of its own, and the processes alternate (A, B, C,
+A, B, C ... for ``--rounds`` rounds), all with the same thread settings (printed in the header):
+two thread pools in one process fight over the cores and flatter or hurt whoever runs second.
+Inside a process the first calls are warm-up; a process reports the median of its samples. The
+table shows the median over rounds with the [min-max] spread, and each ratio is the median of the
+per-round ratios (< 1: chalkgrad is faster). The rows and a plot go to ``--out`` (JSON and PNG).
+
+Columns on the CPU: chalkgrad (eager, and ``A.compile``d for the training steps), PyTorch (when
+installed) and the same step written by hand in plain NumPy. With ``--device cuda``: chalkgrad on
+CUDA (eager and compiled) against chalkgrad on the CPU and PyTorch on CUDA.
+Cases live in ``benchmarks/cases/`` (see its docstring to add one).
+
+Usage: python -m benchmarks.run [--device cpu|cuda] [--rounds N] [--only a,b] [--out PATH]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
+import os
+import platform
 import statistics
-import time
-from collections.abc import Callable
-from types import SimpleNamespace
-from typing import Any
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-import autograd as A
-import backends
+from .cases import Case, all_cases
 
-try:
-    import torch
-except ImportError:  # the benchmark still runs, without the PyTorch column
-    torch = None
+ROOT = Path(__file__).resolve().parents[1]
 
 
-# ----------------------------------------------------------------------------- the cases
-def _api(lib: str) -> SimpleNamespace:
-    """The same names from either library: each case below is written once, for both."""
-    if lib == "chalkgrad":
-        import nn
-        import nn.functional as F
-        import optim
+@dataclass(frozen=True)
+class Column:
+    framework: str  # chalkgrad, torch or numpy
+    device: str
+    compiled: bool = False
 
-        return SimpleNamespace(tensor=A.tensor, nn=nn, F=F, optim=optim, manual_seed=A.manual_seed)
-    return SimpleNamespace(
-        tensor=torch.tensor,
-        nn=torch.nn,
-        F=torch.nn.functional,
-        optim=torch.optim,
-        manual_seed=torch.manual_seed,
-    )
+    @property
+    def label(self) -> str:
+        name = {"chalkgrad": "chalkgrad", "torch": "pytorch", "numpy": "numpy"}[self.framework]
+        if self.compiled:
+            name += "+compile"
+        return name if self.device == "cpu" else f"{name}@{self.device}"
 
 
-def chain_add(lib: str, device: str) -> tuple[Callable, int]:
-    """1,000 chained adds that share one leaf (y = y + x), then backward: per-op overhead."""
-    n = 1000
-    x = _api(lib).tensor([1.0], device=device, requires_grad=True)
-
-    def step() -> None:
-        y = x
-        for _ in range(n):
-            y = y + x
-        y.backward()
-        x.grad = None
-
-    return step, n
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
-def chain_unary(lib: str, device: str) -> tuple[Callable, int]:
-    """1,000 chained ops on one value (y = (y * 0.999).tanh() ...), then backward."""
-    n = 1000
-    x = _api(lib).tensor([0.3], device=device, requires_grad=True)
-
-    def step() -> None:
-        y = x
-        for _ in range(n // 2):
-            y = (y * 0.999).tanh()
-        y.backward()
-        x.grad = None
-
-    return step, n
+def torch_available() -> bool:
+    return importlib.util.find_spec("torch") is not None
 
 
-def matmul_chain(lib: str, device: str) -> tuple[Callable, int]:
-    """Ten 64x64 matmuls with tanh in between, then backward (small dense ops)."""
-    api = _api(lib)
-    rng = np.random.default_rng(0)
-    weights = [rng.standard_normal((64, 64), dtype=np.float32) * 0.1 for _ in range(10)]
-    ws = [api.tensor(w, device=device, requires_grad=True) for w in weights]
-    x = api.tensor(rng.standard_normal((32, 64), dtype=np.float32), device=device)
+def compile_available() -> bool:
+    import autograd
 
-    def step() -> None:
-        h = x
-        for w in ws:
-            h = (h @ w).tanh()
-        h.sum().backward()
-        for w in ws:
-            w.grad = None
-
-    return step, 1
+    return hasattr(autograd, "compile")
 
 
-def _circles(n: int = 300) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(1)
-    radius = np.where(np.arange(n) % 2 == 0, 1.0, 0.5)
-    angle = rng.uniform(0, 2 * np.pi, n)
-    x = np.stack([radius * np.cos(angle), radius * np.sin(angle)], 1) + rng.normal(0, 0.05, (n, 2))
-    y = (radius > 0.75).astype(np.float32)[:, None]
-    return x.astype(np.float32), y
+def columns_for(case: Case, device: str, with_torch: bool) -> list[Column]:
+    """The processes one round of ``case`` runs; the first is the reference of every ratio."""
+    cols = [Column("chalkgrad", device)]
+    if case.compilable and compile_available():
+        cols.append(Column("chalkgrad", device, compiled=True))
+    if device != "cpu":
+        cols.append(Column("chalkgrad", "cpu"))
+    if with_torch:
+        cols.append(Column("torch", device))
+    if case.numpy is not None and device == "cpu":
+        cols.append(Column("numpy", "cpu"))
+    return cols
 
 
-def _training_step(model: Any, opt: Any, loss_fn: Callable, x: Any, y: Any) -> Callable:
-    def step() -> None:
-        opt.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        opt.step()
-
-    return step
-
-
-def course_net(lib: str, device: str) -> tuple[Callable, int]:
-    """The course's 3-layer net (2-20-7-1, ReLU, sigmoid + BCE) on 300 circle points, SGD step."""
-    api = _api(lib)
-    nn = api.nn
-    x0, y0 = _circles()
-    api.manual_seed(0)
-    model = nn.Sequential(nn.Linear(2, 20), nn.ReLU(), nn.Linear(20, 7), nn.ReLU(), nn.Linear(7, 1))
-    model.to(device)
-    opt = api.optim.SGD(model.parameters(), lr=0.1)
-    x, y = api.tensor(x0, device=device), api.tensor(y0, device=device)
-    return _training_step(model, opt, api.F.binary_cross_entropy_with_logits, x, y), 1
+def run_worker(case: str, col: Column, threads: int, seconds: float) -> float:
+    """One process: the median seconds per op of ``case`` under ``col``."""
+    env = dict(os.environ)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        env[var] = str(threads)
+    cmd = [sys.executable, "-m", "benchmarks.worker", case, col.framework, col.device]
+    cmd += ["--threads", str(threads), "--seconds", str(seconds)]
+    if col.compiled:
+        cmd.append("--compiled")
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise RuntimeError(f"{col.label} failed on {case}: {last}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])["median"]
 
 
-def mlp_784(lib: str, device: str) -> tuple[Callable, int]:
-    """MLP 784-512-256-10 (ReLU), batch 128, cross-entropy, SGD with momentum: BLAS-bound."""
-    api = _api(lib)
-    nn = api.nn
-    rng = np.random.default_rng(0)
-    x = api.tensor(rng.standard_normal((128, 784), dtype=np.float32), device=device)
-    y = api.tensor(rng.integers(0, 10, 128), device=device)
-    model = nn.Sequential(
-        nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10)
-    ).to(device)
-    opt = api.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    return _training_step(model, opt, api.F.cross_entropy, x, y), 1
+def run_case(case: Case, device: str, rounds: int, threads: int, seconds: float) -> dict:
+    with_torch = torch_available()
+    cols = columns_for(case, device, with_torch)
+    per_round: dict[str, list[float]] = {c.label: [] for c in cols}
+    errors: dict[str, str] = {}
+    for _ in range(rounds):
+        for col in cols:  # A, B, C, A, B, C: a busy neighbour hits every column alike
+            if col.label in errors:
+                continue
+            try:
+                per_round[col.label].append(run_worker(case.name, col, threads, seconds))
+            except (RuntimeError, subprocess.TimeoutExpired) as exc:
+                errors[col.label] = str(exc)
+    times = {}
+    for label, values in per_round.items():
+        if label not in errors and values:
+            scaled = [v * case.scale for v in values]
+            times[label] = {
+                "median": statistics.median(scaled),
+                "min": min(scaled),
+                "max": max(scaled),
+                "rounds": scaled,
+            }
+    ratios = {}
+    chalkgrad_labels = [c.label for c in cols if c.framework == "chalkgrad" and c.device == device]
+    for num in chalkgrad_labels:
+        for col in cols:
+            den = col.label
+            if den in chalkgrad_labels or num not in times or den not in times:
+                continue
+            each = [a / b for a, b in zip(per_round[num], per_round[den])]
+            ratios[f"{num}/{den}"] = {
+                "median": statistics.median(each),
+                "min": min(each),
+                "max": max(each),
+            }
+    return {
+        "case": case.name,
+        "doc": case.doc,
+        "unit": case.unit,
+        "columns": [c.label for c in cols],
+        "times": times,
+        "ratios": ratios,
+        "errors": errors,
+    }
 
 
-def sort_scatter(lib: str, device: str) -> tuple[Callable, int]:
-    """sort, topk and scatter_add over a (256, 1024) batch, then backward: the array library's
-    sort and the backend's scatter-add (issue 13's indexing and sorting ops)."""
-    api = _api(lib)
-    rng = np.random.default_rng(0)
-    data = rng.standard_normal((256, 1024)).astype(np.float32)
-    x = api.tensor(data, device=device, requires_grad=True)
-    index = api.tensor(rng.integers(0, 64, size=(256, 1024)), device=device)
-
-    def step() -> None:
-        ordered = x.sort(dim=-1).values
-        top = x.topk(32, dim=-1).values
-        pooled = x.new_zeros(256, 64).scatter_add(1, index, ordered)
-        (pooled.sum() + top.sum()).backward()
-        x.grad = None
-
-    return step, 1
-
-
-CASES = {
-    "chain_add": (chain_add, "us/op", 1e6),
-    "chain_unary": (chain_unary, "us/op", 1e6),
-    "matmul_chain": (matmul_chain, "ms/step", 1e3),
-    "course_net_300": (course_net, "ms/step", 1e3),
-    "mlp_784_b128": (mlp_784, "ms/step", 1e3),
-    "sort_scatter": (sort_scatter, "ms/step", 1e3),
-}
+def format_rows(row: dict, device: str) -> list[str]:
+    """One line per chalkgrad variant: its time, then each other column's time and the ratio."""
+    times, ratios = row["times"], row["ratios"]
+    lines = []
+    for num in [c for c in row["columns"] if c.split("@")[0].startswith("chalkgrad")]:
+        if (device != "cpu") != ("@" in num):
+            continue
+        name = row["case"] + (" +compile" if "compile" in num else "")
+        if num not in times:
+            lines.append(f"{name:<24} {row['unit']:<8} failed: {row['errors'].get(num, '?')}")
+            continue
+        t = times[num]
+        line = f"{name:<24} {row['unit']:<8} {t['median']:>9.3f} [{t['min']:.3g}-{t['max']:.3g}]"
+        for den in row["columns"]:
+            key = f"{num}/{den}"
+            if key in ratios:
+                r = ratios[key]
+                line += f" | {den} {times[den]['median']:.3f} {r['median']:.2f}x"
+                line += f" [{r['min']:.2f}-{r['max']:.2f}]"
+        lines.append(line)
+    for den, message in row["errors"].items():
+        if not den.startswith("chalkgrad"):
+            lines.append(f"{'':<24} {den} failed: {message}")
+    return lines
 
 
-# ---------------------------------------------------------------------------- the harness
-def _sync(lib: str, device: str) -> None:
-    if device == "cpu":
-        return
-    if lib == "chalkgrad":
-        backends.get_backend(device).synchronize()
-    else:
-        torch.cuda.synchronize()
+def plot(rows: list[dict], path: Path) -> Path | None:
+    """A bar chart of the ratios (log scale, 1.0 marked) with their spread over rounds."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: no plot (pip install matplotlib)")
+        return None
+    labels, values, low, high = [], [], [], []
+    for row in rows:
+        for key, r in row["ratios"].items():
+            labels.append(f"{row['case']}\n{key}")
+            values.append(r["median"])
+            low.append(r["median"] - r["min"])
+            high.append(r["max"] - r["median"])
+    if not values:
+        return None
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(values) + 1.2))
+    y = np.arange(len(values))
+    ax.barh(y, values, xerr=[low, high], color="tab:blue", alpha=0.8, capsize=3)
+    ax.axvline(1.0, color="black", linewidth=1)
+    ax.set_xscale("log")
+    ax.set_yticks(y, labels, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("time ratio (median of per-round ratios; < 1: chalkgrad faster)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
 
 
-def _time_once(step: Callable, lib: str, device: str, inner: int) -> float:
-    _sync(lib, device)
-    start = time.perf_counter()
-    for _ in range(inner):
-        step()
-    _sync(lib, device)
-    return (time.perf_counter() - start) / inner
-
-
-def run_case(name: str, device: str, repeat: int) -> dict:
-    make, unit, scale = CASES[name]
-    libs = ["chalkgrad"] + (["torch"] if torch is not None else [])
-    steps = {}
-    for lib in libs:
-        step, ops = make(lib, "cuda" if device.startswith("cuda") and lib == "torch" else device)
-        for _ in range(3):  # warm-up: caches, allocator pools, lazy state
-            step()
-        steps[lib] = (step, ops)
-    inner = max(1, int(0.05 / max(_time_once(steps["chalkgrad"][0], "chalkgrad", device, 1), 1e-6)))
-    samples: dict = {lib: [] for lib in libs}
-    for _ in range(repeat):
-        for lib in libs:  # alternate A, B, A, B: a busy neighbour hits both alike
-            step, ops = steps[lib]
-            samples[lib].append(_time_once(step, lib, device, inner) / ops)
-    row = {"case": name, "unit": unit}
-    for lib in libs:
-        row[lib] = statistics.median(samples[lib]) * scale
-    if torch is not None:
-        row["ratio"] = row["chalkgrad"] / row["torch"]
-    return row
-
-
-def main() -> None:
+def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=0.25, help="of samples per process")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--only", default=None, help="comma-separated case names")
-    parser.add_argument("--json", default=None, help="also write the rows to this file")
-    args = parser.parse_args()
-    names = args.only.split(",") if args.only else list(CASES)
-    versions = f"numpy {np.__version__}" + (f", torch {torch.__version__}" if torch else "")
+    parser.add_argument("--out", default=None, help="JSON path (default out/bench/DEVICE.json)")
+    args = parser.parse_args(argv)
+    device = "cpu" if args.device == "cpu" else args.device
+    cases = all_cases()
+    names = args.only.split(",") if args.only else list(cases)
+    unknown = [n for n in names if n not in cases]
+    if unknown:
+        parser.error(f"unknown case(s) {', '.join(unknown)}; known: {', '.join(cases)}")
+    with_torch = torch_available()
     print(
-        f"chalkgrad benchmark on {args.device} ({versions}); median of {args.repeat}, alternating"
+        f"chalkgrad benchmark on {device}: {cpu_name()} ({os.cpu_count()} cores), "
+        f"numpy {np.__version__}, python {platform.python_version()}\n"
+        f"{args.threads} threads for every framework (OMP/OpenBLAS/MKL_NUM_THREADS, "
+        f"torch.set_num_threads); one process per framework and case, {args.rounds} rounds "
+        f"alternating, warm-up excluded; median [min-max] over rounds; ratio = median of "
+        f"per-round ratios (< 1: chalkgrad faster)"
     )
-    if torch is None:
-        print("PyTorch is not installed: chalkgrad column only (pip install torch to compare)")
-    header = f"{'case':<16} {'unit':<8} {'chalkgrad':>10}"
-    if torch is not None:
-        header += f" {'pytorch':>10} {'ratio':>7}"
-    print(header)
+    if not with_torch:
+        print("PyTorch is not installed: no PyTorch column (pip install torch to compare)")
     rows = []
     for name in names:
-        try:
-            row = run_case(name, args.device, args.repeat)
-        except ImportError as exc:
-            print(f"{name:<16} skipped ({exc})")
-            continue
+        row = run_case(cases[name], device, args.rounds, args.threads, args.seconds)
         rows.append(row)
-        line = f"{name:<16} {row['unit']:<8} {row['chalkgrad']:>10.3f}"
-        if torch is not None:
-            line += f" {row['torch']:>10.3f} {row['ratio']:>6.2f}x"
-        print(line, flush=True)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(rows, f, indent=2)
+        for line in format_rows(row, device):
+            print(line, flush=True)
+    out = Path(args.out) if args.out else ROOT / "out" / "bench" / f"{device.replace(':', '')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"device": device, "threads": args.threads, "rounds": args.rounds, "torch": with_torch}
+    out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+    picture = plot(rows, out.with_suffix(".png"))
+    print(f"rows written to {out}" + (f", plot to {picture}" if picture else ""))
+    return rows
 
 
 if __name__ == "__main__":

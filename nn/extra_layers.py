@@ -72,6 +72,11 @@ class EmbeddingBag(Module):
             )
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
+        # PyTorch's attributes, for code that reads them (the unsupported ones are refused above).
+        self.max_norm = max_norm
+        self.norm_type = norm_type
+        self.scale_grad_by_freq = scale_grad_by_freq
+        self.sparse = sparse
         self.mode = mode
         self.include_last_offset = include_last_offset
         if padding_idx is not None and padding_idx < 0:
@@ -180,7 +185,7 @@ class AlphaDropout(Module):
         return F.alpha_dropout(input, self.p, self.training)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"
 
 
 class PairwiseDistance(Module):

@@ -9,6 +9,7 @@ import autograd as A
 from autograd import Tensor
 
 from .optimizer import Optimizer, _check_non_negative, _params_with_grad
+from .sgd import _same_layout, _scratch
 
 
 def adam_update(
@@ -121,6 +122,8 @@ class Adam(Optimizer):
                         state["exp_avg_sq"] = A.zeros_like(param)
                         if group["amsgrad"]:
                             state["max_exp_avg_sq"] = A.zeros_like(param)
+                    if self._fused_step(param, state, group):
+                        continue
                     state["step"].add_(1)
                     adam_update(
                         param,
@@ -139,6 +142,28 @@ class Adam(Optimizer):
                         decoupled_weight_decay=group["decoupled_weight_decay"],
                     )
         return loss
+
+    def _fused_step(self, param: Tensor, state: dict, group: dict) -> bool:
+        """``adam_update`` on the arrays in one backend call with preallocated temporaries (the
+        plain case: no weight decay, amsgrad or maximize); False leaves the general path."""
+        if group["weight_decay"] or group["amsgrad"] or group["maximize"]:
+            return False
+        grad, exp_avg, exp_avg_sq = param.grad, state["exp_avg"], state["exp_avg_sq"]
+        if grad.requires_grad or param.data.dtype.kind != "f":
+            return False
+        if not all(_same_layout(param, t) for t in (grad, exp_avg, exp_avg_sq)):
+            return False
+        step = state["step"]
+        if step._backend is not param._backend:  # a host counter for a GPU parameter
+            return False
+        beta1, beta2 = group["betas"]
+        param._backend.adam_update_(
+            param.data, grad.data, exp_avg.data, exp_avg_sq.data, step.data, group["lr"],
+            beta1, beta2, group["eps"], _scratch(self, param, 0), _scratch(self, param, 1),
+        )  # fmt: skip
+        for t in (param, exp_avg, exp_avg_sq, step):
+            t._version += 1
+        return True
 
 
 class AdamW(Adam):

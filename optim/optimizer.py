@@ -66,6 +66,7 @@ class Optimizer:
             param_groups = [{"params": param_groups}]
         for param_group in param_groups:
             self.add_param_group(param_group)
+        A.replay.register_stateful(self)  # compiled steps guard our hyperparameters and state
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
@@ -138,6 +139,19 @@ class Optimizer:
         if not seen.isdisjoint(params):
             raise ValueError("some parameters appear in more than one parameter group")
         self.param_groups.append(param_group)
+
+    # ------------------------------------------------------------------ compiled steps
+    def _compile_params(self) -> list[Tensor]:
+        return [p for group in self.param_groups for p in group["params"]]
+
+    def _compile_guard(self) -> tuple:
+        """What a replayed step assumed: every group's options, and the state dict itself (a
+        scheduler changing ``lr``, or ``load_state_dict``, makes the step record again)."""
+        options = tuple(
+            tuple((k, v) for k, v in group.items() if k not in ("params", "param_names"))
+            for group in self.param_groups
+        )
+        return options, id(self.state), len(self.state)
 
     # ------------------------------------------------------------------ gradients
     def zero_grad(self, set_to_none: bool = True) -> None:

@@ -95,12 +95,16 @@ class SGD(Optimizer):
             for group in self.param_groups:
                 # No state at all without momentum (PyTorch's state_dict is empty then too).
                 has_state = group["momentum"] != 0
+                plain = not (group["weight_decay"] or group["nesterov"] or group["maximize"])
                 for param in _params_with_grad(group):
                     state = self.state[param] if has_state else {}
+                    buffer = state.get("momentum_buffer")
+                    if plain and self._fused_step(param, buffer, state, group):
+                        continue
                     buffer = sgd_update(
                         param,
                         param.grad,
-                        state.get("momentum_buffer"),
+                        buffer,
                         lr=group["lr"],
                         momentum=group["momentum"],
                         dampening=group["dampening"],
@@ -111,3 +115,50 @@ class SGD(Optimizer):
                     if has_state:
                         state["momentum_buffer"] = buffer
         return loss
+
+    def _fused_step(self, param: Tensor, buffer: Tensor | None, state: dict, group: dict) -> bool:
+        """``sgd_update`` on the arrays, in place, with no temporary: the backend's fused kernel
+        (one Numba pass on the CPU when installed). False when the layouts don't allow it."""
+        grad = param.grad
+        if not _same_layout(param, grad) or (
+            buffer is not None and not _same_layout(param, buffer)
+        ):
+            return False
+        if grad.requires_grad:
+            return False
+        momentum = group["momentum"]
+        data = param.data
+        scratch = _scratch(self, param)
+        if momentum != 0 and buffer is None:
+            # PyTorch's first step: the buffer starts as the gradient itself.
+            buffer = state["momentum_buffer"] = grad.clone()
+            param._backend.sgd_update_(data, buffer.data, None, group["lr"], 0, 0, scratch)
+        else:
+            buf = buffer.data if buffer is not None else None
+            lr, dampening = group["lr"], group["dampening"]
+            param._backend.sgd_update_(data, grad.data, buf, lr, momentum, dampening, scratch)
+            if buffer is not None:
+                buffer._version += 1
+        param._version += 1
+        return True
+
+
+def _same_layout(param: Tensor, other: Tensor) -> bool:
+    return (
+        isinstance(other, Tensor)
+        and other._backend is param._backend
+        and other.data.shape == param.data.shape
+        and other.data.dtype == param.data.dtype
+    )
+
+
+def _scratch(opt: Optimizer, param: Tensor, which: int = 0) -> Any:
+    """A temporary shaped like ``param``: a view of one flat array per device and dtype, kept by
+    the optimizer (not in its state_dict) and grown to the largest parameter."""
+    store = opt.__dict__.setdefault("_scratch", {})
+    data = param.data
+    key = (param._backend.device, data.dtype, which)
+    flat = store.get(key)
+    if flat is None or flat.size < data.size:
+        flat = store[key] = param._backend.xp.empty(data.size, data.dtype)
+    return flat[: data.size].reshape(data.shape)

@@ -92,6 +92,26 @@ def main_scenarios(outdir):
     ddp(batch(3)[0], use_head=(r == 0)).sum().backward()
     out["unused/head_grad"] = two.head.weight.grad.numpy()
     out["unused/body_grad"] = two.body.weight.grad.numpy()
+    # Review regression: a gradient accumulated under no_sync() for a parameter the synchronised
+    # micro-batch does not use is kept (and averaged), not dropped.
+    A.manual_seed(5)
+    two = TwoHeads()
+    ddp = DDP(two, find_unused_parameters=True)
+    with ddp.no_sync():
+        ddp(batch(3)[0][r : r + 1], use_head=True).sum().backward()
+    ddp(batch(3)[0][r + 2 : r + 3], use_head=False).sum().backward()
+    out["unused_no_sync/head_grad"] = two.head.weight.grad.numpy()
+
+    # Review regression: SyncBatchNorm's variance where the mean is large against the spread
+    # (float32): sums of squares cancelled to a variance of 0 or below.
+    x = batch(11)[0] * 0.01 + 100.0
+    sync = nn.SyncBatchNorm(4)
+    out["sync_bn_offset/out"] = sync(x[r * 4 : (r + 1) * 4]).detach().numpy()
+    out["sync_bn_offset/running_var"] = sync.running_var.numpy()
+    gathered = [None, None]
+    dist.all_gather_object(gathered, out["sync_bn_offset/out"])
+    out["sync_bn_offset/out"] = np.concatenate(gathered)
+
     strict = DDP(TwoHeads())
     strict(batch(3)[0], use_head=False).sum().backward()
     try:

@@ -130,6 +130,25 @@ def test_unused_parameters(results):
     assert "head.weight" in str(res["unused/error"])
 
 
+def test_unused_parameter_keeps_the_gradient_accumulated_under_no_sync(results):
+    res, _ = results
+    A.manual_seed(5)
+    body, head = nn.Linear(4, 3), nn.Linear(3, 1)
+    x = _batch(3)[0]
+    head(body(x[0:2])).sum().backward()  # each rank's no_sync micro-batch: rows 0 and 1
+    np.testing.assert_allclose(res["unused_no_sync/head_grad"], head.weight.grad.numpy() / 2,
+                               rtol=1e-5)  # fmt: skip
+
+
+def test_sync_batchnorm_is_stable_when_the_mean_dwarfs_the_spread(results):
+    res, _ = results
+    x = _batch(11)[0] * 0.01 + 100.0
+    bn = nn.BatchNorm1d(4)
+    np.testing.assert_allclose(res["sync_bn_offset/out"], bn(x).detach().numpy(), atol=2e-3)
+    np.testing.assert_allclose(res["sync_bn_offset/running_var"], bn.running_var.numpy(),
+                               rtol=1e-3)  # fmt: skip
+
+
 def test_collectives(results):
     res, _ = results
     np.testing.assert_allclose(res["max"], [2.0, 4.0])

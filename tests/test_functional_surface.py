@@ -337,3 +337,55 @@ def test_ctc_impossible_alignment_is_inf_or_zero():
 def test_errors_name_the_op(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+# ---------------------------------------------------------------- review regressions (values
+# generated once with PyTorch 2.13)
+def test_hardswish_slope_at_the_kinks_is_pytorchs():
+    x = A.tensor([-3.0, 3.0], dtype=A.float64, requires_grad=True)
+    F.hardswish(x).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 1.0])
+
+
+def test_multilabel_margin_counts_a_repeated_target_twice():
+    x = A.tensor([0.1, 0.2, 0.4, 0.8], dtype=A.float64, requires_grad=True)
+    loss = F.multilabel_margin_loss(x, A.tensor([3, 3, -1, 1]))
+    loss.backward()
+    np.testing.assert_allclose(loss.item(), 0.65)
+    np.testing.assert_allclose(x.grad.numpy(), [0.5, 0.5, 0.5, -1.5])
+    with pytest.raises(RuntimeError, match=r"multilabel_margin_loss: target holds a class index"):
+        F.multilabel_margin_loss(x, A.tensor([4, 0, -1, 1]))
+
+
+@pytest.mark.parametrize(
+    "padding_mode, align_corners, out, grad",
+    [
+        ("border", True, [0, 11, 8, 6], [0, 0, 0, 0, 0, 4, 0, 4]),
+        ("border", False, [0, 11, 8.5, 7], [0, 0, 0, 0, 0, 6, 0, 6]),
+        ("reflection", True, [0, 11, 8, 6.3], [0, 0, 0, 0, 0, 4, -1.5, 4]),
+        ("reflection", False, [0, 11, 8.5, 7], [0, 0, 0, 0, 0, 6, 0, 6]),
+    ],
+)
+def test_grid_sample_points_on_the_border_get_no_gradient(padding_mode, align_corners, out, grad):
+    # As PyTorch's sampler, a clipped coordinate exactly on the border counts as outside.
+    inp = A.arange(12.0, dtype=A.float64).reshape(1, 1, 3, 4)
+    g = A.tensor(
+        [[[[-1.0, -1.0], [1.0, 1.0], [1.0, 0.25], [-1.2, 0.5]]]],
+        dtype=A.float64,
+        requires_grad=True,
+    )
+    o = F.grid_sample(inp, g, padding_mode=padding_mode, align_corners=align_corners)
+    o.sum().backward()
+    np.testing.assert_allclose(o.detach().numpy().ravel(), out, atol=1e-12)
+    np.testing.assert_allclose(g.grad.numpy().ravel(), grad, atol=1e-12)
+
+
+def test_module_reprs_and_attributes_follow_pytorch():
+    assert repr(nn.AlphaDropout()) == "AlphaDropout(p=0.5, inplace=False)"
+    bag = nn.EmbeddingBag(10, 3)
+    assert (bag.max_norm, bag.norm_type, bag.scale_grad_by_freq, bag.sparse) == (
+        None,
+        2.0,
+        False,
+        False,
+    )

@@ -182,13 +182,76 @@ def test_errors_name_the_op_and_shapes(call, message):
 
 
 def test_qr_backward_refuses_where_pytorch_does():
-    a = A.randn(3, 4, dtype=A.float64, requires_grad=True)
-    q, r = A.linalg.qr(a)
+    a = A.randn(4, 3, dtype=A.float64, requires_grad=True)
+    q, r = A.linalg.qr(a, mode="complete")
     with pytest.raises(RuntimeError, match="linalg.qr: the derivative is not implemented"):
         (q.sum() + r.sum()).backward()
 
 
-def test_det_gradient_of_a_singular_matrix_raises_clearly():
-    a = A.tensor([[1.0, 2.0], [2.0, 4.0]], dtype=A.float64, requires_grad=True)
-    with pytest.raises(RuntimeError, match="det: the gradient needs the inverse of A"):
-        A.linalg.det(a).backward()
+@pytest.mark.parametrize("mode", ["reduced", "complete"])
+def test_qr_gradient_of_a_wide_matrix(mode):
+    # Review regression: PyTorch differentiates wide inputs (m < n) in every mode; we raised.
+    a = A.tensor(np.random.default_rng(3).standard_normal((2, 3, 5)), requires_grad=True)
+
+    def f(x):
+        q, r = A.linalg.qr(x, mode=mode)
+        return (q**3).sum() + (r**2 * 0.5).sum() + r.sum()
+
+    assert A.gradcheck(f, [a]) and A.gradgradcheck(f, [a])
+
+
+@pytest.mark.parametrize(
+    "matrix",
+    [
+        [[1.0, 2.0], [2.0, 4.0]],
+        [[0.0, 0.0], [0.0, 0.0]],
+        [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]],
+    ],
+)
+def test_det_gradient_of_a_singular_matrix_is_the_adjugate(matrix):
+    # Review regression: the gradient raised at a singular A; PyTorch's goes through an SVD.
+    a = np.array(matrix)
+    n = a.shape[0]
+    cof = np.array(
+        [
+            [(-1) ** (i + j) * np.linalg.det(np.delete(np.delete(a, i, 0), j, 1)) for j in range(n)]
+            for i in range(n)
+        ]
+    )
+    x = A.tensor(np.stack([a, a + np.eye(n)]), requires_grad=True)  # one singular, one not
+    A.linalg.det(x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy()[0], cof, atol=1e-9)
+    assert A.gradcheck(A.linalg.det, [A.tensor(a, requires_grad=True)])
+
+
+def test_einsum_broadcasts_named_size_one_dims_as_pytorch():
+    # Review regression: only ellipsis dims broadcast; PyTorch 2.13 broadcasts any size-1 letter.
+    a = A.tensor(np.arange(3.0).reshape(1, 3), requires_grad=True)
+    b = A.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    out = A.einsum("ij,ij->ij", a, b)
+    np.testing.assert_allclose(out.detach().numpy(), a.detach().numpy() * b.detach().numpy())
+    out.sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), [[3.0, 5.0, 7.0]])
+    with pytest.raises(RuntimeError, match="einsum: subscript 'i' is repeated for operand 0"):
+        A.einsum("ii->i", A.ones(1, 3))
+    with pytest.raises(RuntimeError, match="does not broadcast with size 2"):
+        A.einsum("ij,ij->ij", A.ones(2, 3), A.ones(3, 3))
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x: A.linalg.vector_norm(x, ord=0),
+        lambda x: A.linalg.matrix_power(x, 0),
+        lambda x: A.cdist(x, x + 1.0, p=0),
+    ],
+    ids=["vector_norm_ord0", "matrix_power_0", "cdist_p0"],
+)
+def test_piecewise_constant_results_still_require_grad(fn):
+    # Review regression: these results were detached, so backward() on them alone raised;
+    # PyTorch's require grad and give zero gradients.
+    x = A.randn(2, 3, 3, dtype=A.float64, requires_grad=True)
+    out = fn(x)
+    assert out.requires_grad
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((2, 3, 3)))

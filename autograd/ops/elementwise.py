@@ -534,16 +534,33 @@ class SigmoidBackward(Function):
 
 
 class Relu(Function):
+    """One pass forward; backward keeps the output (alive anyway as the next layer's input), not
+    a mask of its own, and reads ``y > 0`` from it (PyTorch's ``threshold_backward``)."""
+
     @staticmethod
     def forward(ctx, a):
-        mask = a > 0
-        ctx.save_for_backward(mask.astype(a.dtype))
-        return a * mask
+        y = ctx.xp.maximum(a, 0)
+        ctx.save_for_backward(y)
+        return y
 
     @staticmethod
     def backward(ctx, grad_out):
-        (mask,) = ctx.saved_tensors
-        return grad_out * mask
+        (y,) = ctx.saved_tensors
+        return ReluBackward.apply(grad_out, y)
+
+
+class ReluBackward(Function):
+    """``grad * (y > 0)``; linear in ``grad``, and zero almost everywhere in ``y``."""
+
+    @staticmethod
+    def forward(ctx, grad, y):
+        ctx.save_for_backward(y)
+        return grad * (y > 0)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (y,) = ctx.saved_tensors
+        return ReluBackward.apply(grad_out, y), None
 
 
 class Clamp(Function):
@@ -632,8 +649,30 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
 
 
 # --------------------------------------------------------------- without gradient
+class NoGradOp(Function):
+    """``xp.<name>(*operands)`` for ops without a gradient (comparisons, logic, sign, any/all).
+
+    A Function all the same: every array a step computes is made through ``apply``, which is
+    what ``A.compile`` records (a bool or integer result never gets a graph node).
+    """
+
+    @staticmethod
+    def forward(ctx, *operands, name, **kwargs):
+        return getattr(ctx.xp, name)(*operands, **kwargs)
+
+
 def _no_grad_result(a: Tensor, array: Any) -> Tensor:
+    """Wrap an array computed outside ``apply`` (no gradient). ``A.compile`` will not replay a
+    step that feeds such an array into an op: prefer ``_no_grad_call``."""
     return Tensor._make(array, a._backend)
+
+
+def _no_grad_call(a: Tensor, name: str, *others: Any, **kwargs: Any) -> Tensor:
+    """``xp.<name>(a, *others)`` as a ``NoGradOp``; a float result never requires grad."""
+    result = NoGradOp.apply(a, *others, name=name, **kwargs)
+    if result.requires_grad:
+        result = result.detach()
+    return result
 
 
 def _other_array(a: Tensor, b: Any, op: str) -> Any:
@@ -648,28 +687,35 @@ def _other_array(a: Tensor, b: Any, op: str) -> Any:
     return _as_tensor(b, a).data
 
 
+def _operand(a: Tensor, b: Any, op: str) -> Any:
+    """``b`` checked as ``_other_array`` does, but a Tensor stays a Tensor (``apply`` then sees
+    where its array came from, which ``A.compile`` needs)."""
+    array = _other_array(a, b, op)
+    return b if isinstance(b, Tensor) else array
+
+
 def compare(a: Tensor, b: Any, name: str) -> Tensor:
     """``==``, ``<`` and friends: boolean results, no gradient."""
     if b is None or isinstance(b, (str, bytes)):
         # Python's fallback: ``t == None`` is False (so ``t in [None, ...]`` works), ``<`` raises.
         return NotImplemented
-    return _no_grad_result(a, getattr(a._backend.xp, name)(a.data, _other_array(a, b, name)))
+    return _no_grad_call(a, name, _operand(a, b, name))
 
 
 def logical_not(a: Tensor) -> Tensor:
-    return _no_grad_result(a, a._backend.xp.logical_not(a.data))
+    return _no_grad_call(a, "logical_not")
 
 
 def logical_and(a: Tensor, b: Any) -> Tensor:
-    return _no_grad_result(a, a._backend.xp.logical_and(a.data, _other_array(a, b, "and")))
+    return _no_grad_call(a, "logical_and", _operand(a, b, "and"))
 
 
 def logical_or(a: Tensor, b: Any) -> Tensor:
-    return _no_grad_result(a, a._backend.xp.logical_or(a.data, _other_array(a, b, "or")))
+    return _no_grad_call(a, "logical_or", _operand(a, b, "or"))
 
 
 def logical_xor(a: Tensor, b: Any) -> Tensor:
-    return _no_grad_result(a, a._backend.xp.logical_xor(a.data, _other_array(a, b, "xor")))
+    return _no_grad_call(a, "logical_xor", _operand(a, b, "xor"))
 
 
 def _bitwise(a: Tensor, b: Any, op: str) -> Tensor:
@@ -681,7 +727,7 @@ def _bitwise(a: Tensor, b: Any, op: str) -> Tensor:
             f"{_describe(b)}"
         )
     try:
-        return _no_grad_result(x, getattr(x._backend.xp, op)(x.data, _other_array(x, y, op)))
+        return _no_grad_call(x, op, _operand(x, y, op))
     except ValueError as exc:
         raise _op_error(op, exc, a, b) from None
 
@@ -707,20 +753,20 @@ def bitwise_not(a: Tensor) -> Tensor:
         raise TypeError(
             f"bitwise_not: ~ is only implemented on integer and bool tensors, got {_describe(a)}"
         )
-    return _no_grad_result(a, a._backend.xp.invert(a.data))
+    return _no_grad_call(a, "invert")
 
 
 def isnan(a: Tensor) -> Tensor:
-    return _no_grad_result(a, a._backend.xp.isnan(a.data))
+    return _no_grad_call(a, "isnan")
 
 
 def isfinite(a: Tensor) -> Tensor:
-    return _no_grad_result(a, a._backend.xp.isfinite(a.data))
+    return _no_grad_call(a, "isfinite")
 
 
 def sign(a: Tensor) -> Tensor:
     """The sign (-1, 0, 1); its gradient is zero everywhere, so it is not recorded."""
-    return _no_grad_result(a, a._backend.xp.sign(a.data))
+    return _no_grad_call(a, "sign")
 
 
 def floor_divide(a: Tensor, b: Any) -> Tensor:
@@ -986,7 +1032,7 @@ def _recorded_inplace(t: Tensor, op: str, other: Any) -> Tensor:
         # to t's old value, as PyTorch) even when the source is a constant.
         result = where(True, expand(source.to(t.dtype), t.shape), t)
     elif op == "index_put":
-        from .index import IndexPut
+        from .scatter import IndexPut
 
         index, value = other
         value = _as_tensor(value, t)

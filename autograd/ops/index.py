@@ -52,28 +52,6 @@ class Getitem(ViewFunction):
         return IndexAdd.apply(grad_out, ctx.input_shape, ctx.index), None
 
 
-class IndexPut(Function):
-    """``a`` with ``value`` written at an advanced ``index`` (``a[mask] = v`` in the graph, as
-    PyTorch's ``index_put``): the gradient is ``grad_out`` outside the index for ``a`` and
-    ``grad_out[index]`` for ``value``. With repeated indices the last write wins (PyTorch leaves
-    that case undefined)."""
-
-    @staticmethod
-    def forward(ctx, a, value, index):
-        ctx.index = index
-        out = a.copy()
-        out[index] = value
-        return out
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        xp = ctx.xp
-        outside = xp.ones(grad_out.shape, dtype=grad_out.dtype)
-        outside[ctx.index] = 0
-        grad_a = grad_out * Tensor._make(outside, ctx.backend)
-        return grad_a, Getitem.apply(grad_out, ctx.index), None
-
-
 class CopySlices(Function):
     """The new value of a tensor one of whose views was changed in place (PyTorch's CopySlices):
     ``base`` outside the view's region, ``value`` inside it. The in-place write already did the
@@ -171,7 +149,7 @@ def getitem(a: Tensor, index: Any) -> Tensor:
 def setitem(a: Tensor, index: Any, value: Any) -> None:
     """``a[index] = value``. In the graph (grad mode, and ``a`` or ``value`` requires grad) a
     basic index is PyTorch's view + ``copy_`` (``a`` gets a ``CopySlices`` node), an advanced
-    one (masks, index tensors) an in-place ``IndexPut``."""
+    one (masks, index tensors) an in-place ``scatter.IndexPut``."""
     if _state.enabled and (a.requires_grad or (isinstance(value, Tensor) and value.requires_grad)):
         if a.requires_grad and a.grad_fn is None:
             raise RuntimeError(

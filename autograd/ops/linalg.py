@@ -601,16 +601,25 @@ def einsum(equation: str, *operands: Any) -> Tensor:
         raise RuntimeError(
             f"einsum: output subscript(s) {''.join(sorted(missing))!r} do not appear in the inputs"
         )
-    # Sizes of every letter; ellipsis dims (and only they) broadcast, as in PyTorch.
+    # Sizes of every letter. As PyTorch, a size 1 broadcasts against the other operands' size
+    # of the same letter (named letters and ellipsis dims alike); a letter repeated within one
+    # operand (a diagonal) needs equal sizes there.
     sizes: dict = {}
     for i, (term, t) in enumerate(zip(inputs, operands)):
+        own: dict = {}
         for c, s in zip(term, t.shape):
-            if c in sizes and sizes[c] != s and not (c in ell and 1 in (s, sizes[c])):
+            if own.setdefault(c, s) != s:
+                raise RuntimeError(
+                    f"einsum: subscript {c!r} is repeated for operand {i} of shape "
+                    f"{tuple(t.shape)}, but the sizes don't match, {own[c]} != {s}"
+                )
+            if c in sizes and sizes[c] != s and 1 not in (s, sizes[c]):
                 raise RuntimeError(
                     f"einsum: subscript {c!r} has size {s} for operand {i} of shape "
                     f"{tuple(t.shape)}, which does not broadcast with size {sizes[c]} elsewhere"
                 )
-            sizes[c] = builtins.max(s, sizes.get(c, s)) if c in ell else s
+            if sizes.get(c, 1) == 1:
+                sizes[c] = s
     expanded = []
     for term, t in zip(inputs, operands):
         want = tuple(sizes[c] for c in term)
@@ -725,20 +734,44 @@ class Inv(Function):
 
 
 class Det(Function):
-    """``det(A)``; gradient ``g det(A) A^-T``. Where we differ: at a singular A the gradient
-    raises (PyTorch goes through an SVD there)."""
+    """``det(A)``; gradient ``g adj(A)^T``: ``g det(A) A^-T`` where A is invertible, and, as
+    PyTorch, through an SVD where some matrix of the batch is singular (det exactly 0 or no
+    inverse): ``adj(A)^T = det(U) det(Vh) U diag(prod_{j != i} s_j) Vh``, which needs no
+    division by a zero singular value."""
 
     @staticmethod
     def forward(ctx, a):
         out = ctx.xp.linalg.det(a)
         ctx.save_for_backward(a, out)
+        ctx.singular = bool((out == 0).any())
         return out
 
     @staticmethod
     def backward(ctx, grad_out):
         a, det = ctx.saved_tensors
-        scale = (grad_out * det).unsqueeze(-1).unsqueeze(-1)
-        return scale * _apply_inv("det", a).mT
+        if not ctx.singular:
+            try:
+                return (grad_out * det).unsqueeze(-1).unsqueeze(-1) * Inv.apply(a).mT
+            except Exception as exc:  # numpy's LinAlgError; CuPy's own
+                if type(exc).__name__ != "LinAlgError":
+                    raise
+        return grad_out.unsqueeze(-1).unsqueeze(-1) * _adjugate_t(a)
+
+
+def _adjugate_t(a: Tensor) -> Tensor:
+    """The transposed adjugate (cofactor matrix) of square ``a``, singular or not, via an SVD."""
+    from .elementwise import where
+    from .reduce import prod
+
+    u, s, vh = Svd.apply(a, False)
+    xp, n = a.xp, a.shape[-1]
+    # det(U) det(Vh) is +-1 and piecewise constant: no gradient flows through it.
+    sign = xp.linalg.det(u.data) * xp.linalg.det(vh.data)
+    sign = Tensor._make(xp.asarray(sign, dtype=a.data.dtype), a._backend)
+    # prod_{j != i} s_j: s repeated in rows, the diagonal replaced by 1, multiplied along rows.
+    eye = Tensor._make(xp.eye(n, dtype=bool), a._backend)
+    others = prod(where(eye, 1.0, s.unsqueeze(-2).expand(*s.shape[:-1], n, n)), dim=-1)
+    return sign.unsqueeze(-1).unsqueeze(-1) * Matmul.apply(u * others.unsqueeze(-2), vh)
 
 
 class Slogdet(Function):
@@ -834,7 +867,9 @@ class Cholesky(Function):
 
 
 class Qr(Function):
-    """Reduced QR for m >= n with PyTorch's backward; 'r' mode and wide inputs have none."""
+    """QR with PyTorch's backward: for m >= n in 'reduced' (and 'r') mode, and for m <= n in
+    every mode. Where we differ: PyTorch refuses a gradient in mode 'r'; here Q is computed anyway
+    (and not returned), so R's gradient is the one of 'reduced' mode."""
 
     @staticmethod
     def forward(ctx, a, mode):
@@ -848,19 +883,32 @@ class Qr(Function):
     def backward(ctx, grad_q, grad_r):
         q, r = ctx.saved_tensors
         m, n = ctx.shape[-2:]
-        if ctx.mode == "complete" and m > n or m < n:
+        if ctx.mode == "complete" and m > n:
             raise RuntimeError(
                 f"linalg.qr: the derivative is not implemented for mode={ctx.mode!r} with an input "
-                f"of shape {tuple(ctx.shape)} (as PyTorch, only when m >= n in 'reduced' mode or "
-                "m == n)"
+                f"of shape {tuple(ctx.shape)} (as PyTorch: only when m <= n in 'complete' mode)"
             )
-        m_ = Matmul.apply(grad_r, r.mT) - Matmul.apply(q.mT, grad_q)
-        upper = _mask(m_, lower=False)
-        m_ = m_ * upper
-        m_ = m_ + m_.mT - _diag_embed(_diagonal(m_))  # symmetric from its upper triangle
-        b = Matmul.apply(q, m_) + grad_q
-        # gA = b R^-T: solve R X^T = b^T.
-        return SolveTriangular.apply(r, b.mT, True, False).mT, None
+        if m >= n:
+            return _qr_grad_tall(q, r, grad_q, grad_r), None
+        # Wide (PyTorch's formula): A = [X | Y], R = [U | V] with X = Q U (square) and Y = Q V.
+        u, v = r[..., :m], r[..., m:]
+        grad_u, grad_v = grad_r[..., :m], grad_r[..., m:]
+        grad_q = grad_q + Matmul.apply(Matmul.apply(q, v), grad_v.mT)  # Y gV^T, Y = Q V
+        grad_x = _qr_grad_tall(q, u, grad_q, grad_u)
+        from .shape import cat
+
+        return cat([grad_x, Matmul.apply(q, grad_v)], dim=-1), None
+
+
+def _qr_grad_tall(q: Tensor, r: Tensor, grad_q: Tensor, grad_r: Tensor) -> Tensor:
+    """The gradient of reduced QR of a matrix with m >= n (R square and invertible)."""
+    m_ = Matmul.apply(grad_r, r.mT) - Matmul.apply(q.mT, grad_q)
+    upper = _mask(m_, lower=False)
+    m_ = m_ * upper
+    m_ = m_ + m_.mT - _diag_embed(_diagonal(m_))  # symmetric from its upper triangle
+    b = Matmul.apply(q, m_) + grad_q
+    # gA = b R^-T: solve R X^T = b^T.
+    return SolveTriangular.apply(r, b.mT, True, False).mT
 
 
 class Eigh(Function):
@@ -1220,7 +1268,7 @@ def matrix_power(A: Tensor, n: int) -> Tensor:
         raise TypeError(f"linalg.matrix_power: n must be an int, got {type(n).__name__}")
     if n == 0:
         eye = _eye(A, A.shape[-1])
-        return eye.expand(*A.shape) * 1 if A.ndim > 2 else eye
+        return _zero_gradient(A, eye.expand(*A.shape) * 1 if A.ndim > 2 else eye)
     if n < 0:
         A = inv(A)
         n = -n
@@ -1235,6 +1283,26 @@ def matrix_power(A: Tensor, n: int) -> Tensor:
     return result
 
 
+class _ZeroGradient(Function):
+    """``value`` (an array computed from ``a``) with a zero gradient to ``a``: PyTorch's result of
+    a piecewise-constant function of ``a`` (a count, an identity) still requires grad, so a loss
+    built on it alone can call backward()."""
+
+    @staticmethod
+    def forward(ctx, a, value):
+        ctx.shape = a.shape
+        return value
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        zeros = grad_out.xp.zeros(ctx.shape, dtype=grad_out.data.dtype)
+        return Tensor._make(zeros, grad_out._backend), None
+
+
+def _zero_gradient(a: Tensor, value: Tensor) -> Tensor:
+    return _ZeroGradient.apply(a, value.data) if a.requires_grad else value
+
+
 def vector_norm(
     x: Tensor, ord: Any = 2, dim: Any = None, keepdim: bool = False, *, dtype: Any = None
 ) -> Tensor:
@@ -1247,7 +1315,8 @@ def vector_norm(
     if ord == 0:
         from .elementwise import sign
 
-        return sign(x.abs()).sum(dim, keepdim) if dim is not None else sign(x.abs()).sum()
+        count = sign(x.abs()).sum(dim, keepdim) if dim is not None else sign(x.abs()).sum()
+        return _zero_gradient(x, count)
     return norm(x, ord, dim, keepdim)
 
 

@@ -557,9 +557,13 @@ def prod(a: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
 
 def all(a: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     dims = _dims(dim, a.data.ndim, "all")
-    return Tensor._make(a._backend.xp.asarray(a.data.all(axis=dims, keepdims=keepdim)), a._backend)
+    from .elementwise import _no_grad_call
+
+    return _no_grad_call(a, "all", axis=dims, keepdims=keepdim)
 
 
 def any(a: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     dims = _dims(dim, a.data.ndim, "any")
-    return Tensor._make(a._backend.xp.asarray(a.data.any(axis=dims, keepdims=keepdim)), a._backend)
+    from .elementwise import _no_grad_call
+
+    return _no_grad_call(a, "any", axis=dims, keepdims=keepdim)

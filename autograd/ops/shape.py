@@ -235,6 +235,22 @@ class Cat(Function):
 
 
 class Split(Function):
+    """Pieces along ``dim``: views of ``a``, as PyTorch's (each registered as the slice that
+    replays it, so in-place changes through a piece are tracked like any view's)."""
+
+    @classmethod
+    def apply(cls, a: Tensor, sizes: Any, dim: int) -> tuple:
+        from .index import Getitem
+
+        pieces = Function.apply.__func__(cls, a, sizes, dim)
+        start = 0
+        for piece, size in zip(pieces, sizes):
+            register_view(
+                a, piece, (Getitem, ((slice(None),) * dim + (slice(start, start + size),),))
+            )
+            start += size
+        return pieces
+
     @staticmethod
     def forward(ctx, a, sizes, dim):
         ctx.dim = dim
@@ -328,36 +344,7 @@ def split(a: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
             )
     if len(sizes) <= 1:
         return (a,)
-    pieces = Split.apply(a, sizes, dim)
-    # The pieces are views of ``a`` (PyTorch's too): each is the slice that replays it.
-    from .index import Getitem
-
-    start = 0
-    for piece, size in zip(pieces, sizes):
-        index = (slice(None),) * dim + (slice(start, start + size),)
-        register_view(a, piece, (Getitem, (index,)))
-        start += size
-    return pieces
-
-
-def narrow(a: Tensor, dim: int, start: int, length: int) -> Tensor:
-    """``a`` restricted to ``[start, start + length)`` along ``dim``: a view, as PyTorch's.
-
-    Shape: ``a``'s, with ``length`` at ``dim``.
-    """
-    from .index import Getitem
-
-    _at_least_1d(a, "narrow")
-    dim = _normalize_dim(dim, a.data.ndim, "narrow")
-    n = a.data.shape[dim]
-    if start < 0:
-        start += n
-    if not 0 <= start <= n or length < 0 or start + length > n:
-        raise IndexError(
-            f"narrow: start {start} and length {length} are out of range for dimension {dim} of "
-            f"size {n} (shape {a.shape})"
-        )
-    return Getitem.apply(a, (slice(None),) * dim + (slice(start, start + length),))
+    return Split.apply(a, sizes, dim)
 
 
 def chunk(a: Tensor, chunks: int, dim: int = 0) -> tuple:

@@ -205,7 +205,7 @@ def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 class _Hardswish(Function):
-    """x * relu6(x + 3) / 6, with PyTorch's gradient (x/3 + 1/2 on [-3, 3], 0 below, 1 above)."""
+    """x * relu6(x + 3) / 6, with PyTorch's gradient (x/3 + 1/2 on (-3, 3), 0 below, 1 above)."""
 
     @staticmethod
     def forward(ctx, x):
@@ -216,7 +216,8 @@ class _Hardswish(Function):
     @staticmethod
     def backward(ctx, grad_out):
         (x,) = ctx.saved_tensors
-        slope = A.where(x < -3.0, 0.0, A.where(x <= 3.0, x / 3.0 + 0.5, 1.0))
+        # The open interval, as PyTorch 2.13: the slope is 0 at exactly -3 and 1 at exactly 3.
+        slope = A.where(x <= -3.0, 0.0, A.where(x < 3.0, x / 3.0 + 0.5, 1.0))
         return grad_out * slope
 
 

@@ -7,6 +7,8 @@ from autograd import Function, Tensor
 
 
 class _Dropout(Function):
+    draws_random = True  # A.compile: never captured into a CUDA graph (fresh masks each replay)
+
     @staticmethod
     def forward(ctx, x, p):
         work = x.dtype if x.dtype in (A.float32, A.float64) else A.float64

@@ -649,10 +649,17 @@ def multilabel_margin_loss(
     y = target.data
     # Indices before the first -1 count; a class is a target if one of them names it.
     valid = xp.cumprod(y != -1, axis=-1).astype(bool)
+    if bool((valid & ((y < 0) | (y >= c))).any()):
+        raise RuntimeError(
+            f"{op}: target holds a class index outside [0, {c}) before its first -1 "
+            f"(input {tuple(input.shape)})"
+        )
     classes = xp.arange(c)
-    is_target = ((y[..., :, None] == classes) & valid[..., :, None]).any(-2)
+    # As PyTorch, a class named twice counts twice (a sum over the listed indices j).
+    count = ((y[..., :, None] == classes) & valid[..., :, None]).sum(-2)
+    is_target = count > 0
     pair = Tensor._make(
-        (is_target[..., :, None] & ~is_target[..., None, :]).astype(input.data.dtype),
+        (count[..., :, None] * ~is_target[..., None, :]).astype(input.data.dtype),
         input._backend,
     )
     margins = (1.0 - (input.unsqueeze(-1) - input.unsqueeze(-2))).clamp(min=0.0)

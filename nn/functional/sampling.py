@@ -67,6 +67,14 @@ def _reflect(coord: Tensor, low: float, high: float) -> Tensor:
     return A.where(flips % 2 == 0, extra + low, span - extra + low)
 
 
+def _clip(coord: Tensor, size: int) -> Tensor:
+    """Clamp pixel coordinates to [0, size - 1]. As PyTorch's grid sampler, a point exactly on
+    the border counts as outside: its coordinate gets no gradient there (clamp would pass it)."""
+    high = size - 1
+    inside = (coord > 0) & (coord < high)
+    return A.where(inside, coord, coord.clamp(0, high).detach())
+
+
 def grid_sample(
     input: Tensor,
     grid: Tensor,
@@ -114,15 +122,15 @@ def grid_sample(
     x = _unnormalize(grid[..., 0], w_in, align)
     y = _unnormalize(grid[..., 1], h_in, align)
     if padding_mode == "border":
-        x = x.clamp(0, w_in - 1)
-        y = y.clamp(0, h_in - 1)
+        x = _clip(x, w_in)
+        y = _clip(y, h_in)
     elif padding_mode == "reflection":
         if align:
-            x = _reflect(x, 0, w_in - 1)
-            y = _reflect(y, 0, h_in - 1)
+            x = _clip(_reflect(x, 0, w_in - 1), w_in)
+            y = _clip(_reflect(y, 0, h_in - 1), h_in)
         else:
-            x = _reflect(x, -0.5, w_in - 0.5).clamp(0, w_in - 1)
-            y = _reflect(y, -0.5, h_in - 0.5).clamp(0, h_in - 1)
+            x = _clip(_reflect(x, -0.5, w_in - 0.5), w_in)
+            y = _clip(_reflect(y, -0.5, h_in - 0.5), h_in)
     flat = input.reshape(n, c, h_in * w_in)
 
     def tap(ix: Tensor, iy: Tensor) -> Tensor:

@@ -197,7 +197,7 @@ class DistributedDataParallel(Module):
             reached = _reachable_leaves(outputs)
             for i, p in enumerate(self._params):
                 if id(p) not in reached:
-                    self._mark_ready(i, used=False)
+                    self._mark_ready(i)
 
     @contextlib.contextmanager
     def no_sync(self) -> Iterator[None]:
@@ -213,16 +213,16 @@ class DistributedDataParallel(Module):
     def _make_hook(self, index: int) -> Any:
         def hook(param: Tensor) -> None:
             if self._expecting and index not in self._ready:
-                self._mark_ready(index, used=True)
+                self._mark_ready(index)
 
         hook.__name__ = f"ddp_ready_{self._param_names[index]}"
         return hook
 
-    def _mark_ready(self, index: int, used: bool) -> None:
+    def _mark_ready(self, index: int) -> None:
         self._ready.add(index)
         b, slot = self._bucket_of[index]
         bucket = self._buckets[b]
-        self._copy_in(bucket, slot, used)
+        self._copy_in(bucket, slot)
         bucket.pending -= 1
         if not bucket.pending:
             self._record("ready", b)
@@ -238,14 +238,17 @@ class DistributedDataParallel(Module):
         if self._next_bucket == len(self._buckets):
             self._finish()
 
-    def _copy_in(self, bucket: _Bucket, slot: int, used: bool) -> None:
+    def _copy_in(self, bucket: _Bucket, slot: int) -> None:
         p = self._params[bucket.indices[slot]]
         xp = p.xp
         if bucket.buffer is None:
             bucket.buffer = xp.empty(bucket.numel, dtype=p.data.dtype)
         start = bucket.offsets[slot]
         view = bucket.buffer[start : start + p.numel()]
-        if used and p.grad is not None:
+        # An unused parameter contributes the .grad it already holds (as PyTorch's reducer): a
+        # gradient accumulated under no_sync() must not be dropped because the synchronised
+        # micro-batch happened not to use it.
+        if p.grad is not None:
             view[...] = p.grad.data.reshape(-1)
         else:
             view[...] = 0

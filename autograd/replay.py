@@ -1,0 +1,1086 @@
+"""``autograd.compile`` (module ``autograd.replay``): record a training step, replay it after.
+
+``step = A.compile(train_step)`` returns a callable with the same signature. Its first calls run
+``train_step`` eagerly (the real thing, with the graph, the engine and the optimizer); while they
+run, a recorder notes every backend-level call the step makes, in order:
+
+- each ``Function``'s ``forward`` (ops of the forward pass, and the ops that backward rules run),
+  with the arrays it read and the arrays it returned;
+- the engine's own array work (summing two gradients, accumulating into an existing ``.grad``);
+- in-place updates of arrays (``add_``, ``mul_``, ``copy_`` ... : optimizers, BatchNorm's running
+  statistics) and the backends' fused kernels (the optimizers' fused update);
+- host reads (``.item()``, ``bool(t)``) with the value they saw.
+
+A replay runs that list on the new inputs' arrays: the same ``forward`` code (one meaning, no
+second implementation that could drift), with no Tensor, node, heap, hook or version bookkeeping.
+Arrays a step reads without making them (parameters, ``.grad`` buffers, optimizer state, running
+statistics, constants) are bound by identity, so in-place updates persist exactly as in eager mode;
+random ops draw from the device generator on every replay, in eager order.
+
+When is a step replayed? Per input signature (shapes, dtypes, devices, ``requires_grad`` of the
+Tensor arguments, and the other arguments' values), the 1st call runs eagerly without recording
+(optimizers create their state then), the 2nd records, and the 3rd **verifies**: it replays the
+2nd call's schedule, restores everything the schedule touched (and the random generators), runs
+the step eagerly while recording again, and keeps the schedule only if both recordings have the
+same structure and the replay's results (outputs, gradients, updated state) equal eager's bit for
+bit. From the 4th call on, the schedule is replayed while its guards hold: the modules' ``training``
+flags, the optimizers' hyperparameters (a scheduler changing ``lr`` re-records) and state
+identity, the parameters' arrays, and every host read seeing the value it saw when recorded. A
+failed guard re-records (a small cache of schedules per signature is kept); a step that cannot be
+replayed runs eagerly from then on, after one warning saying why.
+
+What is not replayed, and therefore refused or unsupported: Python side effects that touch no
+array (printing, counters in plain Python ints, appending to lists), data-dependent control flow
+(detected when it goes through a host read: a read whose value changes makes the replay stop
+before any state was written and the step run eagerly; after a few such misses the step stays
+eager), a step that returns Python numbers computed from data (``loss.item()``; return the Tensor),
+tensor hooks with side effects, and other threads running ops while a step records (recording
+patches the op entry points process-wide).
+
+On CuPy, a verified schedule without host reads or random ops is captured once as a CUDA graph
+(static addresses: the inputs are copied into the captured input buffers, every array of the
+capture is kept alive) and later calls launch the graph.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import operator
+import sys
+import warnings
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from . import function as _function
+from . import views as _views
+from .ops import elementwise as _elementwise
+from .tensor import Tensor
+
+__all__ = ["compile", "CompiledStep", "register_stateful"]
+
+# Objects with state a replay must guard (optimizers register themselves: autograd cannot import
+# optim). Each has ``_compile_guard()`` -> a hashable snapshot, and ``_compile_params()``.
+_stateful: weakref.WeakSet = weakref.WeakSet()
+
+_MAX_SCHEDULES = 4  # per input signature
+_MAX_MISSES = 8  # host-read divergences before a signature stays eager
+
+
+def register_stateful(obj: Any) -> None:
+    """Let compiled steps guard ``obj`` (an optimizer): see the module docstring."""
+    _stateful.add(obj)
+
+
+class NotReplayable(Exception):
+    """Why a step cannot be replayed (the message of the one warning)."""
+
+
+class _Diverged(Exception):
+    """A host read saw another value than at recording time: the replay stops."""
+
+
+# ------------------------------------------------------------------------------ recording
+class _Recorder:
+    """Collects the schedule of one eager call (installed by ``_recording``)."""
+
+    def __init__(self, input_arrays: list) -> None:
+        self.slot_of: dict[int, int] = {}
+        self.keep: list = []  # every array seen stays alive, so ids are never reused
+        self.bound: dict[int, Any] = {}  # slot -> array read but not made by the step
+        self.n_slots = 0
+        self.program: list = []  # (kind, payload, in_slots, out_slots)
+        self.leaves: dict[int, Tensor] = {}
+        self.modules: dict[int, Any] = {}
+        self.untracked: dict[int, str] = {}
+        self.backends: dict[int, Any] = {}
+        self.depth = 0
+        self.side_effect_at: int | None = None
+        self.refused: str | None = None
+        self.random = False
+        for array in input_arrays:
+            self._new_slot(array)
+
+    def _new_slot(self, array: Any) -> int:
+        slot = self.n_slots
+        self.n_slots += 1
+        self.slot_of[id(array)] = slot
+        self.keep.append(array)
+        return slot
+
+    def read(self, array: Any) -> int:
+        slot = self.slot_of.get(id(array))
+        if slot is None:  # made outside the step (state) or by untracked code (a constant)
+            maker = self.untracked.get(id(array))
+            if maker is not None and self.refused is None:
+                self.refused = (
+                    f"{maker} computes an array inside the step outside the ops the recorder "
+                    "sees: a replay would reuse the recorded values"
+                )
+            slot = self._new_slot(array)
+            self.bound[slot] = array
+        return slot
+
+    def write(self, array: Any) -> int:
+        return self._new_slot(array)
+
+    def side_effect(self) -> None:
+        if self.side_effect_at is None:
+            self.side_effect_at = len(self.program)
+
+    def note_tensor(self, t: Tensor) -> None:
+        self.backends[id(t._backend)] = t._backend
+        if t.requires_grad and t.grad_fn is None:
+            self.leaves[id(t)] = t
+
+
+_recorder: _Recorder | None = None
+
+
+def _recording_apply(cls: type, *args: Any, **kwargs: Any) -> Any:
+    rec = _recorder
+    if rec is None or rec.depth:
+        return _ORIGINAL_APPLY(cls, *args, **kwargs)
+    spec = []
+    flags = []
+    for arg in args:
+        if isinstance(arg, Tensor):
+            rec.note_tensor(arg)
+            spec.append(rec.read(arg.data))
+            flags.append(True if (arg.requires_grad and _function._state.enabled) else None)
+        elif arg is not None and hasattr(arg, "shape") and hasattr(arg, "dtype"):
+            if id(arg) not in rec.slot_of and rec.refused is None:
+                # An array made in Python outside the ops (an index grid, a mask): a replay would
+                # reuse the recorded one.
+                rec.refused = (
+                    f"{cls.__name__} received an array computed outside the ops the recorder sees"
+                )
+            spec.append(rec.read(arg))
+            flags.append(None)
+        else:
+            spec.append(_Value(arg))
+            flags.append(None)
+    rec.depth += 1
+    try:
+        result = _ORIGINAL_APPLY(cls, *args, **kwargs)
+    finally:
+        rec.depth -= 1
+    results = result if type(result) is tuple else (result,)
+    in_backend = next(a._backend for a in args if isinstance(a, Tensor))
+    outs = tuple(rec.write(r.data) for r in results)
+    if getattr(cls, "draws_random", False):
+        rec.random = True
+    # Arrays forward made for backward (saved constants, ctx attributes) are outputs too: the
+    # backward ops that read them must read this replay's, not the recording's.
+    extra = []
+    node = next((r.grad_fn for r in results if r.grad_fn is not None), None)
+    if node is not None:
+        for i, entry in enumerate(node._saved or ()):
+            if type(entry) is tuple and len(entry) == 3 and entry[0] == _function._SAVED_CONST:
+                extra.append(("saved", i, rec.write(entry[1])))
+        for name, value in getattr(node, "__dict__", {}).items():
+            if node._backend.is_array(value):
+                extra.append(("attr", name, rec.write(value)))
+    payload = (
+        cls, in_backend, results[0]._backend, tuple(flags), kwargs, type(result) is tuple,
+        tuple(extra),
+    )  # fmt: skip
+    rec.program.append(("apply", payload, tuple(spec), outs))
+    return result
+
+
+def _recording_inplace(t: Tensor, op: str, other: Any) -> None:
+    rec = _recorder
+    if rec is None or rec.depth:
+        return _ORIGINAL_INPLACE(t, op, other)
+    rec.note_tensor(t)
+    target = rec.read(t.data)
+    if isinstance(other, Tensor):
+        if other._backend is not t._backend:
+            rec.refused = "an in-place copy between devices inside the step"
+        rec.note_tensor(other)
+        other_spec = rec.read(other.data)
+    elif hasattr(other, "shape") and hasattr(other, "dtype"):
+        other_spec = rec.read(other)
+    else:
+        other_spec = _Value(other)
+    rec.side_effect()
+    rec.depth += 1
+    try:
+        _ORIGINAL_INPLACE(t, op, other)
+    finally:
+        rec.depth -= 1
+    rec.program.append(("inplace", (op, t._backend), (target, other_spec), ()))
+    return None
+
+
+# Callers of Tensor._make whose new arrays are constants (factories without randomness, the
+# backward seed of ones, zeros for unused outputs) or arrays already known (detach).
+_CONSTANT_MAKERS = {"_finish", "from_numpy", "_roots_and_grads", "_materialize", "detach"}
+
+
+def _recording_make(
+    data: Any, backend: Any, requires_grad: bool = False, grad_fn: Any = None, out_idx: int = 0
+) -> Tensor:
+    """``Tensor._make`` while recording: note arrays made outside the ops (see ``read``)."""
+    rec = _recorder
+    if rec is not None and not rec.depth and id(data) not in rec.slot_of:
+        caller = sys._getframe(1).f_code.co_name
+        maker = sys._getframe(2).f_code.co_name if caller == "_finish" else caller
+        if maker.startswith("rand"):
+            rec.untracked[id(data)] = f"a random factory ({maker})"
+        elif caller not in _CONSTANT_MAKERS:
+            rec.untracked[id(data)] = f"{caller}()"
+        rec.keep.append(data)
+    return _ORIGINAL_MAKE(data, backend, requires_grad, grad_fn, out_idx)
+
+
+def _recording_add_arrays(a: Tensor, b: Tensor) -> Tensor:
+    rec = _recorder
+    result = _ORIGINAL_ADD_ARRAYS(a, b)
+    if rec is not None and not rec.depth:
+        ins = (rec.read(a.data), rec.read(b.data))
+        rec.program.append(("add", a._backend.xp, ins, (rec.write(result.data),)))
+    return result
+
+
+def _recording_owned(g: Tensor) -> Tensor:
+    rec = _recorder
+    result = _ORIGINAL_OWNED(g)
+    if rec is not None and not rec.depth:
+        ins = (rec.read(g.data),)
+        rec.program.append(("copy", None, ins, (rec.write(result.data),)))
+    return result
+
+
+def _recording_total(parts: list, create_graph: bool) -> Tensor:
+    rec = _recorder
+    if rec is None or rec.depth or create_graph or len(parts) < 3:
+        return _ORIGINAL_TOTAL(parts, create_graph)
+    result = _ORIGINAL_TOTAL(parts, create_graph)
+    ins = tuple(rec.read(p.data) for p in parts)
+    rec.program.append(("total", parts[0]._backend.xp, ins, (rec.write(result.data),)))
+    return result
+
+
+def _recording_accumulate(grad: Tensor, data: Any) -> bool:
+    rec = _recorder
+    if rec is None or rec.depth:
+        return _ORIGINAL_ACCUMULATE(grad, data)
+    buffer = grad.data
+    done = _ORIGINAL_ACCUMULATE(grad, data)
+    if done:
+        rec.side_effect()
+        ins = (rec.read(buffer), rec.read(data))
+        rec.program.append(("accumulate", grad._backend.xp, ins, ()))
+    return done
+
+
+def _recording_duty(name: str, original: Callable) -> Callable:
+    @functools.wraps(original)
+    def duty(backend: Any, *arrays_and_scalars: Any) -> Any:
+        rec = _recorder
+        if rec is None or rec.depth:
+            return original(backend, *arrays_and_scalars)
+        spec = tuple(rec.read(a) if backend.is_array(a) else _Value(a) for a in arrays_and_scalars)
+        rec.side_effect()
+        rec.depth += 1
+        try:
+            result = original(backend, *arrays_and_scalars)
+        finally:
+            rec.depth -= 1
+        rec.program.append(("duty", (original, backend), spec, ()))
+        return result
+
+    return duty
+
+
+def _recording_module_call(original: Callable) -> Callable:
+    @functools.wraps(original)
+    def record_module_call(module: Any, inputs: Any, outputs: Any) -> None:
+        rec = _recorder
+        if rec is not None and not rec.depth:
+            rec.modules.setdefault(id(module), module)
+        return original(module, inputs, outputs)
+
+    return record_module_call
+
+
+def _recording_to_host(original: Callable) -> Callable:
+    @functools.wraps(original)
+    def to_host(backend: Any, array: Any) -> Any:
+        result = original(backend, array)
+        rec = _recorder
+        if rec is not None and not rec.depth and backend.is_array(array):
+            seen = result.copy() if hasattr(result, "copy") else result
+            rec.program.append(("read", (original, backend, seen), (rec.read(array),), ()))
+        return result
+
+    return to_host
+
+
+class _Value:
+    """A non-array argument, recorded by value."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is _Value and _same_value(self.value, other.value)
+
+    def __hash__(self) -> int:
+        return 0
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, (tuple, list)):
+        return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same_value(a[k], b[k]) for k in a)
+    if hasattr(a, "shape") and hasattr(a, "dtype"):
+        return a is b
+    try:
+        return bool(a == b)
+    except Exception:  # an object without a usable ==
+        return a is b
+
+
+_ORIGINAL_APPLY = _function.Function.apply.__func__
+_ORIGINAL_INPLACE = _elementwise._array_inplace
+_ORIGINAL_MAKE = Tensor._make
+_ORIGINAL_ADD_ARRAYS = _function._add_arrays
+_ORIGINAL_TOTAL = _function._total
+_ORIGINAL_OWNED = _function._owned
+_ORIGINAL_ACCUMULATE = _function._accumulate_in_place
+_DUTIES = ("sgd_update_", "adam_update_")
+
+
+class _recording:
+    """Install the recorder on the op entry points for one eager call (and remove it)."""
+
+    def __init__(self, rec: _Recorder) -> None:
+        self.rec = rec
+        self.patched: list = []
+
+    def _patch(self, owner: Any, name: str, value: Any) -> None:
+        self.patched.append((owner, name, owner.__dict__[name]))
+        setattr(owner, name, value)
+
+    def __enter__(self) -> _Recorder:
+        global _recorder
+        if _recorder is not None:
+            raise NotReplayable("a compiled step called another compiled step while recording")
+        _recorder = self.rec
+        self._patch(_function.Function, "apply", classmethod(_recording_apply))
+        self._patch(Tensor, "_make", staticmethod(_recording_make))
+        self._patch(_views, "_apply", _recording_apply)  # view ops hold the unpatched apply
+        self._patch(_elementwise, "_array_inplace", _recording_inplace)
+        self._patch(_function, "_add_arrays", _recording_add_arrays)
+        self._patch(_function, "_total", _recording_total)
+        self._patch(_function, "_owned", _recording_owned)
+        self._patch(_function, "_make", _recording_make)
+        self._patch(_function, "_accumulate_in_place", _recording_accumulate)
+        module_file = sys.modules.get("nn.module")  # autograd does not import nn: patch if loaded
+        if module_file is not None and "record_module_call" in module_file.__dict__:
+            original = module_file.__dict__["record_module_call"]
+            self._patch(module_file, "record_module_call", _recording_module_call(original))
+        for cls in _backend_classes():
+            for name in _DUTIES:
+                if name in cls.__dict__:
+                    self._patch(cls, name, _recording_duty(name, cls.__dict__[name]))
+            if "to_host" in cls.__dict__:
+                self._patch(cls, "to_host", _recording_to_host(cls.__dict__["to_host"]))
+        return self.rec
+
+    def __exit__(self, *exc: Any) -> None:
+        global _recorder
+        for owner, name, value in reversed(self.patched):
+            setattr(owner, name, value)
+        _recorder = None
+
+
+def _backend_classes() -> list:
+    import backends
+
+    classes = {type(b) for b in backends._backends.values()} | {backends.Backend}
+    return sorted(classes, key=lambda c: len(c.__mro__))
+
+
+# ------------------------------------------------------------------------------ the schedule
+class Schedule:
+    """One recorded step: the program over numbered array slots, and how to rebuild results."""
+
+    def __init__(self, rec: _Recorder, n_inputs: int, outputs: Any, opts: list) -> None:
+        if rec.refused:
+            raise NotReplayable(rec.refused)
+        self.n_inputs = n_inputs
+        self.n_slots = rec.n_slots
+        self.bound = dict(rec.bound)
+        self.program = rec.program
+        self.reads = any(kind == "read" for kind, *_ in rec.program)
+        self.written_before_read = _written_before_last_read(rec.program, self.bound)
+        self.random = rec.random
+        self.backends = list(rec.backends.values())
+        self.template: list = [None] * rec.n_slots
+        for slot, array in self.bound.items():
+            self.template[slot] = array
+        self.outputs = _output_spec(outputs, rec)
+        for leaf in rec.leaves.values():
+            if leaf._hooks:
+                raise NotReplayable(
+                    "a leaf has gradient hooks (e.g. DistributedDataParallel's all-reduce): a "
+                    "replay would skip the Python code they run"
+                )
+        for module in rec.modules.values():
+            if getattr(module, "_forward_hooks", None) or getattr(
+                module, "_forward_pre_hooks", None
+            ):
+                raise NotReplayable(
+                    f"{type(module).__name__} has forward hooks: a replay would skip them"
+                )
+        leaves = dict(rec.leaves)
+        for opt in opts:
+            for p in opt._compile_params():
+                leaves[id(p)] = p
+        self.leaves = []  # (leaf, its array, slot of its .grad or None)
+        for leaf in leaves.values():
+            grad = leaf.grad
+            if grad is None:
+                self.leaves.append((leaf, leaf.data, None))
+                continue
+            slot = rec.slot_of.get(id(grad.data))
+            if slot is None:
+                raise NotReplayable(
+                    f"the .grad of a leaf of shape {leaf.shape} was made by code the recorder "
+                    "cannot see (a copy or an assignment outside the ops)"
+                )
+            self.leaves.append((leaf, leaf.data, slot))
+        self.opts = [(opt, opt._compile_guard()) for opt in opts]
+        self.modules = [(weakref.ref(m), m.training) for m in rec.modules.values()]
+        self.run_list = [_instruction(*step) for step in self.program]
+        self.frees = self._last_uses()
+        self.graph = None  # a CUDA graph, once captured
+        self.grad_guards: list = []
+
+    def _last_uses(self) -> list:
+        """Per call, the slots nothing later reads: a replay drops them there, as backward frees
+        saved arrays, so peak memory stays near eager's and freed blocks are reused warm."""
+        keep = set(range(self.n_inputs)) | set(self.bound)
+        keep |= {slot for _, _, slot in self.leaves if slot is not None}
+        keep |= set(_output_slots(self.outputs))
+        last: dict[int, int] = {}
+        for i, (kind, payload, ins, outs) in enumerate(self.program):
+            made = list(outs)
+            if kind == "apply":
+                made += [slot for _, _, slot in payload[6]]
+            for slot in made + [s for s in ins if isinstance(s, int)]:
+                last[slot] = i
+        frees: list[list[int]] = [[] for _ in self.program]
+        for slot, i in last.items():
+            if slot not in keep:
+                frees[i].append(slot)
+        return [tuple(f) for f in frees]
+
+    # ---------------------------------------------------------------- guards
+    def guard_grads(self, grads_before: dict) -> None:
+        """Guard each parameter's .grad as the recording found it: absent, present, or (when
+        the schedule adds into it or zeroes it) that very buffer."""
+        bound = {id(a) for a in self.bound.values()}
+        self.grad_guards = []
+        for leaf, _, _ in self.leaves:
+            if id(leaf) not in grads_before:
+                continue
+            _, before = grads_before[id(leaf)]
+            exact = before is not None and id(before) in bound
+            self.grad_guards.append((leaf, before is None, before if exact else None))
+
+    def guards_hold(self) -> bool:
+        for leaf, array, _ in self.leaves:
+            if leaf.data is not array:
+                return False
+        for leaf, was_none, buffer in self.grad_guards:
+            grad = leaf.grad
+            if (grad is None) != was_none or (buffer is not None and grad.data is not buffer):
+                return False
+        for ref, training in self.modules:
+            module = ref()
+            if module is None or module.training != training:
+                return False
+        for opt, snapshot in self.opts:
+            if opt._compile_guard() != snapshot:
+                return False
+        return True
+
+    def structure(self) -> list:
+        """What two recordings must share: every call, its arguments' slots and values."""
+        out = []
+        for kind, payload, ins, outs in self.program:
+            if kind == "apply":
+                cls, backend, out_backend, flags, kwargs, multi, extra = payload
+                key = (cls, backend, out_backend, flags, _Value(kwargs), multi, extra)
+            elif kind == "read":
+                key = (payload[0], payload[1])
+            else:
+                key = payload if not isinstance(payload, tuple) else tuple(payload)
+            out.append((kind, key, ins, outs))
+        bound = sorted((slot, a.shape, a.dtype.str) for slot, a in self.bound.items())
+        return [out, bound, self.n_slots, [(id(leaf), slot) for leaf, _, slot in self.leaves]]
+
+    def same_as(self, other: Schedule) -> bool:
+        """Two recordings of the same step: same calls on the same slots, and each bound array
+        either the very same object (state) or equal in value (a constant made during the step)."""
+        if self.structure() != other.structure():
+            return False
+        for slot, array in self.bound.items():
+            theirs = other.bound[slot]
+            if array is not theirs and not _same_results([array], [theirs]):
+                return False
+        return True
+
+    # ---------------------------------------------------------------- replay
+    def run(self, input_arrays: list, free: bool = True) -> list:
+        """The calls on ``input_arrays``; the frame of slots after them. ``free=False`` keeps
+        every intermediate (a CUDA graph capture needs all its arrays alive)."""
+        frame = self.template.copy()
+        frame[: self.n_inputs] = input_arrays
+        if not free:
+            for instruction in self.run_list:
+                instruction(frame)
+            return frame
+        for instruction, dead in zip(self.run_list, self.frees):
+            instruction(frame)
+            for slot in dead:
+                frame[slot] = None
+        return frame
+
+    def finish(self, frame: list) -> Any:
+        """Hand the replay's results to the world: leaves' ``.grad``, then the return value."""
+        make = Tensor._make
+        for leaf, _, slot in self.leaves:
+            if slot is None:
+                leaf.grad = None
+            else:
+                array = frame[slot]
+                grad = leaf.grad
+                if grad is None or grad.data is not array:
+                    leaf.grad = make(array, leaf._backend)
+        return _rebuild(self.outputs, frame)
+
+    def describe(self) -> str:
+        """The schedule in replay order: one line per call, with the slots it reads and writes
+        (slots below ``n_inputs`` are the inputs; ``b<n>`` marks arrays bound by identity)."""
+
+        def name(slot: Any) -> str:
+            if isinstance(slot, _Value):
+                return repr(slot.value)
+            return f"b{slot}" if slot in self.bound else f"%{slot}"
+
+        lines = [f"schedule: {len(self.program)} calls, {self.n_slots} slots"]
+        for i, (kind, payload, ins, outs) in enumerate(self.program):
+            what = _call_name(kind, payload)
+            args = ", ".join(name(s) for s in ins)
+            result = ", ".join(name(s) for s in outs)
+            lines.append(f"{i:4d} {what}({args})" + (f" -> {result}" if result else ""))
+        return "\n".join(lines)
+
+    def to_dot(self) -> str:
+        """The schedule as Graphviz DOT: calls in replay order (numbered), an edge per array
+        passed from one call to another (labelled with its slot), bound arrays (state,
+        constants) as grey boxes, and "frees" listing the slots a call is the last reader of."""
+        lines = ["digraph schedule {", '  rankdir=TB; node [fontname="Helvetica", fontsize=10];']
+        for slot in range(self.n_inputs):
+            lines.append(f'  s{slot} [label="input %{slot}", shape=ellipse, color=blue];')
+        for slot, array in self.bound.items():
+            shape = "x".join(map(str, array.shape)) or "scalar"
+            label = f"b{slot} {shape} {array.dtype}"
+            lines.append(f'  s{slot} [label="{label}", shape=box, style=filled, color=grey85];')
+        made_by: dict[int, str] = {slot: f"s{slot}" for slot in range(self.n_inputs)}
+        made_by.update({slot: f"s{slot}" for slot in self.bound})
+        for i, (kind, payload, ins, outs) in enumerate(self.program):
+            label = _dot_label(f"{i}: {_call_name(kind, payload)}")
+            if self.frees[i]:
+                label += "\\nfrees " + " ".join(f"%{s}" for s in self.frees[i])
+            lines.append(f'  c{i} [label="{label}", shape=box];')
+            for slot in ins:
+                if isinstance(slot, int) and slot in made_by:
+                    lines.append(f'  {made_by[slot]} -> c{i} [label="%{slot}"];')
+            extra = [e[2] for e in payload[6]] if kind == "apply" else []
+            for slot in list(outs) + extra:
+                made_by[slot] = f"c{i}"
+        lines.append("}")
+        return "\n".join(lines)
+
+
+def _dot_label(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _call_name(kind: str, payload: Any) -> str:
+    if kind == "apply":
+        name = payload[0].__name__ + ".forward"
+        op = payload[4].get("name")  # a NoGradOp says which xp function it runs
+        return f"{name}[{op}]" if op else name
+    if kind == "inplace":
+        return f"inplace {payload[0]}"
+    if kind == "duty":
+        return f"backend.{payload[0].__name__}"
+    if kind == "read":
+        return "host read"
+    return f"engine {kind}"
+
+
+def _written_before_last_read(program: list, bound: dict) -> list:
+    """State arrays written in place before the last host read: a replay that stops at a read
+    (another value than recorded) puts them back before running the step eagerly."""
+    last = max((i for i, step in enumerate(program) if step[0] == "read"), default=-1)
+    written: dict[int, Any] = {}
+    for kind, _payload, ins, _outs in program[:last]:
+        if kind in ("inplace", "accumulate"):
+            targets = ins[:1]
+        elif kind == "duty":
+            targets = [s for s in ins if not isinstance(s, _Value)]
+        else:
+            continue
+        for slot in targets:
+            if slot in bound:
+                written[slot] = bound[slot]
+    return list(written.values())
+
+
+def _instruction(kind: str, payload: Any, ins: tuple, outs: tuple) -> Callable[[list], None]:
+    """One replayable call, as a closure over its slots (the replay loop just calls these)."""
+    if kind == "apply":
+        cls, backend, out_backend, flags, kwargs, multi, extra = payload
+        forward = cls.forward
+        ndarray = out_backend.ndarray
+        asarray = out_backend.xp.asarray
+        # One ctx per call site, reused by every replay: nothing keeps it past the call.
+        ctx = object.__new__(cls)
+        ctx._backend = backend
+        ctx._saved = None
+        ctx._next = flags
+        slots = [s for s in ins if isinstance(s, int)]
+        if len(slots) == len(ins):
+            gather = operator.itemgetter(*slots) if len(slots) > 1 else None
+            only = slots[0] if len(slots) == 1 else None
+        else:
+            template = [None if isinstance(s, int) else s.value for s in ins]
+            positions = [(i, s) for i, s in enumerate(ins) if isinstance(s, int)]
+
+        def run(frame: list) -> None:
+            if gather is not None:
+                args = gather(frame)
+            elif only is not None:
+                args = (frame[only],)
+            else:
+                args = template.copy()
+                for i, s in positions:
+                    args[i] = frame[s]
+            out = forward(ctx, *args, **kwargs)
+            if multi:
+                for slot, o in zip(outs, out):
+                    frame[slot] = o if type(o) is ndarray else asarray(o)
+            else:
+                frame[outs[0]] = out if type(out) is ndarray else asarray(out)
+            for kind, key, slot in extra:
+                frame[slot] = ctx._saved[key] if kind == "saved" else getattr(ctx, key)
+
+        if len(slots) != len(ins):
+            gather = only = None
+        return run
+    if kind == "inplace":
+        op, backend = payload
+        target, other = ins
+        make = Tensor._make
+
+        def run(frame: list) -> None:
+            value = other.value if isinstance(other, _Value) else frame[other]
+            _ORIGINAL_INPLACE(make(frame[target], backend), op, value)
+
+        return run
+    if kind == "add":
+        xp = payload
+        a, b = ins
+        (out,) = outs
+
+        def run(frame: list) -> None:
+            frame[out] = xp.add(frame[a], frame[b])
+
+        return run
+    if kind == "copy":
+        (source,) = ins
+        (out,) = outs
+
+        def run(frame: list) -> None:
+            frame[out] = frame[source].copy()
+
+        return run
+    if kind == "total":
+        xp = payload
+        (out,) = outs
+
+        def run(frame: list) -> None:
+            frame[out] = xp.stack([frame[s] for s in ins]).sum(axis=0)
+
+        return run
+    if kind == "accumulate":
+        xp = payload
+        buffer, data = ins
+
+        def run(frame: list) -> None:
+            xp.add(frame[buffer], frame[data], out=frame[buffer])
+
+        return run
+    if kind == "duty":
+        original, backend = payload
+
+        def run(frame: list) -> None:
+            original(backend, *[s.value if isinstance(s, _Value) else frame[s] for s in ins])
+
+        return run
+    if kind == "read":
+        original, backend, seen = payload
+        (slot,) = ins
+
+        def run(frame: list) -> None:
+            now = original(backend, frame[slot])
+            if not _equal_read(now, seen):
+                raise _Diverged
+
+        return run
+    raise AssertionError(f"unknown instruction {kind}")
+
+
+def _equal_read(now: Any, seen: Any) -> bool:
+    if getattr(now, "shape", None) != getattr(seen, "shape", None):
+        return False
+    return bool((now == seen).all()) if hasattr(now, "all") else now == seen
+
+
+def _output_spec(value: Any, rec: _Recorder) -> Any:
+    if isinstance(value, Tensor):
+        slot = rec.slot_of.get(id(value.data))
+        if slot is None:
+            raise NotReplayable("the step returns a Tensor made by code the recorder cannot see")
+        return ("tensor", slot, value._backend, value.requires_grad and value.grad_fn is None)
+    if isinstance(value, (tuple, list)):
+        return (type(value).__name__, [_output_spec(v, rec) for v in value])
+    if isinstance(value, dict):
+        return ("dict", {k: _output_spec(v, rec) for k, v in value.items()})
+    if value is None or isinstance(value, (str, bool)):
+        return ("value", value)
+    raise NotReplayable(
+        f"the step returns a {type(value).__name__}: a replay cannot recompute Python values "
+        "(return Tensors, e.g. the loss itself rather than loss.item())"
+    )
+
+
+def _rebuild(spec: Any, frame: list) -> Any:
+    kind = spec[0]
+    if kind == "tensor":
+        return Tensor._make(frame[spec[1]], spec[2])
+    if kind in ("tuple", "list"):
+        items = [_rebuild(s, frame) for s in spec[1]]
+        return tuple(items) if kind == "tuple" else items
+    if kind == "dict":
+        return {k: _rebuild(s, frame) for k, s in spec[1].items()}
+    return spec[1]
+
+
+# ------------------------------------------------------------------------------ the front end
+class _Entry:
+    """What a compiled step knows about one input signature."""
+
+    __slots__ = ("calls", "schedules", "pending", "misses", "eager_reason")
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.schedules: list[Schedule] = []
+        self.pending: Schedule | None = None
+        self.misses = 0
+        self.eager_reason: str | None = None
+
+
+class CompiledStep:
+    """``A.compile(fn)``: see the module docstring. ``schedule()`` shows what is replayed."""
+
+    def __init__(self, fn: Callable) -> None:
+        functools.update_wrapper(self, fn)
+        self.fn = fn
+        self.entries: dict = {}
+        self.warned = False
+        self.replays = 0
+        self.eager_calls = 0
+
+    def __call__(self, *args: Any) -> Any:
+        key, arrays = _signature(args)
+        entry = self.entries.get(key)
+        if entry is None:
+            entry = self.entries[key] = _Entry()
+        entry.calls += 1
+        if entry.eager_reason is not None or entry.calls == 1:
+            return self._eager(args)
+        for schedule in entry.schedules:
+            if schedule.guards_hold():
+                try:
+                    return self._replay(schedule, arrays)
+                except _Diverged:
+                    entry.misses += 1
+                    if entry.misses >= _MAX_MISSES:
+                        self._give_up(entry, "host reads in the step keep seeing new values")
+                    return self._eager(args)
+        if _recorder is not None:
+            self._give_up(entry, "a compiled step called from inside another one's recording")
+            return self._eager(args)
+        return self._record(args, arrays, entry)
+
+    def schedule(self, *args: Any) -> Schedule | None:
+        """The verified schedule that a call with ``args`` would replay (None if there is none)."""
+        entry = self.entries.get(_signature(args)[0])
+        return entry.schedules[0] if entry is not None and entry.schedules else None
+
+    # ---------------------------------------------------------------- the three paths
+    def _eager(self, args: tuple) -> Any:
+        self.eager_calls += 1
+        return self.fn(*args)
+
+    def _give_up(self, entry: _Entry, reason: str) -> None:
+        entry.eager_reason = reason
+        entry.pending = None
+        if not self.warned:
+            self.warned = True
+            warnings.warn(
+                f"compile({getattr(self.fn, '__name__', 'step')}): running eagerly: {reason}",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+
+    def _record_once(self, args: tuple, arrays: list) -> tuple[Schedule | None, Any, str]:
+        """Run the step eagerly while recording: (schedule or None, its result, why not)."""
+        rec = _Recorder(arrays)
+        # What each parameter's .grad was before the step: accumulate into it, or start anew.
+        grads_before = {
+            id(p): (p, None if p.grad is None else p.grad.data)
+            for o in list(_stateful)
+            for p in o._compile_params()
+        }
+        with _recording(rec):
+            result = self.fn(*args)
+        self.eager_calls += 1
+        opts = [o for o in list(_stateful) if any(id(p) in rec.leaves for p in o._compile_params())]
+        try:
+            schedule = Schedule(rec, len(arrays), result, opts)
+            schedule.guard_grads(grads_before)
+            return schedule, result, ""
+        except NotReplayable as exc:
+            return None, result, str(exc)
+
+    def _record(self, args: tuple, arrays: list, entry: _Entry) -> Any:
+        pending = entry.pending
+        if pending is None:
+            entry.pending, result, reason = self._record_once(args, arrays)
+            if entry.pending is None:
+                self._give_up(entry, reason)
+            return result
+        # Verify: replay the pending schedule, put everything back, run eagerly, compare.
+        entry.pending = None
+        snapshot = _Snapshot(pending)
+        try:
+            replayed = snapshot.results(pending.run(arrays))
+        except _Diverged:
+            replayed = None
+        snapshot.restore()
+        schedule, result, reason = self._record_once(args, arrays)
+        if schedule is None:
+            self._give_up(entry, reason)
+        elif replayed is not None and schedule.same_as(pending):
+            if _same_results(replayed, snapshot.results_eager(result)):
+                entry.schedules.insert(0, schedule)
+                del entry.schedules[_MAX_SCHEDULES:]
+                self._maybe_capture(schedule, arrays)
+            else:
+                self._give_up(
+                    entry,
+                    "replaying the recorded step did not give eager mode's numbers (an array "
+                    "changed by code the recorder cannot see)",
+                )
+        else:
+            entry.pending = schedule  # the recordings differ: compare the next one with this
+            entry.misses += 1
+            if entry.misses >= _MAX_MISSES:
+                self._give_up(entry, "successive recordings of the step differ")
+        return result
+
+    def _replay(self, schedule: Schedule, arrays: list) -> Any:
+        if schedule.graph is not None:
+            frame = schedule.graph.launch(arrays)
+        elif schedule.reads:
+            # A read may stop the replay: keep what it would have to put back.
+            saved = _save_rngs(schedule) if schedule.random else []
+            state = [(a, a.copy()) for a in schedule.written_before_read]
+            try:
+                frame = schedule.run(arrays)
+            except _Diverged:
+                for array, copy_ in state:
+                    array[...] = copy_
+                _restore_rngs(schedule, saved)
+                raise
+        else:
+            frame = schedule.run(arrays)
+        self.replays += 1
+        return schedule.finish(frame)
+
+    def _maybe_capture(self, schedule: Schedule, arrays: list) -> None:
+        backends = schedule.backends
+        if len(backends) != 1 or getattr(backends[0], "name", "") != "cupy":
+            return
+        if schedule.reads or schedule.random:
+            return
+        if any(
+            kind == "duty" and getattr(p[0], "host_sync", False) for kind, p, *_ in schedule.program
+        ):
+            return
+        schedule.graph = _CudaGraphStep(schedule, backends[0], arrays)
+
+
+def compile(fn: Callable | None = None) -> Any:  # noqa: A001 (PyTorch's name)
+    """Record ``fn`` (a training or inference step taking Tensors) once, replay it afterwards.
+
+    Usable as ``step = A.compile(train_step)`` or as a decorator. See ``autograd.replay``'s
+    module docstring for what is recorded, the guards, and what falls back to eager mode.
+    """
+    if fn is None:
+        return compile
+    return CompiledStep(fn)
+
+
+# ------------------------------------------------------------------------------ helpers
+def _signature(args: tuple) -> tuple[tuple, list]:
+    key = []
+    arrays = []
+    for arg in args:
+        if isinstance(arg, Tensor):
+            data = arg.data
+            key.append(("T", data.shape, data.dtype.str, arg._backend.device, arg.requires_grad))
+            arrays.append(data)
+        else:
+            try:
+                hash(arg)
+            except TypeError:
+                raise TypeError(
+                    f"compile: a compiled step takes Tensors and hashable values, got a "
+                    f"{type(arg).__name__}"
+                ) from None
+            key.append(("V", type(arg), arg))
+    return tuple(key), arrays
+
+
+class _Snapshot:
+    """Copies of everything a schedule may write (bound arrays, leaves' .grad, generators)."""
+
+    def __init__(self, schedule: Schedule) -> None:
+        self.arrays = [(a, a.copy()) for a in schedule.bound.values()]
+        self.grads = [(leaf, leaf.grad) for leaf, _, _ in schedule.leaves]
+        self.rngs = _save_rngs(schedule)
+        self.schedule = schedule
+
+    def results(self, frame: list) -> list:
+        """After a replay: the state arrays, the leaves' gradients and the outputs."""
+        schedule = self.schedule
+        out = [a.copy() for a, _ in self.arrays]
+        out += [None if slot is None else frame[slot].copy() for _, _, slot in schedule.leaves]
+        out += [frame[s].copy() for s in _output_slots(schedule.outputs)]
+        return out
+
+    def results_eager(self, result: Any) -> list:
+        """The same after an eager run."""
+        out = [a.copy() for a, _ in self.arrays]
+        for leaf, _, _ in self.schedule.leaves:
+            out.append(None if leaf.grad is None else leaf.grad.data.copy())
+        out += [t.data.copy() for t in _output_tensors(result)]
+        return out
+
+    def restore(self) -> None:
+        for array, saved in self.arrays:
+            array[...] = saved
+        for leaf, grad in self.grads:
+            leaf.grad = grad
+        _restore_rngs(self.schedule, self.rngs)
+
+
+def _output_slots(spec: Any) -> list:
+    if spec[0] == "tensor":
+        return [spec[1]]
+    if spec[0] in ("tuple", "list"):
+        return [s for item in spec[1] for s in _output_slots(item)]
+    if spec[0] == "dict":
+        return [s for item in spec[1].values() for s in _output_slots(item)]
+    return []
+
+
+def _output_tensors(value: Any) -> list:
+    if isinstance(value, Tensor):
+        return [value]
+    if isinstance(value, (tuple, list)):
+        return [t for v in value for t in _output_tensors(v)]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _output_tensors(v)]
+    return []
+
+
+def _same_results(a: list, b: list) -> bool:
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b):
+        if (x is None) != (y is None):
+            return False
+        if x is None:
+            continue
+        if x.shape != y.shape or x.dtype != y.dtype:
+            return False
+        same = (x == y) | ((x != x) & (y != y)) if x.dtype.kind in "fc" else x == y
+        if not bool(same.all()):
+            return False
+    return True
+
+
+def _save_rngs(schedule: Schedule) -> list:
+    return [(b, copy.deepcopy(b.rng)) for b in schedule.backends]
+
+
+def _restore_rngs(schedule: Schedule, saved: list) -> None:
+    for backend, rng in saved:
+        backend.rng = rng
+
+
+class _CudaGraphStep:
+    """A verified schedule captured as one CUDA graph (CuPy): static input buffers, every array
+    of the capture kept alive, launched on a non-default stream. Not exercised without a GPU."""
+
+    def __init__(self, schedule: Schedule, backend: Any, arrays: list) -> None:
+        cupy = backend.xp
+        self.stream = cupy.cuda.Stream(non_blocking=True)
+        self.inputs = [cupy.empty_like(a) for a in arrays]
+        with self.stream:
+            for buffer, array in zip(self.inputs, arrays):
+                buffer[...] = array
+            self.stream.begin_capture()
+            try:
+                self.frame = schedule.run(self.inputs, free=False)
+            finally:
+                self.graph = self.stream.end_capture()
+        self.stream.synchronize()
+        self.captured_once = True
+
+    def launch(self, arrays: list) -> list:
+        with self.stream:
+            for buffer, array in zip(self.inputs, arrays):
+                buffer[...] = array  # written in place: the graph reads these addresses
+            self.graph.launch(stream=self.stream)
+        self.stream.synchronize()
+        return self.frame
