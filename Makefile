@@ -57,8 +57,8 @@ cupy-check: $(CSTAMP)
 	$(PY) -m pytest tests/test_cupy_api.py -rs
 	$(PY) -m pytest -k strict
 
-# On a machine with a GPU: the device, the whole suite on cuda, the benchmarks on cuda and cpu,
-# and a report in out/gpu-check/ (report.md, report.json); under 10 minutes on one GPU.
+# On a machine with a GPU: the device, the whole suite on cuda, the benchmark on cuda (against
+# the CPU and PyTorch), and a report in out/gpu-check/ (report.md, report.json); < 10 minutes.
 gpu-check: $(STAMP)
 	$(PY) -m pip install -q -e '.[dev,$(CUDA_EXTRA)]'
 	$(PY) scripts/gpu_check.py --out out/gpu-check
