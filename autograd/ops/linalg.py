@@ -17,6 +17,7 @@ from backends import dtypes as _dtypes
 
 from ..function import Function
 from ..tensor import Tensor, _normalize_dim
+from .index import host_bool
 
 
 class Matmul(Function):
@@ -743,7 +744,8 @@ class Det(Function):
     def forward(ctx, a):
         out = ctx.xp.linalg.det(a)
         ctx.save_for_backward(a, out)
-        ctx.singular = bool((out == 0).any())
+        # One explicit read, and only when a gradient will need it.
+        ctx.singular = ctx.needs_input_grad[0] and host_bool((out == 0).any())
         return out
 
     @staticmethod
