@@ -50,6 +50,7 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run --device $(DEVICE)
+	@$(MAKE) --no-print-directory bench-ddp DEVICE=$(DEVICE)
 
 # CuPy's API without a GPU (CuPy imports without one): every xp.<name> exists in CuPy, and the
 # strict device's tests run again with its xp narrowed to CuPy's names.
@@ -67,9 +68,11 @@ gpu-check: $(STAMP)
 ddp-example: $(XSTAMP)
 	$(VENV)/bin/mpiexec -n 2 $(PY) -m examples.ddp_train --timeline
 
+# The data-parallel rows: DDP step time on 1 and 2 processes (weak scaling), all-reduce bandwidth.
+DDP_BACKEND := $(if $(filter cuda%,$(DEVICE)),nccl,mpi)
 bench-ddp: $(STAMP)
-	$(VENV)/bin/mpiexec -n 1 $(PY) -m benchmarks.distributed --json out/bench_ddp_1.json
-	$(VENV)/bin/mpiexec -n 2 $(PY) -m benchmarks.distributed --json out/bench_ddp_2.json
+	$(VENV)/bin/mpiexec -n 1 $(PY) -m benchmarks.distributed --backend $(DDP_BACKEND) --device $(DEVICE) --json out/bench_ddp_1.json
+	$(VENV)/bin/mpiexec -n 2 $(PY) -m benchmarks.distributed --backend $(DDP_BACKEND) --device $(DEVICE) --json out/bench_ddp_2.json
 
 demo: $(XSTAMP)
 	$(PY) -m examples.demo --device $(DEVICE)

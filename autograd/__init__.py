@@ -27,6 +27,7 @@ from .factories import (
     full_like,
     linspace,
     manual_seed,
+    multinomial,
     ones,
     ones_like,
     rand,

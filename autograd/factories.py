@@ -238,3 +238,70 @@ def randint_like(
 def manual_seed(seed: int) -> None:
     """Seed the random generators of every device (CPU and each GPU)."""
     backends.manual_seed(seed)
+
+
+def multinomial(
+    input: Tensor, num_samples: int, replacement: bool = False, *, generator: Any = None
+) -> Tensor:
+    """Indices sampled from the categories weighted by each row of ``input`` (non-negative,
+    not necessarily summing to 1), from the device's seeded generator (``manual_seed``).
+
+    Without replacement a row yields distinct indices (the first is weighted by ``input``, each
+    next one among those left). Not differentiable (int64 output), as PyTorch.
+
+    Shape: input (C,) or (R, C) -> (num_samples,) or (R, num_samples), int64.
+    Where we differ: ``generator`` objects are not supported (seed with ``manual_seed``).
+    """
+    op = "multinomial"
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
+    if generator is not None:
+        raise TypeError(f"{op}: generator objects are not supported; seed with manual_seed()")
+    if input.ndim not in (1, 2):
+        raise RuntimeError(f"{op}: prob_dist must be 1 or 2 dim, got shape {input.shape}")
+    if input.dtype.kind != "f":
+        raise RuntimeError(
+            f"{op}: only supports floating-point dtypes for input, got {input.dtype}"
+        )
+    categories = input.shape[-1]
+    if num_samples <= 0:
+        raise RuntimeError(f"{op}: cannot sample n_sample <= 0 samples (got {num_samples})")
+    if not replacement and num_samples > categories:
+        raise RuntimeError(
+            f"{op}: cannot sample n_sample > prob_dist.size(-1) samples without replacement "
+            f"({num_samples} > {categories})"
+        )
+    backend = input._backend
+    xp = backend.xp
+    probs = input.data.reshape(-1, categories).astype(_dtypes.float64)
+    if not bool(xp.isfinite(probs).all()) or bool((probs < 0).any()):
+        raise RuntimeError(
+            f"{op}: probability tensor of shape {input.shape} contains either `inf`, `nan` or "
+            "element < 0"
+        )
+    if bool((probs.sum(axis=1) <= 0).any()):
+        raise RuntimeError(f"{op}: invalid multinomial distribution (sum of probabilities <= 0)")
+    rows = probs.shape[0]
+    if replacement:
+        cdf = xp.cumsum(probs / probs.sum(axis=1, keepdims=True), axis=1)
+        uniform = backend.rng.random((rows, num_samples))
+        # One sorted search for all rows: row r's values are shifted into [r, r + 1].
+        offsets = xp.arange(rows, dtype=_dtypes.float64)[:, None]
+        found = xp.searchsorted((cdf + offsets).ravel(), (uniform + offsets).ravel(), "right")
+        samples = found.reshape(rows, num_samples) - xp.arange(rows)[:, None] * categories
+        samples = xp.minimum(samples, categories - 1)
+    else:
+        if bool(((probs > 0).sum(axis=1) < num_samples).any()):
+            raise RuntimeError(
+                f"{op}: invalid multinomial distribution (with replacement=False, not enough "
+                f"non-negative category to sample {num_samples})"
+            )
+        # Exponential races: the k smallest E / p (E ~ Exp(1)) are a draw without replacement.
+        with_zero = xp.where(probs > 0, probs, 1.0)
+        keys = -xp.log1p(-backend.rng.random(probs.shape)) / with_zero
+        keys = xp.where(probs > 0, keys, xp.inf)
+        samples = xp.argsort(keys, axis=1)[:, :num_samples]
+    samples = samples.astype(_dtypes.int64)
+    if input.ndim == 1:
+        samples = samples[0]
+    return Tensor._make(samples, backend)

@@ -866,6 +866,14 @@ class Tensor:
             sample = rand(*self.shape, dtype=self.dtype, device=self.device)
         return inplace(self, "copy", sample * (b - a) + a)
 
+    # sampling
+    def multinomial(
+        self, num_samples: int, replacement: bool = False, *, generator: Any = None
+    ) -> Tensor:
+        from .factories import multinomial
+
+        return multinomial(self, num_samples, replacement, generator=generator)
+
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
         from .factories import randn
 

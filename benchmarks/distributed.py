@@ -89,6 +89,7 @@ def main(argv=None):
         print(f"  DDP MLP step (128 samples a rank): median {median * 1e3:.2f} ms "
               f"[{low * 1e3:.2f}, {high * 1e3:.2f}]")  # fmt: skip
         if args.json:
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
             Path(args.json).write_text(json.dumps({
                 "world_size": world, "backend": args.backend, "device": args.device,
                 "allreduce": bandwidth,

@@ -32,7 +32,7 @@ FAMILIES = [
         logsumexp norm prod all any reshape transpose permute squeeze unsqueeze flatten expand
         repeat split chunk cat stack gather index_select masked_fill isnan isfinite
         logical_not logical_and logical_or logical_xor bitwise_and bitwise_or bitwise_xor
-        bitwise_not reciprocal remainder eq ne lt le gt ge clone detach
+        bitwise_not reciprocal remainder eq ne lt le gt ge clone detach multinomial
     """,
     ),
     (
@@ -101,6 +101,7 @@ FAMILIES = [
         hinge_embedding_loss cosine_embedding_loss soft_margin_loss multilabel_soft_margin_loss
         multilabel_margin_loss multi_margin_loss poisson_nll_loss gaussian_nll_loss
         triplet_margin_loss triplet_margin_with_distance_loss ctc_loss
+        scaled_dot_product_attention multi_head_attention_forward
     """,
     ),
 ]

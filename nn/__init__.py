@@ -28,6 +28,7 @@ from .activation import (
     Tanhshrink,
     Threshold,
 )
+from .attention import MultiheadAttention
 from .containers import ModuleDict, ModuleList, Sequential
 from .extra_layers import (
     AlphaDropout,
@@ -82,9 +83,19 @@ from .loss import (
 )
 from .module import Module
 from .parameter import Parameter
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .sync_batchnorm import SyncBatchNorm
 
 __all__ = [
+    "MultiheadAttention",
+    "RNNCellBase",
+    "RNNCell",
+    "RNNBase",
+    "RNN",
+    "LSTMCell",
+    "LSTM",
+    "GRUCell",
+    "GRU",
     "CELU",
     "GLU",
     "SELU",

@@ -387,8 +387,9 @@ class Embedding(Module):
     """A lookup table: row i of ``weight`` (num_embeddings, embedding_dim) for index i.
 
     Init N(0, 1), with the ``padding_idx`` row zeroed; that row receives no gradient, and
-    gradients of repeated indices accumulate. Where we differ: max_norm, scale_grad_by_freq
-    and sparse are not supported. Shape: (*) int64 -> (*, embedding_dim).
+    gradients of repeated indices accumulate. With ``max_norm``, rows looked up are renormed in
+    place first (PyTorch's behaviour). Where we differ: scale_grad_by_freq and sparse are not
+    supported. Shape: (*) int64 -> (*, embedding_dim).
     """
 
     def __init__(
@@ -406,10 +407,8 @@ class Embedding(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        if max_norm is not None or scale_grad_by_freq or sparse:
-            raise NotImplementedError(
-                "Embedding: max_norm, scale_grad_by_freq and sparse are not supported"
-            )
+        if scale_grad_by_freq or sparse:
+            raise NotImplementedError("Embedding: scale_grad_by_freq and sparse are not supported")
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
         if padding_idx is not None:
@@ -444,22 +443,44 @@ class Embedding(Module):
                 self.weight[self.padding_idx] = 0.0
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.embedding(input, self.weight, self.padding_idx)
+        return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type)
 
     def extra_repr(self) -> str:
         text = f"{self.num_embeddings}, {self.embedding_dim}"
         if self.padding_idx is not None:
             text += f", padding_idx={self.padding_idx}"
+        if self.max_norm is not None:
+            text += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            text += f", norm_type={self.norm_type}"
         return text
 
     @classmethod
     def from_pretrained(
-        cls, embeddings: Tensor, freeze: bool = True, padding_idx: int | None = None
+        cls,
+        embeddings: Tensor,
+        freeze: bool = True,
+        padding_idx: int | None = None,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        sparse: bool = False,
     ) -> Embedding:
-        """An Embedding whose weight is ``embeddings`` (2-D), frozen unless ``freeze=False``."""
+        """An Embedding whose weight is ``embeddings`` (2-D, shared, not copied), frozen unless
+        ``freeze=False``."""
         if embeddings.ndim != 2:
             raise ValueError(
                 f"Embedding.from_pretrained: embeddings must be 2-D, got {embeddings.shape}"
             )
         rows, cols = embeddings.shape
-        return cls(rows, cols, padding_idx=padding_idx, _weight=embeddings, _freeze=freeze)
+        return cls(
+            rows,
+            cols,
+            padding_idx=padding_idx,
+            max_norm=max_norm,
+            norm_type=norm_type,
+            scale_grad_by_freq=scale_grad_by_freq,
+            sparse=sparse,
+            _weight=embeddings,
+            _freeze=freeze,
+        )

@@ -7,7 +7,8 @@ backward in Tensor ops, so second derivatives come for free. Nothing here import
 
 One module a family, re-exported here so that ``F.<name>`` finds everything:
 ``activation`` (and softmax), ``linear``, ``dropout``, ``normalization``, ``sparse``
-(embedding), ``distance``, ``loss``, ``shape``.
+(embedding), ``distance``, ``loss``, ``shape``, ``recurrent`` (RNN/LSTM/GRU layers and cells),
+``attention`` (scaled dot-product and multi-head).
 """
 
 # --- the rest of PyTorch's functional surface (issue 13)
@@ -45,6 +46,7 @@ from .activation import (
     tanhshrink,
     threshold,
 )
+from .attention import multi_head_attention_forward, scaled_dot_product_attention
 from .distance import cosine_similarity, normalize, pairwise_distance, pdist
 from .dropout import alpha_dropout, dropout
 from .linear import bilinear, linear

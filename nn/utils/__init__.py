@@ -1,4 +1,5 @@
-"""``nn.utils``: gradient clipping and flattening parameters into one vector (PyTorch's names)."""
+"""``nn.utils``: gradient clipping and flattening parameters into one vector (PyTorch's names);
+``nn.utils.rnn`` packs variable-length batches for the recurrent layers."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Any
 
 import autograd as A
 from autograd import Tensor
+
+from . import rnn  # noqa: F401  (nn.utils.rnn, as torch.nn.utils.rnn)
 
 
 def _as_list(parameters: Any) -> list:

@@ -1,0 +1,432 @@
+"""Recurrent cells as fused ops: one graph node per time step, with a fused backward.
+
+A layer computes the input projection of every time step at once (one GEMM), splits it into
+steps with ``UnbindSteps`` (one node), runs one step op per time step, and joins the outputs
+with ``StackSteps`` (one node). A step op does the step's hidden GEMM and all its gate math:
+
+- ``RNNStep``: h' = act(gx + h W_hh^T + b_hh), act tanh or relu
+- ``LSTMStep``: gates (i, f, g, o) = gx + h W_hh^T + b_hh; c' = f c + i g; h' = o tanh(c'),
+  then h' W_hr^T when there is a projection (``proj_size``)
+- ``GRUStep``: gates (r, z, n), with b_hn inside the reset product:
+  n = tanh(gx_n + r (h W_hn^T + b_hn)), h' = (1 - z) n + z h
+
+``gx`` is the step's slice of the input projection (it carries b_ih, and b_hh too where the math
+allows folding it in). ``w_hh_t`` is W_hh transposed once per layer: a non-leaf, so the per-step
+weight gradients are summed into one buffer as they arrive (memory independent of T). An optional
+boolean ``mask`` (batch, 1) freezes the state of the sequences that have ended (packed batches).
+
+The math of each cell is written once (``_lstm_forward``, ``_lstm_backward``, ...) against a tiny
+namespace of array operations. Backward runs it on the saved arrays when no graph of the gradient
+is wanted (the fast path: no nodes), and on Tensors recomputed from the saved inputs under
+``create_graph`` (so second derivatives come out of ordinary differentiable ops). Both paths run
+the same lines of code, and a test compares them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..function import Function
+from ..grad_mode import _state
+from ..tensor import Tensor
+
+
+# ------------------------------------------------------------------ the two namespaces
+class _ArrayMath:
+    """Backend arrays (the fast path)."""
+
+    def __init__(self, xp: Any) -> None:
+        self.xp = xp
+
+    def sigmoid(self, a: Any) -> Any:
+        # 0.5 (1 + tanh(a / 2)): exact sigmoid, no overflow, one transcendental pass; the
+        # passes after the first write into the one new array.
+        out = a * 0.5
+        self.xp.tanh(out, out=out)
+        out += 1.0
+        out *= 0.5
+        return out
+
+    @staticmethod
+    def add_to(fresh: Any, other: Any) -> Any:
+        """``fresh + other``, written into ``fresh`` (an array nobody else holds)."""
+        fresh += other
+        return fresh
+
+    def tanh(self, a: Any) -> Any:
+        return self.xp.tanh(a)
+
+    def relu(self, a: Any) -> Any:
+        return self.xp.maximum(a, 0)
+
+    def cat(self, parts: list, axis: int = 1) -> Any:
+        return parts[0] if len(parts) == 1 else self.xp.concatenate(parts, axis=axis)
+
+    def where(self, mask: Any, a: Any, b: Any) -> Any:
+        return self.xp.where(mask, a, b)
+
+
+class _TensorMath:
+    """Tensors (under create_graph: every line is a differentiable op)."""
+
+    @staticmethod
+    def sigmoid(a: Tensor) -> Tensor:
+        return a.sigmoid()
+
+    @staticmethod
+    def tanh(a: Tensor) -> Tensor:
+        return a.tanh()
+
+    @staticmethod
+    def add_to(fresh: Tensor, other: Tensor) -> Tensor:
+        return fresh + other
+
+    @staticmethod
+    def relu(a: Tensor) -> Tensor:
+        return a.relu()
+
+    @staticmethod
+    def cat(parts: list, axis: int = 1) -> Tensor:
+        from .shape import cat
+
+        return cat(parts, axis)
+
+    @staticmethod
+    def where(mask: Any, a: Tensor, b: Tensor) -> Tensor:
+        from .elementwise import where
+
+        return where(mask, a, b)
+
+
+def _hidden(m: Any, h: Any, w_hh_t: Any, b_hh: Any) -> Any:
+    gh = h @ w_hh_t
+    return gh if b_hh is None else m.add_to(gh, b_hh)
+
+
+def _split_mask(grad: Any, mask: Any) -> tuple:
+    """(the part of ``grad`` that reaches the new state, the part that passes the step by)."""
+    if mask is None:
+        return grad, None
+    into_step = grad * mask
+    return into_step, grad - into_step
+
+
+def _weight_grads(m: Any, h: Any, grad_gh: Any, sequence: Any, step: int) -> tuple:
+    """(grad of w_hh_t, grad of b_hh) from this step's h and hidden-gate gradient ``grad_gh``.
+
+    Alone, one step gives ``h^T grad_gh``. Inside a layer (``sequence`` set), the later steps
+    leave theirs with ``sequence`` and the layer's first step makes one GEMM of them all:
+    sum_t h_t^T g_t = [h_0; h_1; ...]^T [g_0; g_1; ...], instead of T small GEMMs and T sums.
+    """
+    if sequence is None:
+        return h.T @ grad_gh, grad_gh.sum(0)
+    if step > 0:
+        sequence.add(step, h, grad_gh)
+        return None, None
+    hs, grads = sequence.take(h, grad_gh)
+    grad_gh = m.cat(grads, 0)
+    return m.cat(hs, 0).T @ grad_gh, grad_gh.sum(0)
+
+
+# --------------------------------------------------------------------------- the math
+def _rnn_forward(m: Any, gx: Any, h: Any, w_hh_t: Any, b_hh: Any, mask: Any, relu: bool) -> tuple:
+    pre = m.add_to(_hidden(m, h, w_hh_t, b_hh), gx)
+    h_new = m.relu(pre) if relu else m.tanh(pre)
+    out = h_new if mask is None else m.where(mask, h_new, h)
+    return out, h_new
+
+
+def _rnn_backward(h_new: Any, h: Any, w_hh_t: Any, mask: Any, relu: bool, grad_h: Any) -> tuple:
+    grad_step, grad_pass = _split_mask(grad_h, mask)
+    if relu:
+        grad_pre = grad_step * (h_new > 0)
+    else:
+        grad_pre = grad_step * (1 - h_new * h_new)
+    grad_h_prev = grad_pre @ w_hh_t.T
+    if grad_pass is not None:
+        grad_h_prev = grad_h_prev + grad_pass
+    return grad_pre, grad_h_prev, grad_pre
+
+
+def _lstm_forward(
+    m: Any, gx: Any, h: Any, c: Any, w_hh_t: Any, b_hh: Any, w_hr_t: Any, mask: Any
+) -> tuple:
+    hidden = c.shape[1]
+    gates = m.add_to(_hidden(m, h, w_hh_t, b_hh), gx)
+    input_forget = m.sigmoid(gates[:, : 2 * hidden])
+    i = input_forget[:, :hidden]
+    f = input_forget[:, hidden:]
+    g = m.tanh(gates[:, 2 * hidden : 3 * hidden])
+    o = m.sigmoid(gates[:, 3 * hidden :])
+    c_new = f * c + i * g
+    tanh_c = m.tanh(c_new)
+    h_cell = o * tanh_c
+    h_new = h_cell if w_hr_t is None else h_cell @ w_hr_t
+    if mask is not None:
+        h_new = m.where(mask, h_new, h)
+        c_new = m.where(mask, c_new, c)
+    return h_new, c_new, (i, f, g, o, tanh_c, h_cell)
+
+
+def _lstm_backward(
+    m: Any, acts: tuple, h: Any, c: Any, w_hh_t: Any, w_hr_t: Any, mask: Any, grads: tuple
+) -> tuple:
+    i, f, g, o, tanh_c, h_cell = acts
+    grad_h, grad_c = grads
+    grad_h_step, grad_h_pass = _split_mask(grad_h, mask)
+    grad_c_step, grad_c_pass = _split_mask(grad_c, mask)
+    grad_w_hr_t = None
+    if w_hr_t is None:
+        grad_cell = grad_h_step
+    else:
+        grad_cell = grad_h_step @ w_hr_t.T
+        grad_w_hr_t = h_cell.T @ grad_h_step
+    grad_o = grad_cell * tanh_c
+    grad_c_new = grad_c_step + grad_cell * o * (1 - tanh_c * tanh_c)
+    grad_gates = m.cat(
+        [
+            grad_c_new * g * i * (1 - i),
+            grad_c_new * c * f * (1 - f),
+            grad_c_new * i * (1 - g * g),
+            grad_o * o * (1 - o),
+        ]
+    )
+    grad_h_prev = grad_gates @ w_hh_t.T
+    grad_c_prev = grad_c_new * f
+    if mask is not None:
+        grad_h_prev = grad_h_prev + grad_h_pass
+        grad_c_prev = grad_c_prev + grad_c_pass
+    return grad_gates, grad_h_prev, grad_c_prev, grad_gates, grad_w_hr_t
+
+
+def _gru_forward(m: Any, gx: Any, h: Any, w_hh_t: Any, b_hh: Any, mask: Any) -> tuple:
+    hidden = h.shape[1]
+    gh = _hidden(m, h, w_hh_t, b_hh)
+    r = m.sigmoid(gx[:, :hidden] + gh[:, :hidden])
+    z = m.sigmoid(gx[:, hidden : 2 * hidden] + gh[:, hidden : 2 * hidden])
+    gh_n = gh[:, 2 * hidden :]
+    n = m.tanh(gx[:, 2 * hidden :] + r * gh_n)
+    h_new = n + z * (h - n)  # = (1 - z) n + z h, as PyTorch computes it
+    if mask is not None:
+        h_new = m.where(mask, h_new, h)
+    return h_new, (r, z, n, gh_n)
+
+
+def _gru_backward(m: Any, acts: tuple, h: Any, w_hh_t: Any, mask: Any, grad_h: Any) -> tuple:
+    r, z, n, gh_n = acts
+    grad_step, grad_pass = _split_mask(grad_h, mask)
+    grad_n_pre = grad_step * (1 - z) * (1 - n * n)
+    grad_r_pre = grad_n_pre * gh_n * r * (1 - r)
+    grad_z_pre = grad_step * (h - n) * z * (1 - z)
+    grad_gx = m.cat([grad_r_pre, grad_z_pre, grad_n_pre])
+    grad_gh = m.cat([grad_r_pre, grad_z_pre, grad_n_pre * r])
+    grad_h_prev = grad_step * z + grad_gh @ w_hh_t.T
+    if grad_pass is not None:
+        grad_h_prev = grad_h_prev + grad_pass
+    return grad_gx, grad_h_prev, grad_gh
+
+
+# ---------------------------------------------------------------------------- the ops
+def _arrays(saved: tuple) -> tuple:
+    return tuple(None if t is None else t.data for t in saved)
+
+
+class SequenceWeightGrad:
+    """Where the steps of one layer and direction leave (h, hidden-gate gradient) for the
+    hidden weight's gradient, which their first step (step 0) makes in one GEMM.
+
+    Backward visits a layer's steps last to first, once each, so within one backward the step
+    numbers only decrease; a step number that does not means a new backward began after an
+    interrupted one, and what the old one left is dropped.
+    """
+
+    __slots__ = ("_steps", "_hs", "_grads")
+
+    def __init__(self) -> None:
+        self._steps, self._hs, self._grads = [], [], []
+
+    def add(self, step: int, h: Any, grad: Any) -> None:
+        if self._steps and self._steps[-1] <= step:
+            self.__init__()
+        self._steps.append(step)
+        self._hs.append(h)
+        self._grads.append(grad)
+
+    def take(self, h: Any, grad: Any) -> tuple:
+        hs, grads = [h, *self._hs[::-1]], [grad, *self._grads[::-1]]
+        self.__init__()
+        return hs, grads
+
+
+class RNNStep(Function):
+    """One Elman RNN step: h' = act(gx + h @ w_hh_t + b_hh), act tanh or relu.
+
+    Shape: gx (B, H), h (B, H), w_hh_t (H, H), b_hh (H,) or None, mask (B, 1) bool or None
+    -> h' (B, H). ``sequence``/``step``: see ``SequenceWeightGrad`` (None alone).
+    """
+
+    @staticmethod
+    def forward(ctx, gx, h, w_hh_t, b_hh, mask, relu, sequence=None, step=0):
+        ctx.relu, ctx.sequence, ctx.step = relu, sequence, step
+        out, h_new = _rnn_forward(_ArrayMath(ctx.xp), gx, h, w_hh_t, b_hh, mask, relu)
+        ctx.save_for_backward(gx, h, w_hh_t, b_hh, mask, h_new)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        gx, h, w_hh_t, b_hh, mask, h_new = ctx.saved_tensors
+        if _state.enabled:  # create_graph: recompute the step in differentiable ops
+            m = _TensorMath
+            _, h_new = _rnn_forward(m, gx, h, w_hh_t, b_hh, mask, ctx.relu)
+            grads = _rnn_backward(h_new, h, w_hh_t, mask, ctx.relu, grad_out)
+        else:
+            m = _ArrayMath(ctx.xp)
+            h_new, h, w_hh_t, mask = _arrays((h_new, h, w_hh_t, mask))
+            grads = _rnn_backward(h_new, h, w_hh_t, mask, ctx.relu, grad_out.data)
+        grad_gx, grad_h_prev, grad_gh = grads
+        grad_w, grad_b = _weight_grads(m, h, grad_gh, ctx.sequence, ctx.step)
+        return _finish(ctx, (grad_gx, grad_h_prev, grad_w, grad_b), 4)
+
+
+class LSTMStep(Function):
+    """One LSTM step, gate order (i, f, g, o) as PyTorch; returns (h', c').
+
+    Shape: gx (B, 4H), h (B, P), c (B, H), w_hh_t (P, 4H), b_hh (4H,) or None,
+    w_hr_t (H, P) or None (then P = H), mask (B, 1) bool or None -> h' (B, P), c' (B, H).
+    """
+
+    @staticmethod
+    def forward(ctx, gx, h, c, w_hh_t, b_hh, w_hr_t, mask, sequence=None, step=0):
+        ctx.sequence, ctx.step = sequence, step
+        h_new, c_new, acts = _lstm_forward(_ArrayMath(ctx.xp), gx, h, c, w_hh_t, b_hh, w_hr_t, mask)
+        ctx.save_for_backward(gx, h, c, w_hh_t, b_hh, w_hr_t, mask, *acts)
+        return h_new, c_new
+
+    @staticmethod
+    def backward(ctx, grad_h, grad_c):
+        saved = ctx.saved_tensors
+        gx, h, c, w_hh_t, b_hh, w_hr_t, mask = saved[:7]
+        if _state.enabled:
+            m = _TensorMath
+            _, _, acts = _lstm_forward(m, gx, h, c, w_hh_t, b_hh, w_hr_t, mask)
+            grads = _lstm_backward(m, acts, h, c, w_hh_t, w_hr_t, mask, (grad_h, grad_c))
+        else:
+            m = _ArrayMath(ctx.xp)
+            acts = _arrays(saved[7:])
+            h, c, w_hh_t, w_hr_t, mask = _arrays((h, c, w_hh_t, w_hr_t, mask))
+            grads = _lstm_backward(m, acts, h, c, w_hh_t, w_hr_t, mask, (grad_h.data, grad_c.data))
+        grad_gx, grad_h_prev, grad_c_prev, grad_gh, grad_wr = grads
+        grad_w, grad_b = _weight_grads(m, h, grad_gh, ctx.sequence, ctx.step)
+        return _finish(ctx, (grad_gx, grad_h_prev, grad_c_prev, grad_w, grad_b, grad_wr), 7)
+
+
+class GRUStep(Function):
+    """One GRU step, gate order (r, z, n) as PyTorch, with b_hn inside the reset product.
+
+    Shape: gx (B, 3H), h (B, H), w_hh_t (H, 3H), b_hh (3H,) or None, mask (B, 1) bool or None
+    -> h' (B, H).
+    """
+
+    @staticmethod
+    def forward(ctx, gx, h, w_hh_t, b_hh, mask, sequence=None, step=0):
+        ctx.sequence, ctx.step = sequence, step
+        h_new, acts = _gru_forward(_ArrayMath(ctx.xp), gx, h, w_hh_t, b_hh, mask)
+        ctx.save_for_backward(gx, h, w_hh_t, b_hh, mask, *acts)
+        return h_new
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        saved = ctx.saved_tensors
+        gx, h, w_hh_t, b_hh, mask = saved[:5]
+        if _state.enabled:
+            m = _TensorMath
+            _, acts = _gru_forward(m, gx, h, w_hh_t, b_hh, mask)
+            grads = _gru_backward(m, acts, h, w_hh_t, mask, grad_out)
+        else:
+            m = _ArrayMath(ctx.xp)
+            acts = _arrays(saved[5:])
+            h, w_hh_t, mask = _arrays((h, w_hh_t, mask))
+            grads = _gru_backward(m, acts, h, w_hh_t, mask, grad_out.data)
+        grad_gx, grad_h_prev, grad_gh = grads
+        grad_w, grad_b = _weight_grads(m, h, grad_gh, ctx.sequence, ctx.step)
+        return _finish(ctx, (grad_gx, grad_h_prev, grad_w, grad_b), 5)
+
+
+def _finish(ctx: Function, grads: tuple, n_args: int) -> tuple:
+    """One gradient per forward argument: None where not needed; arrays become Tensors."""
+    out = []
+    for g, need in zip(grads, ctx.needs_input_grad):
+        if not need or g is None:
+            out.append(None)
+        elif isinstance(g, Tensor):
+            out.append(g)
+        else:
+            out.append(Tensor._make(g, ctx.backend))
+    return tuple(out) + (None,) * (len(ctx.needs_input_grad) - len(out))
+
+
+class UnbindSteps(Function):
+    """A (T, ...) tensor as T tensors (views) of shape (...), one node; backward stacks."""
+
+    @staticmethod
+    def forward(ctx, a):
+        return tuple(a[t] for t in range(a.shape[0]))
+
+    @staticmethod
+    def backward(ctx, *grad_outs):
+        return StackSteps.apply(*grad_outs)
+
+
+class StackSteps(Function):
+    """T equally shaped tensors stacked along a new first dimension, one node."""
+
+    @staticmethod
+    def forward(ctx, *arrays):
+        return ctx.xp.stack(arrays, axis=0)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        grads = UnbindSteps.apply(grad_out)
+        return grads if isinstance(grads, tuple) else (grads,)
+
+
+# ------------------------------------------------------------------------ the layer loop
+def run_direction(
+    mode: str,
+    gx: Tensor,
+    h0: Tensor,
+    c0: Tensor | None,
+    w_hh: Tensor,
+    b_hh: Tensor | None,
+    w_hr: Tensor | None,
+    masks: list | None,
+    reverse: bool,
+) -> tuple:
+    """Run one layer in one direction over the precomputed input projection ``gx`` (T, B, G).
+
+    ``mode`` is ``"RNN_TANH"``, ``"RNN_RELU"``, ``"LSTM"`` or ``"GRU"``; ``b_hh`` is None when it
+    was folded into ``gx``. Returns (output (T, B, H_out), h_n, c_n or None).
+
+    Every step sees w_hh (and b_hh), but only the first step taken sends their gradient: the
+    others leave their share with a ``SequenceWeightGrad``, so the weight's gradient is one GEMM
+    over all steps (under create_graph too, since the shares are then Tensors of the graph).
+    """
+    steps = UnbindSteps.apply(gx)
+    if not isinstance(steps, tuple):
+        steps = (steps,)
+    w_hh_t = w_hh.mT
+    w_hr_t = None if w_hr is None else w_hr.mT
+    sequence = SequenceWeightGrad()
+    h, c = h0, c0
+    outputs = [None] * len(steps)
+    order = range(len(steps) - 1, -1, -1) if reverse else range(len(steps))
+    for k, t in enumerate(order):
+        mask = None if masks is None else masks[t]
+        if mode == "LSTM":
+            h, c = LSTMStep.apply(steps[t], h, c, w_hh_t, b_hh, w_hr_t, mask, sequence, k)
+        elif mode == "GRU":
+            h = GRUStep.apply(steps[t], h, w_hh_t, b_hh, mask, sequence, k)
+        else:
+            h = RNNStep.apply(steps[t], h, w_hh_t, b_hh, mask, mode == "RNN_RELU", sequence, k)
+        outputs[t] = h
+    return StackSteps.apply(*outputs), h, c
