@@ -4,9 +4,13 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
 XSTAMP := $(VENV)/.installed-examples
+CSTAMP := $(VENV)/.installed-cupy-check
 DEVICE ?= cpu
+# The CuPy wheel for `make gpu-check`: cuda (CUDA 12) or cuda13 (CUDA 13).
+CUDA_EXTRA ?= cuda
 
-.PHONY: install install-examples test lint format bench bench-ddp ddp-example demo check-examples clean
+.PHONY: install install-examples install-cupy-check test lint format bench bench-ddp ddp-example
+.PHONY: demo check-examples clean cupy-check gpu-check
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -22,11 +26,16 @@ $(XSTAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e '.[dev,examples]'
 	touch $(STAMP) $(XSTAMP)
 
+$(CSTAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e '.[dev,cupy-check]'
+	touch $(STAMP) $(CSTAMP)
+
 install: $(STAMP)
 
 install-examples: $(XSTAMP)
 
-# check_names runs from / so that `autograd` resolves as in a user's script (not from the cwd).
+.PHONY: install install-examples install-cupy-check test lint format bench bench-ddp ddp-example
+.PHONY: demo check-examples clean cupy-check gpu-check
 test: $(STAMP)
 	@cd / && $(CURDIR)/$(PY) $(CURDIR)/tools/check_names.py
 	$(PY) -m pytest
@@ -42,6 +51,18 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m benchmarks.run --device $(DEVICE)
 	@$(MAKE) --no-print-directory bench-ddp DEVICE=$(DEVICE)
+
+# CuPy's API without a GPU (CuPy imports without one): every xp.<name> exists in CuPy, and the
+# strict device's tests run again with its xp narrowed to CuPy's names.
+cupy-check: $(CSTAMP)
+	$(PY) -m pytest tests/test_cupy_api.py -rs
+	$(PY) -m pytest -k strict
+
+# On a machine with a GPU: the device, the whole suite on cuda, the benchmark on cuda (against
+# the CPU and PyTorch), and a report in out/gpu-check/ (report.md, report.json); < 10 minutes.
+gpu-check: $(STAMP)
+	$(PY) -m pip install -q -e '.[dev,$(CUDA_EXTRA)]'
+	$(PY) scripts/gpu_check.py --out out/gpu-check
 
 # Data-parallel training on 2 processes over MPI (mpi4py and mpich come with the dev extra).
 ddp-example: $(XSTAMP)

@@ -68,10 +68,12 @@ def numerical_gradients(fn: Callable, inputs: tuple, weights: tuple, eps: float)
         host_xp = backends.cpu.xp
         approx = host_xp.zeros(x.data.shape, dtype=host_xp.float64)
         data = x.data
+        # The originals are read once, in one explicit transfer (not one device read per element).
+        host = x._backend.to_host(data)
         # Perturb the array itself, element by element: a transposed (non-contiguous) input has
         # no flat view, and perturbing a reshaped copy would silently change nothing.
         for index in host_xp.ndindex(*data.shape):
-            original = data[index].item()
+            original = host[index].item()
             data[index] = original + eps
             plus = _projected(fn, inputs, weights).item()
             data[index] = original - eps

@@ -164,7 +164,7 @@ class Tensor:
 
     @property
     def is_cuda(self) -> bool:
-        return self._backend.device != "cpu"
+        return self._backend.device.startswith("cuda")
 
     @property
     def T(self) -> Tensor:
@@ -1486,11 +1486,7 @@ _NUMPY_DTYPE_SUFFIX = re.compile(r",\s*dtype=\w+$")
 
 
 def _is_device(arg: Any) -> bool:
-    if isinstance(arg, backends.Backend):
-        return True
-    if isinstance(arg, str):
-        return arg.split(":")[0].lower() in ("cpu", "cuda", "gpu")
-    return type(arg).__name__ == "device"
+    return backends.is_device(arg) or type(arg).__name__ == "device"
 
 
 class memory_format:  # noqa: N801  (PyTorch's name)

@@ -19,8 +19,10 @@ __all__ = [
     "backend_of_array",
     "cuda_available",
     "get_backend",
+    "is_device",
     "manual_seed",
     "normalize_device",
+    "register_backend",
 ]
 
 _backends: dict[str, Backend] = {}
@@ -28,6 +30,8 @@ _lock = threading.Lock()
 _seed: int | None = None
 cpu = NumPyBackend()
 _backends["cpu"] = cpu
+# Backends registered under a device name of their own (the test suite's strict device).
+_registered: dict[str, Backend] = {}
 
 
 def normalize_device(device: Any) -> str:
@@ -40,6 +44,8 @@ def normalize_device(device: Any) -> str:
     if name == "cuda" or name == "gpu":
         return "cuda:0"
     if name.startswith("cuda:") and name[5:].isdigit():
+        return name
+    if name in _registered:
         return name
     raise ValueError(f"unknown device {device!r}: expected 'cpu', 'cuda' or 'cuda:N'")
 
@@ -55,6 +61,8 @@ def get_backend(device: Any = "cpu") -> Backend:
     with _lock:
         backend = _backends.get(name)
         if backend is None:
+            if name in _registered:
+                return _registered[name]
             from .cupy_backend import CuPyBackend
 
             backend = CuPyBackend(int(name[5:]))
@@ -70,7 +78,36 @@ def backend_of_array(array: Any) -> Backend:
     module = type(array).__module__
     if module.startswith("cupy"):
         return get_backend(f"cuda:{array.device.id}")
+    for backend in _registered.values():
+        if isinstance(array, backend.ndarray):
+            return backend
     return cpu
+
+
+def is_device(arg: Any) -> bool:
+    """True for a Backend or a device name (``"cpu"``, ``"cuda:1"``, a registered name)."""
+    if isinstance(arg, Backend):
+        return True
+    if not isinstance(arg, str):
+        return False
+    name = arg.strip().lower()
+    return name.split(":")[0] in ("cpu", "cuda", "gpu") or name in _registered
+
+
+def register_backend(backend: Backend) -> None:
+    """Make ``backend`` the device named ``backend.device`` (its arrays: ``backend.ndarray``).
+
+    chalkgrad registers nothing itself: this is for test doubles such as the test suite's
+    strict device (tests/strict_backend.py). Registering the same name again replaces it.
+    """
+    name = backend.device
+    if name == "cpu" or name == "gpu" or name.split(":")[0] == "cuda":
+        raise ValueError(f"register_backend: {name!r} is a built-in device name")
+    with _lock:
+        _registered[name] = backend
+        _backends[name] = backend
+        if _seed is not None:
+            backend.seed(_seed)
 
 
 def cuda_available() -> bool:

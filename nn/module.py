@@ -17,6 +17,7 @@ from typing import Any
 import autograd as A
 from autograd import Tensor
 from autograd.scopes import record_module_call
+from autograd.tensor import _is_device  # one definition of what names a device
 
 from .parameter import Parameter
 
@@ -61,12 +62,6 @@ def _addindent(text: str, spaces: int) -> str:
     first = lines.pop(0)
     rest = [(" " * spaces) + line if line.strip() else "" for line in lines]
     return first + "\n" + "\n".join(rest)
-
-
-def _is_device(arg: Any) -> bool:
-    if isinstance(arg, str):
-        return arg.split(":")[0].strip().lower() in ("cpu", "cuda", "gpu")
-    return hasattr(arg, "xp") and hasattr(arg, "device")  # a backends.Backend
 
 
 def _normalize_dtype(dtype: Any) -> Any:

@@ -165,10 +165,10 @@ CASES = [
     FCase("embedding_bag_mean", lambda F, T, w, i: F.embedding_bag(i, w),
           (("normal", (6, 3)), ("labels:6", (4, 2)))),
     FCase("embedding_bag_sum_offsets", lambda F, T, w, i: F.embedding_bag(
-        i.reshape(-1), w, T.tensor([0, 3, 3, 5]), mode="sum"),
+        i.reshape(-1), w, T.tensor([0, 3, 3, 5], device=i.device), mode="sum"),
           (("normal", (6, 3)), ("labels:6", (4, 2)))),
     FCase("embedding_bag_max", lambda F, T, w, i: F.embedding_bag(
-        i.reshape(-1), w, T.tensor([0, 2, 5]), mode="max"),
+        i.reshape(-1), w, T.tensor([0, 2, 5], device=i.device), mode="max"),
           (("normal", (6, 3)), ("labels:6", (8,))), smooth=False),
     FCase("embedding_bag_weights", lambda F, T, w, i, p: F.embedding_bag(
         i, w, mode="sum", per_sample_weights=p),

@@ -44,7 +44,7 @@ def _sym(T, x):  # noqa: ANN001, ANN202
 
 
 def _spd(T, x):  # noqa: ANN001, ANN202
-    return x @ x.mT + 3.0 * T.eye(x.shape[-1], dtype=x.dtype)
+    return x @ x.mT + 3.0 * T.eye(x.shape[-1], dtype=x.dtype, device=x.device)
 
 
 def _tuple(x):  # noqa: ANN001, ANN202

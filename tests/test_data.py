@@ -28,9 +28,9 @@ from autograd.data import (
 )
 
 
-def make_dataset(n=10):
-    x = A.arange(n * 3, dtype=A.float32).reshape(n, 3)
-    y = A.arange(n)
+def make_dataset(n=10, device="cpu"):
+    x = A.arange(n * 3, dtype=A.float32, device=device).reshape(n, 3)
+    y = A.arange(n, device=device)
     return TensorDataset(x, y)
 
 
@@ -130,13 +130,14 @@ def test_shuffle_with_drop_last_covers_full_batches_only():
     assert len(set(sum(epoch, []))) == 20
 
 
-def test_fast_path_equals_per_sample_collation():
-    ds = make_dataset(37)
+def test_fast_path_equals_per_sample_collation(device):
+    ds = make_dataset(37, device)
     fast = list(DataLoader(ds, batch_size=6, shuffle=True, seed=5))
     slow = list(DataLoader(Samples(ds), batch_size=6, shuffle=True, seed=5))
     assert len(fast) == len(slow) == 7
     for (fx, fy), (sx, sy) in zip(fast, slow):
         assert (fx.dtype, fy.dtype, fx.shape) == (sx.dtype, sy.dtype, sx.shape)
+        assert fx.device == fy.device == sx.device == ds.tensors[0].device
         np.testing.assert_array_equal(fx.numpy(), sx.numpy())
         np.testing.assert_array_equal(fy.numpy(), sy.numpy())
 
@@ -152,15 +153,15 @@ def test_fast_path_never_fetches_single_samples(monkeypatch):
     assert sorted(sum((b[1].tolist() for b in batches), [])) == list(range(12))
 
 
-def test_fast_path_through_subsets_of_subsets():
-    ds = make_dataset(20)
+def test_fast_path_through_subsets_of_subsets(device):
+    ds = make_dataset(20, device)
     inner = Subset(ds, list(range(19, -1, -1)))  # reversed
     outer = Subset(inner, [0, 2, 4, 6, 8])
     assert labels_of(DataLoader(outer, batch_size=2)) == [[19, 17], [15, 13], [11]]
 
 
-def test_batches_are_copies_not_views_of_the_dataset():
-    ds = make_dataset(4)
+def test_batches_are_copies_not_views_of_the_dataset(device):
+    ds = make_dataset(4, device)
     x, _ = next(iter(DataLoader(ds, batch_size=2)))
     x.add_(100.0)
     assert ds.tensors[0][0].tolist() == [0.0, 1.0, 2.0]

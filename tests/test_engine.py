@@ -99,7 +99,7 @@ def test_only_inputs_requiring_grad_get_gradients(device):
     assert c.grad is None and not c.requires_grad
 
 
-def test_needs_input_grad_reaches_the_op():
+def test_needs_input_grad_reaches_the_op(device):
     seen = []
 
     class Probe(A.Function):
@@ -114,9 +114,9 @@ def test_needs_input_grad_reaches_the_op():
             assert not need_b  # backward must not compute what nobody wants
             return grad_out * 2.0, None
 
-    x = A.tensor([1.0], requires_grad=True)
-    Probe.apply(x, A.tensor([5.0])).sum().backward()
-    Probe.apply(A.tensor([1.0]), A.tensor([5.0]))
+    x = A.tensor([1.0], device=device, requires_grad=True)
+    Probe.apply(x, A.tensor([5.0], device=device)).sum().backward()
+    Probe.apply(A.tensor([1.0], device=device), A.tensor([5.0], device=device))
     assert seen[0] == (True, False)
     assert not any(seen[1])
     assert x.grad.item() == 2.0
@@ -141,12 +141,12 @@ def test_retain_graph_allows_a_second_backward(device):
     np.testing.assert_array_equal(_host(x.grad), [4.0, 8.0])
 
 
-def test_graph_is_freed_after_backward():
+def test_graph_is_freed_after_backward(device):
     # No reference cycles: nodes die as soon as the tensors that own them do (no gc needed).
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        x = A.randn(4, requires_grad=True)
+        x = A.randn(4, device=device, requires_grad=True)
         h = x * 3.0
         y = h.sin()  # saves h (an intermediate) for backward
         loss = y.sum()
@@ -165,8 +165,8 @@ def test_graph_is_freed_after_backward():
             gc.enable()
 
 
-def test_retain_graph_keeps_saved_arrays():
-    x = A.randn(4, requires_grad=True)
+def test_retain_graph_keeps_saved_arrays(device):
+    x = A.randn(4, device=device, requires_grad=True)
     h = x * 3.0
     y = h.sin()
     saved_array = weakref.ref(h.data)

@@ -110,7 +110,9 @@ def test_names_the_wrong_input_among_several(device):
     constant = A.tensor([3.0, -4.0], dtype=A.float64, device=device)
     assert A.gradcheck(MulWrongSecondInput.apply, (a, constant))
     with pytest.raises(GradcheckError, match=r"input 1 "):
-        A.gradcheck(MulWrongSecondInput.apply, (A.tensor([1.0, 2.0], dtype=A.float64), b))
+        A.gradcheck(
+            MulWrongSecondInput.apply, (A.tensor([1.0, 2.0], dtype=A.float64, device=device), b)
+        )
 
 
 def test_gradgradcheck_catches_a_backward_that_is_not_differentiable(device):

@@ -403,12 +403,14 @@ def test_embedding_module_init_and_gradcheck(device):
     assert not frozen.weight.requires_grad and frozen.weight.shape == (4, 2)
 
 
-def test_embedding_errors():
-    emb = nn.Embedding(5, 2)
+def test_embedding_errors(device):
+    emb = nn.Embedding(5, 2).to(device)
     with pytest.raises(TypeError, match="integer.*float32"):
-        emb(A.tensor([1.0, 2.0]))
+        emb(A.tensor([1.0, 2.0], device=device))
     with pytest.raises(IndexError, match=r"indices must be in \[0, 5\).*max 7"):
-        emb(A.tensor([1, 7]))
+        emb(A.tensor([1, 7], device=device))
+    with pytest.raises(IndexError, match=r"indices must be in \[0, 5\).*min -1"):
+        emb(A.tensor([-1, 2], device=device))
     with pytest.raises(ValueError, match="padding_idx 9 must be within num_embeddings"):
         nn.Embedding(5, 2, padding_idx=9)
 

@@ -301,8 +301,8 @@ def test_loss_modules_match_functional_and_register_weights(device):
     assert nn.MSELoss(reduce=False).reduction == "none"
 
 
-def test_loss_errors():
-    x = A.randn(3, 4)
+def test_loss_errors(device):
+    x = A.randn(3, 4, device=device)
     with pytest.raises(ValueError, match="'average' is not a valid value for reduction"):
         F.mse_loss(x, x, reduction="average")
     with pytest.raises(ValueError, match="not a valid value for reduction"):
@@ -311,35 +311,35 @@ def test_loss_errors():
         UserWarning,
         match=r"target size \(\(4,\)\) that is different to the input size \(\(3, 4\)\)",
     ):
-        F.mse_loss(x, A.randn(4))
+        F.mse_loss(x, A.randn(4, device=device))
     with pytest.raises(RuntimeError, match="all elements of input should be between 0 and 1"):
-        F.binary_cross_entropy(x, A.rand(3, 4))
+        F.binary_cross_entropy(x, A.rand(3, 4, device=device))
     with pytest.raises(ValueError, match=r"target size \(\(3, 1\)\).*input size \(\(3, 4\)\)"):
-        F.binary_cross_entropy(x.sigmoid(), A.rand(3, 1))
+        F.binary_cross_entropy(x.sigmoid(), A.rand(3, 1, device=device))
     with pytest.raises(ValueError, match=r"must be the same as input size"):
-        F.binary_cross_entropy_with_logits(x, A.rand(4, 3))
+        F.binary_cross_entropy_with_logits(x, A.rand(4, 3, device=device))
     with pytest.raises(IndexError, match=r"Target 4 is out of bounds.*\[0, 4\)"):
-        F.cross_entropy(x, A.tensor([0, 4, 1]))
+        F.cross_entropy(x, A.tensor([0, 4, 1], device=device))
     with pytest.raises(
         ValueError, match=r"Expected input batch_size \(3\) to match target batch_size \(2\)"
     ):
-        F.cross_entropy(x, A.tensor([0, 1]))
+        F.cross_entropy(x, A.tensor([0, 1], device=device))
     with pytest.raises(RuntimeError, match="class-probability targets must have the input's shape"):
-        F.cross_entropy(x, A.rand(3, 5))
+        F.cross_entropy(x, A.rand(3, 5, device=device))
     with pytest.raises(RuntimeError, match=r"nll_loss: expected class indices of an integer dtype"):
-        F.nll_loss(x, A.tensor([0.0, 1.0, 2.0]))
+        F.nll_loss(x, A.tensor([0.0, 1.0, 2.0], device=device))
     with pytest.raises(
         RuntimeError, match=r"weight of shape \(3,\) should have one entry per class"
     ):
-        F.cross_entropy(x, A.tensor([0, 1, 2]), weight=A.ones(3))
+        F.cross_entropy(x, A.tensor([0, 1, 2], device=device), weight=A.ones(3, device=device))
     with pytest.raises(RuntimeError, match="same number of dimensions, but got: anchor 2D"):
-        F.triplet_margin_loss(x, x, A.randn(4))
+        F.triplet_margin_loss(x, x, A.randn(4, device=device))
     with pytest.raises(ValueError, match="expected margin to be greater than 0"):
         nn.TripletMarginLoss(margin=0.0)
     with pytest.raises(TypeError, match="mse_loss: target must be a Tensor"):
         F.mse_loss(x, [1.0, 2.0])
 
 
-def test_cross_entropy_all_ignored_mean_is_nan():
-    loss = F.cross_entropy(A.randn(2, 3), A.tensor([-100, -100]))
+def test_cross_entropy_all_ignored_mean_is_nan(device):
+    loss = F.cross_entropy(A.randn(2, 3, device=device), A.tensor([-100, -100], device=device))
     assert np.isnan(loss.item())  # 0 / 0, as PyTorch

@@ -455,26 +455,26 @@ def test_clip_grad_norm_matches_the_formula(device):
         nn.utils.clip_grad_norm_(a, 1.0, error_if_nonfinite=True)
 
 
-def test_clip_grad_norm_on_broadcast_gradients():
+def test_clip_grad_norm_on_broadcast_gradients(device):
     # d(sum(W x + b))/db is a broadcast: it must still be clipped in place without error
-    layer = nn.Linear(3, 2)
-    layer(A.ones(5, 3)).sum().backward()
+    layer = nn.Linear(3, 2).to(device)
+    layer(A.ones(5, 3, device=device)).sum().backward()
     total = nn.utils.clip_grad_norm_(layer.parameters(), 1.0)
     grads = np.concatenate([p.grad.numpy().ravel() for p in layer.parameters()])
     np.testing.assert_allclose(np.linalg.norm(grads), 1.0, rtol=1e-5)
     assert total.item() > 1.0
 
 
-def test_clip_grad_value_and_vector_round_trip():
-    layer = nn.Linear(3, 2)
-    layer(A.randn(5, 3) * 10).sum().backward()
+def test_clip_grad_value_and_vector_round_trip(device):
+    layer = nn.Linear(3, 2).to(device)
+    layer(A.randn(5, 3, device=device) * 10).sum().backward()
     nn.utils.clip_grad_value_(layer.parameters(), 0.5)
     for p in layer.parameters():
         assert np.abs(p.grad.numpy()).max() <= 0.5
     vec = nn.utils.parameters_to_vector(layer.parameters())
     assert vec.shape == (8,)
     np.testing.assert_array_equal(vec.detach().numpy()[:6], layer.weight.detach().numpy().ravel())
-    nn.utils.vector_to_parameters(A.arange(8).float(), layer.parameters())
+    nn.utils.vector_to_parameters(A.arange(8, device=device).float(), layer.parameters())
     np.testing.assert_array_equal(layer.bias.detach().numpy(), [6.0, 7.0])
     with pytest.raises(RuntimeError, match=r"vec of shape \(5,\) does not match"):
-        nn.utils.vector_to_parameters(A.zeros(5), layer.parameters())
+        nn.utils.vector_to_parameters(A.zeros(5, device=device), layer.parameters())

@@ -63,8 +63,8 @@ def train(opt, params, steps, dtype=A.float64):
 
 # ---------------------------------------------------------------- trajectories vs PyTorch
 @pytest.mark.parametrize("name", list(CONFIGS))
-def test_trajectory_matches_pytorch_float64(name):
-    params = make_params()
+def test_trajectory_matches_pytorch_float64(name, device):
+    params = make_params(device=device)
     opt = make_optimizer(name, params)
     trajectory, losses = train(opt, params, SPEC["steps"])
     expected = REFERENCE[f"{name}/float64/traj"]
@@ -77,8 +77,8 @@ def test_trajectory_matches_pytorch_float64(name):
 
 
 @pytest.mark.parametrize("name", list(CONFIGS))
-def test_final_state_matches_pytorch(name):
-    params = make_params()
+def test_final_state_matches_pytorch(name, device):
+    params = make_params(device=device)
     opt = make_optimizer(name, params)
     train(opt, params, SPEC["steps"])
     prefix = f"{name}/float64/state/"
@@ -91,6 +91,7 @@ def test_final_state_matches_pytorch(name):
             assert value.dtype == A.float32 and value.shape == () and value.device == "cpu"
             assert value.item() == expected[key] == SPEC["steps"]
         else:
+            assert value.device == params["a"].device
             np.testing.assert_allclose(value.numpy(), expected[key], rtol=1e-10, atol=1e-13)
 
 
@@ -111,10 +112,10 @@ def test_float32_params_keep_float32_state_and_match_pytorch(name, device):
 
 
 # ---------------------------------------------------------------- per-parameter update rules
-def test_sgd_update_rule_by_hand():
+def test_sgd_update_rule_by_hand(device):
     with A.no_grad():
-        p = A.tensor([1.0, -2.0], dtype=A.float64)
-        g = A.tensor([0.5, 0.25], dtype=A.float64)
+        p = A.tensor([1.0, -2.0], dtype=A.float64, device=device)
+        g = A.tensor([0.5, 0.25], dtype=A.float64, device=device)
         buf = optim.sgd_update(
             p, g, None, lr=0.1, momentum=0.9, dampening=0.5, weight_decay=0.2,
             nesterov=False, maximize=False,
@@ -133,12 +134,12 @@ def test_sgd_update_rule_by_hand():
         np.testing.assert_allclose(p.detach().numpy(), q - 0.1 * expected_buf)
 
 
-def test_adam_update_rule_by_hand():
+def test_adam_update_rule_by_hand(device):
     # After step t with a constant gradient g, m_hat = g and v_hat = g**2 exactly, so each
     # step moves every coordinate by lr * g / (|g| + eps).
     with A.no_grad():
-        p = A.tensor([1.0, -2.0, 3.0], dtype=A.float64)
-        g = A.tensor([0.5, -4.0, 1e-3], dtype=A.float64)
+        p = A.tensor([1.0, -2.0, 3.0], dtype=A.float64, device=device)
+        g = A.tensor([0.5, -4.0, 1e-3], dtype=A.float64, device=device)
         m, v = A.zeros_like(p), A.zeros_like(p)
         for step in range(1, 4):
             optim.adam_update(
@@ -152,10 +153,10 @@ def test_adam_update_rule_by_hand():
         np.testing.assert_allclose(v.numpy(), (1 - 0.999**3) * gn**2, rtol=1e-12)
 
 
-def test_adamw_decay_is_decoupled():
+def test_adamw_decay_is_decoupled(device):
     # With a zero gradient Adam's moments stay 0 and only the decay moves the parameter.
     with A.no_grad():
-        p = A.tensor([2.0, -1.0], dtype=A.float64)
+        p = A.tensor([2.0, -1.0], dtype=A.float64, device=device)
         zeros = A.zeros_like(p)
         optim.adam_update(
             p, zeros, A.zeros_like(p), A.zeros_like(p), None, 1, lr=0.1, beta1=0.9,
@@ -165,10 +166,10 @@ def test_adamw_decay_is_decoupled():
     np.testing.assert_allclose(p.detach().numpy(), [2.0 * 0.95, -1.0 * 0.95], rtol=1e-14)
 
 
-def test_rmsprop_update_rule_by_hand():
+def test_rmsprop_update_rule_by_hand(device):
     with A.no_grad():
-        p = A.tensor([1.0, -1.0], dtype=A.float64)
-        g = A.tensor([0.2, -0.6], dtype=A.float64)
+        p = A.tensor([1.0, -1.0], dtype=A.float64, device=device)
+        g = A.tensor([0.2, -0.6], dtype=A.float64, device=device)
         s = A.zeros_like(p)
         optim.rmsprop_update(
             p, g, s, None, None, lr=0.01, alpha=0.9, eps=1e-8, weight_decay=0,
@@ -183,8 +184,9 @@ def test_rmsprop_update_rule_by_hand():
 # ---------------------------------------------------------------- checkpoints
 @pytest.mark.parametrize("name", ["sgd_nesterov", "rmsprop_centered", "adam_amsgrad_wd", "adamw"])
 @pytest.mark.parametrize("through_file", [False, True])
-def test_state_dict_round_trip_continues_identically(name, through_file, tmp_path):
-    params = make_params()
+def test_state_dict_round_trip_continues_identically(name, through_file, tmp_path, device):
+    # Trained on the device, resumed on the CPU: the state follows the parameters' device.
+    params = make_params(device=device)
     opt = make_optimizer(name, params)
     train(opt, params, 10)
     saved = opt.state_dict()
@@ -192,29 +194,35 @@ def test_state_dict_round_trip_continues_identically(name, through_file, tmp_pat
         A.save(saved, tmp_path / "opt.bin")
         saved = A.load(tmp_path / "opt.bin")
 
-    resumed_params = {k: A.tensor(p.detach(), requires_grad=True) for k, p in params.items()}
+    resumed_params = {
+        k: A.tensor(p.detach(), device="cpu", requires_grad=True) for k, p in params.items()
+    }
     resumed = make_optimizer(name, resumed_params)
     resumed.load_state_dict(saved)
     assert resumed.state_dict()["param_groups"] == opt.state_dict()["param_groups"]
 
+    for state in resumed.state.values():
+        assert all(v.device == "cpu" for v in state.values())
     expected, _ = train(opt, params, 10)
     got, _ = train(resumed, resumed_params, 10)
-    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_allclose(got, expected, rtol=1e-14, atol=1e-15)
     np.testing.assert_allclose(got[-1], REFERENCE[f"{name}/float64/traj"][-1], rtol=1e-10)
 
 
-def test_load_state_dict_copies_state_onto_param_dtype():
+def test_load_state_dict_copies_state_onto_param_dtype_and_device(device):
     params = make_params()
     opt = optim.Adam(params.values(), lr=0.1)
     train(opt, params, 2)
     params32 = {
-        k: A.tensor(p.detach(), dtype=A.float32, requires_grad=True) for k, p in params.items()
+        k: A.tensor(p.detach(), dtype=A.float32, device=device, requires_grad=True)
+        for k, p in params.items()
     }
     opt32 = optim.Adam(params32.values(), lr=0.1)
     opt32.load_state_dict(opt.state_dict())
     for p in list(params32.values())[:3]:
         state = opt32.state[p]
         assert state["exp_avg"].dtype == A.float32 and state["step"].dtype == A.float32
+        assert state["exp_avg"].device == p.device and state["step"].device == "cpu"
         assert state["step"].item() == 2
     # A copy: changing the loaded state leaves the source optimizer's alone.
     first = params32["a"]
@@ -310,8 +318,8 @@ def test_named_parameters_are_accepted():
     assert opt.state_dict()["param_groups"][0]["param_names"] == ["weight", "bias"]
 
 
-def test_zero_grad_semantics():
-    w = A.tensor([1.0, 2.0], requires_grad=True)
+def test_zero_grad_semantics(device):
+    w = A.tensor([1.0, 2.0], device=device, requires_grad=True)
     opt = optim.SGD([w], lr=0.1)
     opt.zero_grad()  # no grad yet: nothing to do
     assert w.grad is None
@@ -326,8 +334,8 @@ def test_zero_grad_semantics():
     assert w.grad is None
 
 
-def test_zero_grad_detaches_a_gradient_with_history():
-    w = A.tensor([1.0, 2.0], dtype=A.float64, requires_grad=True)
+def test_zero_grad_detaches_a_gradient_with_history(device):
+    w = A.tensor([1.0, 2.0], dtype=A.float64, device=device, requires_grad=True)
     (w**3).sum().backward(create_graph=True)
     assert w.grad.grad_fn is not None
     optim.SGD([w]).zero_grad(set_to_none=False)
@@ -335,8 +343,8 @@ def test_zero_grad_detaches_a_gradient_with_history():
     np.testing.assert_array_equal(w.grad.numpy(), [0.0, 0.0])
 
 
-def test_step_with_closure_runs_under_grad_mode():
-    w = A.tensor([3.0], dtype=A.float64, requires_grad=True)
+def test_step_with_closure_runs_under_grad_mode(device):
+    w = A.tensor([3.0], dtype=A.float64, device=device, requires_grad=True)
     opt = optim.SGD([w], lr=0.25)
 
     def closure():
@@ -352,8 +360,8 @@ def test_step_with_closure_runs_under_grad_mode():
     assert opt.step() is None
 
 
-def test_step_updates_in_place_and_keeps_leaves():
-    w = A.tensor([1.0, 2.0], requires_grad=True)
+def test_step_updates_in_place_and_keeps_leaves(device):
+    w = A.tensor([1.0, 2.0], device=device, requires_grad=True)
     data_before = w.data
     opt = optim.Adam([w])
     (w * w).sum().backward()
@@ -419,7 +427,7 @@ def test_option_validation_messages(make, message):
     assert str(info.value).startswith(message)
 
 
-def test_optimizers_reach_the_minimum_of_a_quadratic():
+def test_optimizers_reach_the_minimum_of_a_quadratic(device):
     # A sanity check independent of the fixtures: each optimizer solves min |x - 3|^2.
     for make, steps in [
         (lambda p: optim.SGD(p, lr=0.1, momentum=0.5), 100),
@@ -427,7 +435,7 @@ def test_optimizers_reach_the_minimum_of_a_quadratic():
         (lambda p: optim.Adam(p, lr=0.1), 300),
         (lambda p: optim.AdamW(p, lr=0.1, weight_decay=0.0), 300),
     ]:
-        x = A.zeros(3, dtype=A.float64, requires_grad=True)
+        x = A.zeros(3, dtype=A.float64, device=device, requires_grad=True)
         opt = make([x])
         for _ in range(steps):
             opt.zero_grad()

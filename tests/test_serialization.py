@@ -78,19 +78,24 @@ def test_round_trip_preserves_structure_values_and_dtypes(tmp_path, device):
     assert isinstance(loaded["nested"][5], tuple)
 
 
-def test_loaded_tensors_are_independent_leaves(tmp_path):
-    w = A.tensor([1.0, 2.0], requires_grad=True)
+def test_loaded_tensors_are_independent_leaves(tmp_path, device):
+    w = A.tensor([1.0, 2.0], device=device, requires_grad=True)
     A.save({"w": w * 2}, str(tmp_path / "a.chalk"))  # a non-leaf is saved as its value
     loaded = A.load(str(tmp_path / "a.chalk"))["w"]
     assert loaded.is_leaf and loaded.requires_grad and loaded.tolist() == [2.0, 4.0]
+    assert loaded.device == w.device
     loaded.sum().backward()
     assert loaded.grad.tolist() == [1.0, 1.0]
 
 
-def test_map_location(tmp_path):
-    A.save([A.ones(2)], tmp_path / "m.chalk")
+def test_map_location(tmp_path, device):
+    # Saved on one device, loaded on the other: the values travel, the graph flags too.
+    A.save([A.ones(2, device=device, requires_grad=True)], tmp_path / "m.chalk")
     (t,) = A.load(tmp_path / "m.chalk", map_location="cpu")
-    assert t.device == "cpu"
+    assert t.device == "cpu" and t.requires_grad and t.tolist() == [1.0, 1.0]
+    A.save({"w": A.arange(3.0) * 2}, tmp_path / "c.chalk")
+    moved = A.load(tmp_path / "c.chalk", map_location=device)["w"]
+    assert moved.device == A.zeros(1, device=device).device and moved.tolist() == [0.0, 2.0, 4.0]
     with pytest.raises(ValueError, match="unknown device 'tpu'"):
         A.load(tmp_path / "m.chalk", map_location="tpu")
 

@@ -104,7 +104,7 @@ def test_view_ops_share_the_version_counter(device):
         v._version += 1
         assert x._version == before + 1
     # Copies do not share it: advanced indexing, and a reshape that must copy.
-    for c in (x[[0, 1]], x[A.tensor([1])], x.T.reshape(4)):
+    for c in (x[[0, 1]], x[A.tensor([1], device=device)], x.T.reshape(4)):
         before = x._version
         c._version += 1
         assert x._version == before

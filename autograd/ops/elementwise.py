@@ -233,9 +233,12 @@ class Pow(Function):
                 zero_to_negative = b < 0
             else:
                 log_a = math.nan
-            grad_b = grad_out * out * log_a
-            if zero_to_negative is not None and zero_to_negative.data.any():
-                grad_b = where(zero_to_negative, grad_out * -math.inf, grad_b)
+            if zero_to_negative is None:
+                grad_b = grad_out * out * log_a
+            else:
+                # Always the where(): asking the device whether any element needs it would be a
+                # host round trip in every backward.
+                grad_b = grad_out * where(zero_to_negative, -math.inf, out * log_a)
         return grad_a, grad_b
 
 

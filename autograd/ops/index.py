@@ -7,8 +7,10 @@ scatter-adds the gradient into zeros (repeated indices accumulate), and whose ow
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
+import backends
 from backends import dtypes as _dtypes
 
 from ..function import Function
@@ -28,7 +30,9 @@ class Getitem(ViewFunction):
     def _is_view(a, out, index):
         # An array in the index (even a 0-d one) makes NumPy and CuPy copy; ints and slices don't.
         for item in index:
-            if type(item).__name__ == "ndarray":
+            # Any backend's array (not only a class named "ndarray"); a NumPy integer scalar is
+            # an int to indexing.
+            if hasattr(item, "shape") and not isinstance(item, numbers.Integral):
                 return False
         return True
 
@@ -191,6 +195,32 @@ def _index_array(a: Tensor, index: Any, op: str) -> Any:
     return index
 
 
+def _out_of_range(backend: Any, index: Any, n: int) -> bool:
+    """Whether any index is outside [-n, n): one explicit device-to-host read.
+
+    Worth its round trip: NumPy raises for a bad index, but a GPU would wrap it silently.
+    """
+    if not index.size:
+        return False
+    return bool(backend.to_host(((index < -n) | (index >= n)).any()))
+
+
+def host_bool(data: Any) -> bool:
+    """A device boolean (a 0-d array, or ``.any()`` of one) as a Python bool, in one explicit
+    transfer: ``bool(device_array)`` is a hidden round trip on a GPU (and refused by the strict
+    device of the test suite)."""
+    return bool(backends.backend_of_array(data).to_host(data))
+
+
+def host_min_max(data: Any) -> tuple:
+    """The smallest and largest element of a (non-empty) backend array as Python numbers, read
+    to the host in one explicit transfer (an implicit ``int(data.min())`` would be two hidden
+    device round trips on a GPU)."""
+    backend = backends.backend_of_array(data)
+    low, high = backend.to_host(backend.xp.stack([data.min(), data.max()])).tolist()
+    return low, high
+
+
 def gather(a: Tensor, dim: int, index: Any) -> Tensor:
     """``out[i][j] = a[i][index[i][j]]`` for ``dim=1`` (and likewise for any dim).
 
@@ -203,7 +233,7 @@ def gather(a: Tensor, dim: int, index: Any) -> Tensor:
         # PyTorch treats a 0-d input as one element: the index (0-d or 1-d) holds only 0s.
         if index.ndim > 1:
             raise ValueError(f"gather: index {index.shape} must be 0-d or 1-d for a 0-d input")
-        if index.size and bool(((index != 0) & (index != -1)).any()):
+        if index.size and host_bool(((index != 0) & (index != -1)).any()):
             raise IndexError("gather: index out of range for a 0-d input (only 0 is valid)")
         return Getitem.apply(a.reshape(1), (index * 0,))
     if index.ndim != ndim:
@@ -216,7 +246,7 @@ def gather(a: Tensor, dim: int, index: Any) -> Tensor:
                 f"gather: index {index.shape} is larger than input {a.shape} at dimension {d}"
             )
     n = a.data.shape[dim]
-    if index.size and (int(index.min()) < -n or int(index.max()) >= n):
+    if _out_of_range(a._backend, index, n):
         raise IndexError(f"gather: index out of range for dimension {dim} of size {n}")
     # An open grid of positions (xp.indices(sparse=True) is NumPy-only), index along ``dim``.
     xp = a._backend.xp
@@ -239,11 +269,11 @@ def index_select(a: Tensor, dim: int, index: Any) -> Tensor:
             raise IndexError(
                 f"index_select: index to a 0-d input must have one value, got {index.size}"
             )
-        if bool(((index != 0) & (index != -1)).any()):
+        if host_bool(((index != 0) & (index != -1)).any()):
             raise IndexError("index_select: index out of range for a 0-d input (only 0 is valid)")
         return Getitem.apply(a.reshape(1), (index.reshape(()) * 0,))
     n = a.data.shape[dim]
-    if index.size and (int(index.min()) < -n or int(index.max()) >= n):
+    if _out_of_range(a._backend, index, n):
         raise IndexError(f"index_select: index out of range for dimension {dim} of size {n}")
     return Getitem.apply(a, (slice(None),) * dim + (index.reshape(-1),))
 
@@ -268,9 +298,10 @@ def one_hot(t: Tensor, num_classes: int = -1) -> Tensor:
     if t.data.dtype.kind not in "iu":
         raise TypeError(f"one_hot: expected an integer (int64) tensor, got {t.dtype}")
     xp = t._backend.xp
+    low, high = host_min_max(t.data) if t.data.size else (0, -1)
     if num_classes == -1:
-        num_classes = int(t.data.max()) + 1 if t.data.size else 0
-    if t.data.size and (int(t.data.min()) < 0 or int(t.data.max()) >= num_classes):
+        num_classes = high + 1
+    if low < 0 or high >= num_classes:
         raise ValueError(f"one_hot: class values must be in [0, {num_classes}), got {t.tolist()}")
     out = (t.data[..., None] == xp.arange(num_classes)).astype(_dtypes.int64)
     return Tensor._make(out, t._backend)

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import backends
 from backends import dtypes as _dtypes
 
 from ..function import Function
 from ..tensor import Tensor, _normalize_dim
 from .convert import Clone
-from .index import Getitem, _index_array
+from .index import Getitem, _index_array, host_min_max
 from .shape import Split, _shape_arg, cat, expand, permute, reshape, split, stack
 
 
@@ -260,7 +261,7 @@ def repeat_interleave(
         counts = _index_array(a, a, "repeat_interleave")
         if counts.ndim != 1:
             raise RuntimeError(f"repeat_interleave: repeats must be 1-d, got shape {a.shape}")
-        if counts.size and int(counts.min()) < 0:
+        if counts.size and host_min_max(counts)[0] < 0:
             raise RuntimeError("repeat_interleave: repeats can not be negative")
         out = _repeated_positions(xp, counts)
         return Tensor._make(out.astype(a.data.dtype), a._backend)
@@ -280,7 +281,7 @@ def repeat_interleave(
                 f"repeat_interleave: repeats must have the same size ({counts.shape}) as input "
                 f"{a.shape} along dim {dim} ({n}), or be a single value"
             )
-        if counts.size and int(counts.min()) < 0:
+        if counts.size and host_min_max(counts)[0] < 0:
             raise RuntimeError("repeat_interleave: repeats can not be negative")
         counts = counts.reshape(-1)
     index = (
@@ -301,7 +302,8 @@ def repeat_interleave(
 def _repeated_positions(xp: Any, counts: Any) -> Any:
     """``i`` repeated ``counts[i]`` times, for each i. (CuPy's repeat takes no array counts.)"""
     ends = xp.cumsum(counts)
-    total = int(ends[-1]) if counts.size else 0
+    # The output's length is data: one explicit read of it.
+    total = int(backends.backend_of_array(ends).to_host(ends[-1]).item()) if counts.size else 0
     return xp.searchsorted(ends, xp.arange(total), side="right")
 
 

@@ -17,6 +17,7 @@ from backends import dtypes as _dtypes
 
 from ..function import Function
 from ..tensor import Tensor, _normalize_dim
+from .index import host_bool
 
 
 class Matmul(Function):
@@ -743,7 +744,8 @@ class Det(Function):
     def forward(ctx, a):
         out = ctx.xp.linalg.det(a)
         ctx.save_for_backward(a, out)
-        ctx.singular = bool((out == 0).any())
+        # One explicit read, and only when a gradient will need it.
+        ctx.singular = ctx.needs_input_grad[0] and host_bool((out == 0).any())
         return out
 
     @staticmethod
@@ -1235,7 +1237,7 @@ def lstsq(A: Tensor, B: Tensor, rcond: Any = None, *, driver: Any = None) -> Lst
     s = svdvals(A.detach())
     rank = (s > s[..., :1] * rtol).sum(-1) if s.shape[-1] else s.sum(-1).long()
     xp = A.xp
-    if m > n and bool(xp.all(rank.data == n)):
+    if m > n and (rank == n).all().item():  # one explicit read: the residuals' shape
         residuals = ((Matmul.apply(A, solution) - B) ** 2).sum(-2)
     else:
         residuals = Tensor._make(xp.empty((0,), dtype=A.data.dtype), A._backend)

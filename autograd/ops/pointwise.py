@@ -33,6 +33,7 @@ from .elementwise import (
     logical_and,
     where,
 )
+from .index import host_bool
 
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
@@ -622,8 +623,8 @@ def divide(input: Tensor, other: Any, *, rounding_mode: str | None = None) -> Te
         if x.data.dtype.kind == "b":
             x = x.to(_dtypes.int64)
             y = y.to(_dtypes.int64) if isinstance(y, Tensor) else y
-        zero = (y.data == 0).any() if isinstance(y, Tensor) else y == 0
-        if bool(zero):
+        zero = host_bool((y.data == 0).any()) if isinstance(y, Tensor) else y == 0
+        if zero:
             raise RuntimeError(f"div: integer division by zero (rounding_mode={rounding_mode!r})")
     return _binary_op(RoundedDivision, "div", x, y, extra=rounding_mode, promote=_same)
 
@@ -791,7 +792,7 @@ def allclose(
     input: Tensor, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
 ) -> bool:
     """True when ``isclose`` holds everywhere (a Python bool, as PyTorch)."""
-    return bool(isclose(input, other, rtol, atol, equal_nan).data.all())
+    return host_bool(isclose(input, other, rtol, atol, equal_nan).data.all())
 
 
 def equal(input: Tensor, other: Tensor) -> bool:
@@ -801,7 +802,7 @@ def equal(input: Tensor, other: Tensor) -> bool:
     if input.shape != other.shape:
         return False
     x, y = _binary(input, other, "equal")
-    return bool((x.data == y.data).all())
+    return host_bool((x.data == y.data).all())
 
 
 # --------------------------------------------------------------------- unary entry points

@@ -483,8 +483,10 @@ class Prod(Function):
         out = xp.prod(a, axis=dims, keepdims=True)
         ctx.input_shape = a.shape
         ctx.dims = dims
-        ctx.has_zero = bool((a == 0).any())
-        others = _product_of_others(xp, a, dims) if ctx.has_zero else None
+        # The product of the others (exclusive cumulative products, right even with zeros where
+        # out / a is 0/0), computed only when a gradient is wanted, and without asking the
+        # device whether there are zeros: that question would be a host round trip per call.
+        others = _product_of_others(xp, a, dims) if ctx.needs_input_grad[0] else None
         ctx.save_for_backward(a, others)
         return out if keepdim else out.reshape(_reduced_shape(a.shape, dims))
 
@@ -492,16 +494,16 @@ class Prod(Function):
     def backward(ctx, grad_out):
         a, others = ctx.saved_tensors
         grad = _unreduce(grad_out, ctx.input_shape, ctx.dims)
-        if not ctx.has_zero:
-            # Recomputed from the input (not the saved array) so that it is differentiable too.
+        if not _state.enabled:
+            return grad * others, None, None
+        # A graph of the gradient is wanted (create_graph): the product of the others must be
+        # differentiable ops. Without zeros out / a is; with zeros, a masked product (O(n^2)).
+        # Double backward is rare enough to pay one explicit read of "any zero?" here.
+        has_zero = bool(a._backend.to_host((a.data == 0).any()))
+        if not has_zero:
             full = Prod.apply(a, ctx.dims, True)
             return grad * expand(full, ctx.input_shape) / a, None, None
-        if _state.enabled:
-            # A graph of the gradient is wanted (create_graph): the product of the others as
-            # differentiable ops, so the second derivative sees how it depends on each element.
-            return grad * _product_of_others_graph(a, ctx.dims), None, None
-        # With zeros, out / a is 0/0: the product of the other elements, computed at forward.
-        return grad * others, None, None
+        return grad * _product_of_others_graph(a, ctx.dims), None, None
 
 
 def _product_of_others(xp: Any, a: Any, dims: tuple | None) -> Any:

@@ -17,7 +17,7 @@ from ..function import Function
 from ..grad_mode import _state
 from ..tensor import Tensor, _normalize_dim
 from .elementwise import Exp, _describe, logical_or, where
-from .index import Getitem
+from .index import Getitem, host_bool
 
 CummaxResult = namedtuple("cummax", ["values", "indices"])
 CumminResult = namedtuple("cummin", ["values", "indices"])
@@ -93,7 +93,8 @@ class Cumprod(Function):
         xp = ctx.xp
         ctx.dim = dim
         zero = a == 0
-        ctx.has_zero = bool(zero.any())
+        # One explicit read, and only when a gradient will need it.
+        ctx.has_zero = ctx.needs_input_grad[0] and host_bool(zero.any())
         if ctx.has_zero:
             n = a.shape[dim]
             # The position of the first zero of each slice (n where there is none).
@@ -213,8 +214,13 @@ class Logcumsumexp(Function):
         source = xp.flip(a, dim) if reverse else a
         out = ctx.backend.accumulate("logaddexp", source, dim)
         out = xp.flip(out, dim) if reverse else out
-        finite = out[xp.isfinite(out)]
-        ctx.narrow = bool(finite.size == 0 or float(finite.max() - finite.min()) < 300)
+        if ctx.needs_input_grad[0]:
+            # Whether the finite outputs span less than 300: one explicit read, on the device
+            # (a boolean gather would be a hidden round trip of its own).
+            finite = xp.isfinite(out)
+            high = xp.where(finite, out, -xp.inf).max()
+            low = xp.where(finite, out, xp.inf).min()
+            ctx.narrow = host_bool(~finite.any() | (high - low < 300))
         ctx.save_for_backward(a, out)
         return out
 
@@ -225,8 +231,9 @@ class Logcumsumexp(Function):
         if ctx.narrow:
             # exp(a_i - c) * revcumsum(grad_j exp(c - out_j)), c a constant inside the range.
             xp = a._backend.xp
-            finite = out.data[xp.isfinite(out.data)]
-            c = float(finite.max()) if finite.size else 0.0
+            # c stays on the device (a 0-d constant): reading it would be a host round trip.
+            largest = xp.where(xp.isfinite(out.data), out.data, -xp.inf).max()
+            c = Tensor._make(xp.where(xp.isfinite(largest), largest, 0.0), a._backend)
             weights = Exp.apply(where(out.isfinite(), c - out, -float("inf")))
             return (
                 Exp.apply(a - c) * Cumsum.apply(grad_out * weights, dim, not reverse),

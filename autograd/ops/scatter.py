@@ -19,7 +19,7 @@ from ..function import Function
 from ..grad_mode import _state
 from ..tensor import Tensor, _normalize_dim
 from .convert import Clone
-from .index import Getitem, IndexAdd, _index_array, _normalize_index
+from .index import Getitem, IndexAdd, _index_array, _normalize_index, host_min_max
 from .shape import expand, reshape
 
 
@@ -132,10 +132,11 @@ def _in_range(index: Any, n: int, op: str, dim: int, allow_negative: bool = Fals
     if index.size == 0:
         return
     low = -n if allow_negative else 0
-    if int(index.min()) < low or int(index.max()) >= n:
+    smallest, largest = host_min_max(index)
+    if smallest < low or largest >= n:
         raise IndexError(
             f"{op}: index out of range: values must be in [{low}, {n}) for dimension {dim} of "
-            f"size {n}, got [{int(index.min())}, {int(index.max())}]"
+            f"size {n}, got [{smallest}, {largest}]"
         )
 
 
@@ -520,7 +521,7 @@ def nonzero(a: Tensor, *, as_tuple: bool = False) -> Any:
         found = xp.nonzero(data.reshape(1) if data.ndim == 0 else data)
         return tuple(Tensor._make(f.astype(_dtypes.int64), a._backend) for f in found)
     if data.ndim == 0:
-        count = int(bool(data))
+        count = int(a._backend.to_host(data != 0).item())  # one explicit read: a shape
         return Tensor._make(xp.zeros((count, 0), dtype=_dtypes.int64), a._backend)
     return Tensor._make(xp.stack(xp.nonzero(data), axis=1).astype(_dtypes.int64), a._backend)
 

@@ -15,6 +15,7 @@ from typing import Any
 from backends import dtypes as _dtypes
 
 from ..tensor import Tensor, _normalize_dim
+from .index import host_min_max
 from .scatter import Pick, along_dim_grid
 
 # PyTorch's torch.return_types: tuples whose fields are also attributes.
@@ -276,7 +277,7 @@ def bincount(a: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Te
         )
     if minlength < 0:
         raise RuntimeError(f"bincount: minlength should be >= 0, got {minlength}")
-    if a.data.size and int(a.data.min()) < 0:
+    if a.data.size and host_min_max(a.data)[0] < 0:
         raise RuntimeError("bincount: input values must be non-negative")
     if weights is None or a.data.size == 0:
         # PyTorch gives int64 counts for an empty input even with weights.
@@ -304,7 +305,7 @@ def histc(a: Tensor, bins: int = 100, min: Any = 0, max: Any = 0) -> Tensor:
     if low > high:
         raise RuntimeError(f"histc: max ({high}) must be larger than min ({low})")
     if low == high and a.data.size:
-        low, high = float(a.data.min()), float(a.data.max())
+        low, high = (float(v) for v in host_min_max(a.data))
     if low == high:
         low, high = low - 1, high + 1
     data = a.data.reshape(-1)

@@ -16,6 +16,7 @@ from typing import Any
 from ..function import Function
 from ..tensor import Tensor
 from .elementwise import _floating
+from .index import host_min_max
 
 # W. J. Cody's rational Chebyshev approximations of erf/erfc (SPECFUN CALERF), |error| < 1e-16.
 _ERF_A = (3.16112374387056560e00, 1.13864154151050156e02, 3.77485237685302021e02,
@@ -259,7 +260,7 @@ def polygamma_array(xp: Any, n: int, x: Any) -> Any:
     if n == 0:
         return digamma_array(xp, x)
     start = _ASYMPTOTIC_FROM + n
-    lowest = float(x.min()) if x.size else start
+    lowest = host_min_max(x)[0] if x.size else start
     if lowest < -1000:
         raise ValueError(
             f"polygamma: inputs below -1000 are not supported (got {lowest}); the recurrence "

@@ -11,11 +11,11 @@ class _Dropout(Function):
 
     @staticmethod
     def forward(ctx, x, p):
-        xp = ctx.xp
         work = x.dtype if x.dtype in (A.float32, A.float64) else A.float64
         keep = ctx.backend.rng.random(x.shape, dtype=work) >= p
         scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
-        mask = keep.astype(x.dtype) * xp.asarray(scale, dtype=x.dtype)
+        mask = keep.astype(x.dtype)
+        mask *= scale  # in place keeps x's dtype, with no 0-d array sent from the host
         ctx.save_for_backward(mask)
         return x * mask
 

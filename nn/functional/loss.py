@@ -649,7 +649,8 @@ def multilabel_margin_loss(
     y = target.data
     # Indices before the first -1 count; a class is a target if one of them names it.
     valid = xp.cumprod(y != -1, axis=-1).astype(bool)
-    if bool((valid & ((y < 0) | (y >= c))).any()):
+    bad = Tensor._make((valid & ((y < 0) | (y >= c))).any(), input._backend)
+    if bad.item():  # one explicit read
         raise RuntimeError(
             f"{op}: target holds a class index outside [0, {c}) before its first -1 "
             f"(input {tuple(input.shape)})"
@@ -763,7 +764,7 @@ def gaussian_nll_loss(
             raise ValueError(
                 f"{op}: var of shape {tuple(var.shape)} does not fit input {tuple(input.shape)}"
             )
-    if bool((var.data < 0).any()):
+    if (var < 0).any().item():  # one explicit read
         raise ValueError(f"{op}: var has negative entry/entries")
     with A.no_grad():
         lift = var.clamp(min=eps) - var

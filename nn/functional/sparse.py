@@ -37,14 +37,17 @@ def embedding(
     if weight.ndim != 2:
         raise ValueError(f"embedding: weight must be 2-D, got shape {weight.shape}")
     num = weight.shape[0]
-    if input.numel() and (input.min().item() < 0 or input.max().item() >= num):
+    # One read of the device per call (a GPU would wrap a bad index silently); min and max are
+    # read only to word the error.
+    if input.numel() and ((input < 0) | (input >= num)).any().item():
         raise IndexError(
             f"embedding: index out of range: indices must be in [0, {num}) for a weight of "
             f"shape {weight.shape}, got min {input.min().item()} and max {input.max().item()}"
         )
     if max_norm is not None:
         _renorm_rows(weight, input.reshape(-1), float(max_norm), float(norm_type))
-    out = weight.index_select(0, input.reshape(-1)).reshape(*input.shape, weight.shape[1])
+    # Plain indexing (the same Getitem as index_select), without index_select's second check.
+    out = weight[input.reshape(-1)].reshape(*input.shape, weight.shape[1])
     if padding_idx is not None:
         if padding_idx < 0:
             padding_idx += num
@@ -114,13 +117,19 @@ def embedding_bag(
     elif input.ndim == 1:
         if offsets is None or offsets.ndim != 1:
             raise ValueError(f"{op}: offsets has to be a 1D Tensor when input is 1D")
+        if offsets.device != input.device:
+            raise RuntimeError(
+                f"{op}: offsets on {offsets.device}, input on {input.device}; move them with "
+                ".to(device) first"
+            )
         n = input.shape[0]
         starts = offsets.data
         ends = starts[1:] if include_last_offset else xp.concatenate([starts[1:], xp.asarray([n])])
         if include_last_offset:
             starts = starts[:-1]
         lengths = ends - starts
-        width = int(lengths.max()) if lengths.size else 0  # one host read: the padded width
+        # One explicit host read: the padded width.
+        width = int(backend.to_host(lengths.max())) if lengths.size else 0
         cols = xp.arange(width)
         valid = cols[None, :] < lengths[:, None]
         position = xp.where(valid, starts[:, None] + cols[None, :], 0)
