@@ -37,6 +37,7 @@ import numpy
 
 import backends
 from backends.base import Backend, Device
+from backends.numpy_backend import NumPyBackend
 
 DEVICE = "strict"
 
@@ -444,6 +445,9 @@ class _StrictGenerator:
         return call
 
 
+_HOST_DUTIES = NumPyBackend()
+
+
 class StrictBackend(Backend):
     """The strict device (see the module's docstring); ``transfers`` counts every crossing."""
 
@@ -483,6 +487,17 @@ class StrictBackend(Backend):
             _unwrap(index, originals, "scatter_add"),
             _unwrap(values, originals, "scatter_add"),
         )
+
+    def im2col(self, x: Any, *args: Any, **kwargs: Any) -> Any:
+        # The NumPy duty on the unwrapped array (CuPy has kernels of its own for this duty).
+        originals: dict = {}
+        out = _HOST_DUTIES.im2col(_unwrap(x, originals, "im2col"), *args, **kwargs)
+        return _wrap(out, originals)
+
+    def col2im(self, col: Any, *args: Any, **kwargs: Any) -> Any:
+        originals: dict = {}
+        out = _HOST_DUTIES.col2im(_unwrap(col, originals, "col2im"), *args, **kwargs)
+        return _wrap(out, originals)
 
     def scatter_reduce(self, target: Any, index: Any, values: Any, reduce: str) -> None:
         # As CuPyBackend: no atomic multiply on a GPU, so "prod" is refused there and here.

@@ -270,7 +270,8 @@ def adaptive_max_pool(x: Tensor, out_size: tuple, return_indices: bool = False) 
     flat = None
     for i, (size, out) in enumerate(zip(in_size, out_size)):
         start, end = _adaptive_bounds(xp, size, out)
-        width = int((end - start).max())
+        # The widest bin, from the same formula in Python ints: no read from the device.
+        width = max(-(-(j + 1) * size // out) - j * size // out for j in range(out))
         pos = xp.minimum(start.reshape(out, 1) + xp.arange(width), (end - 1).reshape(out, 1))
         # Dims laid out as (out_0, ..., out_{d-1}, win_0, ..., win_{d-1}).
         shape = [1] * (2 * d)
