@@ -216,8 +216,9 @@ class Dropout(Module):
 
 
 # -------------------------------------------------------------------------- normalisation
-class _BatchNorm(Module):
-    """The shared body of BatchNorm1d/2d: PyTorch's parameters, buffers and update rule."""
+class _NormBase(Module):
+    """What BatchNorm and InstanceNorm share: PyTorch's parameters (``weight``, ``bias``) and
+    buffers (``running_mean``, ``running_var``, ``num_batches_tracked``), and their reset."""
 
     def __init__(
         self,
@@ -269,6 +270,17 @@ class _BatchNorm(Module):
             if self.bias is not None:
                 init.zeros_(self.bias)
 
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, bias={self.bias is not None}, "
+            f"track_running_stats={self.track_running_stats}"
+        )
+
+
+class _BatchNorm(_NormBase):
+    """The shared body of BatchNorm1d/2d/3d: PyTorch's update rule of the running statistics."""
+
     def _check_input_dim(self, input: Tensor) -> None:
         raise NotImplementedError
 
@@ -298,13 +310,6 @@ class _BatchNorm(Module):
             use_batch_stats,
             factor,
             self.eps,
-        )
-
-    def extra_repr(self) -> str:
-        return (
-            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-            f"affine={self.affine}, bias={self.bias is not None}, "
-            f"track_running_stats={self.track_running_stats}"
         )
 
 

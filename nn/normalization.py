@@ -13,7 +13,7 @@ from autograd import Tensor
 
 from . import functional as F
 from . import init
-from .layers import _BatchNorm
+from .layers import _BatchNorm, _NormBase
 from .module import Module
 from .parameter import Parameter
 
@@ -28,7 +28,7 @@ class BatchNorm3d(_BatchNorm):
             )
 
 
-class _InstanceNorm(Module):
+class _InstanceNorm(_NormBase):
     """Per-sample, per-channel normalisation over the spatial dims (PyTorch's defaults:
     ``affine=False``, ``track_running_stats=False``)."""
 
@@ -46,40 +46,9 @@ class _InstanceNorm(Module):
         *,
         bias: bool = True,
     ) -> None:
-        super().__init__()
-        self.num_features = num_features
-        self.eps = eps
-        self.momentum = momentum
-        self.affine = affine
-        self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = Parameter(A.empty(num_features, device=device, dtype=dtype))
-            if bias:
-                self.bias = Parameter(A.empty(num_features, device=device, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if track_running_stats:
-            self.register_buffer("running_mean", A.zeros(num_features, device=device, dtype=dtype))
-            self.register_buffer("running_var", A.ones(num_features, device=device, dtype=dtype))
-            self.register_buffer("num_batches_tracked", A.tensor(0, dtype=A.int64, device=device))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        if self.track_running_stats:
-            init.zeros_(self.running_mean)
-            init.ones_(self.running_var)
-            init.zeros_(self.num_batches_tracked)
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        super().__init__(
+            num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias
+        )
 
     def forward(self, input: Tensor) -> Tensor:
         name = type(self).__name__
@@ -108,13 +77,6 @@ class _InstanceNorm(Module):
             self.eps,
         )
         return y.squeeze(0) if unbatched else y
-
-    def extra_repr(self) -> str:
-        return (
-            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-            f"affine={self.affine}, bias={self.bias is not None}, "
-            f"track_running_stats={self.track_running_stats}"
-        )
 
 
 class InstanceNorm1d(_InstanceNorm):
