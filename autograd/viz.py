@@ -905,7 +905,7 @@ def _emit(scene: _Scene, opts: _Options, state: _State) -> Graph:
         name="autograd",
         graph_attr=graph_attr,
         node_attr={"fontname": "Helvetica", "fontsize": "11"},
-        edge_attr={"color": "#555555", "arrowsize": "0.7"},
+        edge_attr={"color": "#555555", "arrowsize": "0.7", "fontname": "Helvetica"},
     )
     drawn = [c for c in scene.clusters if c.owner is None] if opts.group_modules else []
     containers: dict = {None: g}
