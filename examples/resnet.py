@@ -11,8 +11,8 @@ This example trains four nets of the same width on the offline MNIST digits (dow
 and prints the final training loss of each, and the gradient norm that reaches the first layer
 at initialisation. It saves the training curves, and the deep plain and residual nets as graphs
 (`resnet_grads_plain.gv`, `resnet_grads_ResNet.gv`, `.svg` with Graphviz): one box per block,
-filled by its gradient norm on one shared scale (`viz.draw(..., color_by="grad_norm")`). What it shows at this small size is reported
-as measured, not as the notes' claim.
+filled by its gradient norm on one shared scale (`viz.draw(..., color_by="grad_norm")`). What
+it shows at this small size is reported as measured, not as the notes' claim.
 
 Then the Inception motivation, computed from real layers as the notes do: a 5x5 "same" conv from
 28x28x192 to 32 channels costs 28 x 28 x 32 x 5 x 5 x 192 = 120M multiplies; a 1x1 bottleneck to
