@@ -676,16 +676,37 @@ def _known_grad(info: _TensorInfo) -> Any:
     return t.grad
 
 
-def _grad_norm_log10(grad: Any) -> float:
-    data = grad.data if isinstance(grad, Tensor) else grad
-    xp = grad._backend.xp if isinstance(grad, Tensor) else None
-    if xp is None:
+def _grad_norm(grad: Any) -> float:
+    """The 2-norm of a gradient tensor (nan when it is not one); one number crosses to the host."""
+    if not isinstance(grad, Tensor):
         return math.nan
-    a = data.astype("float64")
-    norm = float(xp.sqrt(xp.sum(a * a)))
+    a = grad.data.astype("float64")
+    return float(grad._backend.xp.sqrt(grad._backend.xp.sum(a * a)))
+
+
+def _log10(norm: float) -> float:
     if math.isnan(norm):
         return math.nan
     return math.log10(norm) if norm > 0 else -math.inf
+
+
+def _grad_norm_log10(grad: Any) -> float:
+    return _log10(_grad_norm(grad))
+
+
+def _shape_edge_text(shape: tuple) -> str:
+    """``(64, 16, 14, 14)``; a scalar is ``scalar``."""
+    return "(" + ", ".join(str(n) for n in shape) + ")" if shape else "scalar"
+
+
+def _elided(info: _TensorInfo, opts: Any) -> bool:
+    """An unnamed intermediate tensor that ``show_intermediates=False`` draws as an edge."""
+    return (
+        not opts.show_intermediates
+        and info.kind == "intermediate"
+        and info.name is None
+        and info.producer is not None
+    )
 
 
 def _palette_index(value: float, lo: float, hi: float) -> int:
@@ -846,14 +867,29 @@ def _op_label(op: _OpInfo, opts: _Options, scene: _Scene, totals: dict) -> str:
     return "<" + "<br/>".join(parts) + ">"
 
 
-def _box_label(cluster: _Cluster, scene: _Scene) -> str:
+def _box_label(cluster: _Cluster, scene: _Scene, grad_norm: float | None = None) -> str:
     n_ops = sum(1 for op in scene.ops if op.hidden_in is cluster)
     params = scene.box_params.get(id(cluster), [])
     n_values = sum(math.prod(info.shape) for info in params)
     text = f"<b>{_escape(cluster.label)}</b><br/>{n_ops} op{'s' if n_ops != 1 else ''}"
     if params:
         text += f", {len(params)} parameter tensors ({n_values} values)"
+    if grad_norm is not None:
+        text += f"<br/>|grad| of parameters {grad_norm:.3g}"
     return "<" + text + ">"
+
+
+def _box_grad_norms(scene: _Scene, state: _State) -> dict:
+    """{cluster gid: norm of all its hidden parameters' gradients taken together}."""
+    norms = {}
+    for cluster in scene.clusters:
+        if cluster.owner is not cluster:
+            continue
+        params = scene.box_params.get(id(cluster), [])
+        parts = [_grad_norm(state.grads[p.key]) for p in params if p.key in state.grads]
+        if parts:
+            norms[cluster.gid] = math.sqrt(sum(n * n for n in parts))
+    return norms
 
 
 def _emit(scene: _Scene, opts: _Options, state: _State) -> Graph:
@@ -869,7 +905,7 @@ def _emit(scene: _Scene, opts: _Options, state: _State) -> Graph:
         name="autograd",
         graph_attr=graph_attr,
         node_attr={"fontname": "Helvetica", "fontsize": "11"},
-        edge_attr={"color": "#555555", "arrowsize": "0.7"},
+        edge_attr={"color": "#555555", "arrowsize": "0.7", "fontname": "Helvetica"},
     )
     drawn = [c for c in scene.clusters if c.owner is None] if opts.group_modules else []
     containers: dict = {None: g}
@@ -894,11 +930,16 @@ def _emit(scene: _Scene, opts: _Options, state: _State) -> Graph:
     # Gradient colours: one shared scale for every tensor whose gradient is known.
     colors = {}
     log_norms = {}
+    box_norms = {}
     if opts.color_by == "grad_norm":
         for info in scene.tensors.values():
             grad = state.grads.get(info.key)
-            if grad is not None:
+            if grad is not None and not _elided(info, opts):
                 log_norms[info.key] = _grad_norm_log10(grad)
+        if opts.group_modules:
+            box_norms = _box_grad_norms(scene, state)
+            for gid, norm in box_norms.items():
+                log_norms[gid] = _log10(norm)
         lo, hi = _color_range(log_norms.values(), opts.color_range)
         for key, value in log_norms.items():
             if math.isnan(value):
@@ -928,7 +969,7 @@ def _emit(scene: _Scene, opts: _Options, state: _State) -> Graph:
         footer.append(f"saved for backward: {len(totals)} arrays, {_bytes(sum(totals.values()))}")
 
     for info in list(scene.tensors.values()) + scene.constants:
-        if info.hidden_in is not None and opts.group_modules:
+        if (info.hidden_in is not None and opts.group_modules) or _elided(info, opts):
             continue
         fill = colors.get(info.key, _KIND_COLOR[info.kind])
         label, font = _tensor_label(info, opts, state, fill)
@@ -942,12 +983,15 @@ def _emit(scene: _Scene, opts: _Options, state: _State) -> Graph:
             if cluster.owner is cluster:
                 # A backward frame whose node is inside a collapsed module highlights the box.
                 running = state.current is not None and state.current.hidden_in is cluster
+                fill = colors.get(cluster.gid, _BOX_COLOR)
+                attrs = {"fontcolor": "#ffffff"} if fill in _PALETTE[:4] else {}
                 container(cluster.parent).node(
                     cluster.gid,
-                    _box_label(cluster, scene),
+                    _box_label(cluster, scene, box_norms.get(cluster.gid)),
                     shape="box3d",
                     style="filled",
-                    fillcolor=_CURRENT_COLOR if running else _BOX_COLOR,
+                    fillcolor=_CURRENT_COLOR if running else fill,
+                    **attrs,
                 )
         for cluster in sorted(drawn, key=lambda c: -c.depth):
             container(cluster.parent).subgraph(containers[id(cluster)])
@@ -991,6 +1035,8 @@ def _emit_edges(g: Graph, scene: _Scene, opts: _Options, state: _State) -> None:
     def tensor_end(info: _TensorInfo) -> str:
         if grouped and info.hidden_in is not None:
             return info.hidden_in.gid
+        if _elided(info, opts):
+            return op_end(info.producer)  # the edge starts at the op that made it
         return info.gid
 
     seen = set()
@@ -1001,6 +1047,9 @@ def _emit_edges(g: Graph, scene: _Scene, opts: _Options, state: _State) -> None:
             if src == dst:
                 continue
             attrs = {}
+            label = {}
+            if opts.show_shapes:
+                label = {"label": _shape_edge_text(info.shape), "fontsize": "9"}
             broadcast = state.broadcast.get((op.gid, j))
             if broadcast is not None and opts.show_broadcast:
                 grad_shape, shape = broadcast
@@ -1015,15 +1064,20 @@ def _emit_edges(g: Graph, scene: _Scene, opts: _Options, state: _State) -> None:
             if (src, dst) in seen and not attrs:
                 continue
             seen.add((src, dst))
-            g.edge(src, dst, **attrs)
+            g.edge(src, dst, **{**label, **attrs})
         for info in op.constants:
             src = tensor_end(info)
             if src != dst and (src, dst) not in seen:
                 seen.add((src, dst))
-                g.edge(src, dst, style="dashed", color="#999999")
+                label = {}
+                if opts.show_shapes:
+                    label = {"label": _shape_edge_text(tuple(info.shape)), "fontsize": "9"}
+                g.edge(src, dst, style="dashed", color="#999999", **label)
         if op.numbers and not (grouped and op.hidden_in is not None):
             g.edge(f"{op.gid}_n", dst, style="dashed", color="#999999")
         for info in op.outputs:
+            if _elided(info, opts) and not (grouped and info.hidden_in is not None):
+                continue  # drawn as the edges from this op to the tensor's consumers
             src, out = dst, tensor_end(info)
             if src == out or (src, out) in seen:
                 continue
@@ -1159,6 +1213,8 @@ def draw(
     color_range: tuple | None = None,
     show_saved: bool = False,
     show_broadcast: bool = False,
+    show_shapes: bool = False,
+    show_intermediates: bool = True,
     max_values: int = 8,
     rankdir: str = "LR",
     title: str | None = None,
@@ -1184,13 +1240,20 @@ def draw(
         max_depth: collapse every module call nested this deep (0: each top-level call is a
             box; 1: its children are). Implies ``group_modules``.
         color_by: ``"grad_norm"`` colours tensors by log10 of their gradient's norm, with a
-            legend (vanishing gradients show up dark).
+            legend (vanishing gradients show up dark). A collapsed module's box is coloured
+            by the norm of its parameters' gradients taken together (and says it).
         color_range: (low, high) log10 bounds of the colour scale, to compare two drawings.
         show_saved: list what each op keeps alive for backward, with bytes, and the total.
         show_broadcast: label the edges whose gradient the engine sums back to the input's
             shape (a hidden ``SumTo``). Exact while the graph's saved tensors are alive (it
             replays backward on the side); after a plain ``backward()`` it is inferred from
             shapes.
+        show_shapes: label each edge into an op (or into a collapsed module's box) with the
+            shape of the tensor it carries, ``(64, 16, 14, 14)``, as torchviz users expect.
+        show_intermediates: ``False`` draws no box for unnamed intermediate tensors: the
+            producing op (or module box) points straight at its consumers, so a network
+            collapsed with ``max_depth`` is one box per module, with shapes on the edges when
+            ``show_shapes``. Leaves, parameters, outputs and named tensors are still drawn.
         max_values: how many elements a tensor may have and still be printed in full.
         rankdir: Graphviz layout direction: ``"LR"`` (left to right) or ``"TB"``.
         title: a caption at the top.
@@ -1217,6 +1280,8 @@ def draw(
         color_range=color_range,
         show_saved=show_saved,
         show_broadcast=show_broadcast,
+        show_shapes=show_shapes,
+        show_intermediates=show_intermediates,
         max_values=max_values,
         rankdir=rankdir,
         title=title,
@@ -1291,6 +1356,8 @@ def backward_steps(
         color_range=None,
         show_saved=False,
         show_broadcast=False,
+        show_shapes=False,
+        show_intermediates=True,
         max_values=8,
         rankdir="LR",
     )

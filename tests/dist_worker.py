@@ -11,6 +11,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from dist_models import small_cnn  # noqa: E402
+
 import autograd as A  # noqa: E402
 import autograd.distributed as dist  # noqa: E402
 import nn  # noqa: E402
@@ -62,6 +64,8 @@ def main_scenarios(outdir):
     state("mlp", train(mlp()), out)
     state("bn_plain", train(mlp(bn=True)), out)
     state("bn_sync", train(mlp(bn=True), sync_bn=True), out)
+    state("cnn_plain", train(small_cnn(100 + r)), out)
+    state("cnn_sync", train(small_cnn(100 + r), sync_bn=True), out)
     out["mlp_buckets"] = np.array(len(DDP(mlp(), bucket_cap_mb=0.0001)._buckets))
 
     # no_sync: two micro-batches accumulate locally, the third reduces the sum.

@@ -59,3 +59,7 @@ def test_resnet(tmp_path):
     # The notes' numbers: 120,422,400 multiplies for the 5x5 conv, 12,443,648 with a bottleneck.
     assert result["inception"]["multiplies"] == [120_422_400, 12_443_648]
     assert result["inception"]["inception_shape"] == (1, 256, 28, 28)
+    # The deep plain and residual nets drawn one box per block, coloured by gradient norm.
+    for net in ("plain", "ResNet"):
+        dot = (tmp_path / f"resnet_grads_{net}.gv").read_text()
+        assert dot.count("|grad| of parameters") == 2 * 2 + 2  # blocks, stem and head

@@ -104,6 +104,15 @@ def test_sync_batchnorm_equals_batchnorm_on_the_whole_batch(results):
     _assert_same(res, "bn_sync", _train_single(_mlp(bn=True), halves=False))
 
 
+def test_a_cnn_with_batchnorm_plain_and_synchronised(results):
+    from dist_models import small_cnn
+
+    res, _ = results
+    _assert_same(res, "cnn_sync", _train_single(small_cnn(100), halves=False))
+    model = _train_single(small_cnn(100), halves=True)
+    _assert_same(res, "cnn_plain", model, keys={k for k, _ in model.named_parameters()})
+
+
 def test_plain_batchnorm_normalises_each_rank_on_its_own(results):
     res, _ = results
     model = _train_single(_mlp(bn=True), halves=True)
