@@ -15,7 +15,11 @@ class _Linear(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias):
-        out = x @ weight.T
+        if x.ndim > 2 and x.flags.c_contiguous:
+            # One GEMM over all leading dims (NumPy's batched matmul would loop over them).
+            out = (x.reshape(-1, x.shape[-1]) @ weight.T).reshape(*x.shape[:-1], weight.shape[0])
+        else:
+            out = x @ weight.T
         if bias is not None:
             out += bias
         need_x, need_weight, _ = ctx.needs_input_grad
@@ -28,7 +32,13 @@ class _Linear(Function):
         # Shapes were checked by forward, so the ops are applied directly (no argument checks).
         x, weight = ctx.saved_tensors
         need_x, need_weight, need_bias = ctx.needs_input_grad
-        grad_x = Matmul.apply(grad_out, weight) if need_x else None
+        grad_x = None
+        if need_x:
+            if grad_out.ndim > 2:
+                flat = Matmul.apply(grad_out.reshape(-1, ctx.weight_rows), weight)
+                grad_x = flat.reshape(*grad_out.shape[:-1], weight.shape[1])
+            else:
+                grad_x = Matmul.apply(grad_out, weight)
         grad_weight = grad_bias = None
         if need_weight:
             if x.ndim == 1:
