@@ -216,6 +216,27 @@ class Dropout(Module):
 
 
 # -------------------------------------------------------------------------- normalisation
+def _add_affine(module: Module, shape: tuple, affine: bool, bias: bool, device: Any, dtype: Any):
+    """A norm layer's ``weight`` (and ``bias``) of ``shape``, or None parameters without affine."""
+    if affine:
+        module.weight = Parameter(A.empty(*shape, device=device, dtype=dtype))
+        if bias:
+            module.bias = Parameter(A.empty(*shape, device=device, dtype=dtype))
+        else:
+            module.register_parameter("bias", None)
+    else:
+        module.register_parameter("weight", None)
+        module.register_parameter("bias", None)
+
+
+def _reset_affine(module: Module) -> None:
+    """weight = 1, bias = 0 (PyTorch's init of every norm layer's affine transform)."""
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if module.bias is not None:
+        init.zeros_(module.bias)
+
+
 class _NormBase(Module):
     """What BatchNorm and InstanceNorm share: PyTorch's parameters (``weight``, ``bias``) and
     buffers (``running_mean``, ``running_var``, ``num_batches_tracked``), and their reset."""
@@ -238,15 +259,7 @@ class _NormBase(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = Parameter(A.empty(num_features, device=device, dtype=dtype))
-            if bias:
-                self.bias = Parameter(A.empty(num_features, device=device, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _add_affine(self, (num_features,), affine, bias, device, dtype)
         if track_running_stats:
             self.register_buffer("running_mean", A.zeros(num_features, device=device, dtype=dtype))
             self.register_buffer("running_var", A.ones(num_features, device=device, dtype=dtype))
@@ -265,10 +278,7 @@ class _NormBase(Module):
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def extra_repr(self) -> str:
         return (
@@ -360,22 +370,11 @@ class LayerNorm(Module):
         self.normalized_shape = tuple(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(A.empty(*self.normalized_shape, device=device, dtype=dtype))
-            if bias:
-                self.bias = Parameter(A.empty(*self.normalized_shape, device=device, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _add_affine(self, self.normalized_shape, elementwise_affine, bias, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        if self.elementwise_affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)

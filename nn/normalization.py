@@ -8,14 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import autograd as A
 from autograd import Tensor
 
 from . import functional as F
-from . import init
-from .layers import _BatchNorm, _NormBase
+from .layers import _add_affine, _BatchNorm, _NormBase, _reset_affine
 from .module import Module
-from .parameter import Parameter
 
 
 class BatchNorm3d(_BatchNorm):
@@ -122,22 +119,11 @@ class GroupNorm(Module):
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        if affine:
-            self.weight = Parameter(A.empty(num_channels, device=device, dtype=dtype))
-            if bias:
-                self.bias = Parameter(A.empty(num_channels, device=device, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _add_affine(self, (num_channels,), affine, bias, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
