@@ -44,9 +44,9 @@ capture is kept alive) and later calls launch the graph.
 
 from __future__ import annotations
 
+import builtins
 import copy
 import functools
-import operator
 import sys
 import warnings
 import weakref
@@ -99,6 +99,7 @@ class _Recorder:
         self.side_effect_at: int | None = None
         self.refused: str | None = None
         self.random = False
+        self.fresh_constants: set[int] = set()  # ids of arrays made fresh by constant factories
         for array in input_arrays:
             self._new_slot(array)
 
@@ -161,6 +162,29 @@ def _recording_apply(cls: type, *args: Any, **kwargs: Any) -> Any:
         else:
             spec.append(_Value(arg))
             flags.append(None)
+    # Arrays passed by keyword (conv's weight gradient gets x's columns as ``col=``) are read
+    # like positional ones: their slots follow the positional arguments, their names go in
+    # ``kw_names``; the other keyword arguments are recorded by value.
+    static_kwargs = {}
+    kw_names = []
+    for name, value in kwargs.items():
+        if (
+            value is not None
+            and not isinstance(value, Tensor)
+            and hasattr(value, "shape")
+            and (hasattr(value, "dtype"))
+        ):
+            if id(value) not in rec.slot_of and rec.refused is None:
+                rec.refused = (
+                    f"{cls.__name__} received an array computed outside the ops the recorder sees"
+                )
+            kw_names.append(name)
+            spec.append(rec.read(value))
+        elif isinstance(value, Tensor):
+            rec.refused = rec.refused or f"{cls.__name__} received a Tensor by keyword"
+            static_kwargs[name] = value
+        else:
+            static_kwargs[name] = value
     rec.depth += 1
     try:
         result = _ORIGINAL_APPLY(cls, *args, **kwargs)
@@ -183,8 +207,8 @@ def _recording_apply(cls: type, *args: Any, **kwargs: Any) -> Any:
             if node._backend.is_array(value):
                 extra.append(("attr", name, rec.write(value)))
     payload = (
-        cls, in_backend, results[0]._backend, tuple(flags), kwargs, type(result) is tuple,
-        tuple(extra),
+        cls, in_backend, results[0]._backend, tuple(flags), static_kwargs, type(result) is tuple,
+        tuple(extra), tuple(kw_names),
     )  # fmt: skip
     rec.program.append(("apply", payload, tuple(spec), outs))
     return result
@@ -218,6 +242,9 @@ def _recording_inplace(t: Tensor, op: str, other: Any) -> None:
 # Callers of Tensor._make whose new arrays are constants (factories without randomness, the
 # backward seed of ones, zeros for unused outputs) or arrays already known (detach).
 _CONSTANT_MAKERS = {"_finish", "from_numpy", "_roots_and_grads", "_materialize", "detach"}
+# Of those, the ones whose arrays are new memory that nothing outside the step can see or change
+# (factories, the backward seed, zero gradients): calls that read only such arrays are folded.
+_FRESH_CONSTANT_MAKERS = {"_finish", "_roots_and_grads", "_materialize"}
 
 
 def _recording_make(
@@ -232,6 +259,8 @@ def _recording_make(
             rec.untracked[id(data)] = f"a random factory ({maker})"
         elif caller not in _CONSTANT_MAKERS:
             rec.untracked[id(data)] = f"{caller}()"
+        elif caller in _FRESH_CONSTANT_MAKERS:
+            rec.fresh_constants.add(id(data))
         rec.keep.append(data)
     return _ORIGINAL_MAKE(data, backend, requires_grad, grad_fn, out_idx)
 
@@ -421,7 +450,13 @@ class Schedule:
         self.n_inputs = n_inputs
         self.n_slots = rec.n_slots
         self.bound = dict(rec.bound)
-        self.program = rec.program
+        handed_out = set(_output_slots(_output_spec(outputs, rec)))
+        for leaf in list(rec.leaves.values()) + [p for o in opts for p in o._compile_params()]:
+            if leaf.grad is not None and id(leaf.grad.data) in rec.slot_of:
+                handed_out.add(rec.slot_of[id(leaf.grad.data)])
+        before = set(self.bound)
+        self.program = _fold_constants(rec, self.bound, handed_out)
+        self.folded = set(self.bound) - before  # constants nothing writes: never snapshotted
         self.reads = any(kind == "read" for kind, *_ in rec.program)
         self.written_before_read = _written_before_last_read(rec.program, self.bound)
         self.random = rec.random
@@ -462,10 +497,12 @@ class Schedule:
             self.leaves.append((leaf, leaf.data, slot))
         self.opts = [(opt, opt._compile_guard()) for opt in opts]
         self.modules = [(weakref.ref(m), m.training) for m in rec.modules.values()]
-        self.run_list = [_instruction(*step) for step in self.program]
         self.frees = self._last_uses()
+        self.replay = _generate(self, free=True)
+        self.replay_step = _generate(self, free=True, finish=True)
         self.graph = None  # a CUDA graph, once captured
         self.grad_guards: list = []
+        self._guards = None  # made on first use, after guard_grads
 
     def _last_uses(self) -> list:
         """Per call, the slots nothing later reads: a replay drops them there, as backward frees
@@ -500,29 +537,19 @@ class Schedule:
             self.grad_guards.append((leaf, before is None, before if exact else None))
 
     def guards_hold(self) -> bool:
-        for leaf, array, _ in self.leaves:
-            if leaf.data is not array:
-                return False
-        for leaf, was_none, buffer in self.grad_guards:
-            grad = leaf.grad
-            if (grad is None) != was_none or (buffer is not None and grad.data is not buffer):
-                return False
-        for ref, training in self.modules:
-            module = ref()
-            if module is None or module.training != training:
-                return False
-        for opt, snapshot in self.opts:
-            if opt._compile_guard() != snapshot:
-                return False
-        return True
+        """Do the assumptions of the recording still hold? (Generated once: ``_guard_source``.)"""
+        check = self._guards
+        if check is None:
+            check = self._guards = _guard_function(self)
+        return check()
 
     def structure(self) -> list:
         """What two recordings must share: every call, its arguments' slots and values."""
         out = []
         for kind, payload, ins, outs in self.program:
             if kind == "apply":
-                cls, backend, out_backend, flags, kwargs, multi, extra = payload
-                key = (cls, backend, out_backend, flags, _Value(kwargs), multi, extra)
+                cls, backend, out_backend, flags, kwargs, multi, extra, kw_names = payload
+                key = (cls, backend, out_backend, flags, _Value(kwargs), multi, extra, kw_names)
             elif kind == "read":
                 key = (payload[0], payload[1])
             else:
@@ -544,19 +571,17 @@ class Schedule:
 
     # ---------------------------------------------------------------- replay
     def run(self, input_arrays: list, free: bool = True) -> list:
-        """The calls on ``input_arrays``; the frame of slots after them. ``free=False`` keeps
-        every intermediate (a CUDA graph capture needs all its arrays alive)."""
-        frame = self.template.copy()
-        frame[: self.n_inputs] = input_arrays
-        if not free:
-            for instruction in self.run_list:
-                instruction(frame)
-            return frame
-        for instruction, dead in zip(self.run_list, self.frees):
-            instruction(frame)
-            for slot in dead:
-                frame[slot] = None
-        return frame
+        """The calls on ``input_arrays``; the frame of slots after them (the inputs, bound
+        arrays, outputs and ``.grad`` slots; the intermediates were dropped at their last
+        reader). ``free=False`` keeps every slot (a CUDA graph capture needs all its arrays
+        alive)."""
+        if free:
+            return self.replay(input_arrays)
+        return _generate(self, free=False)(input_arrays)
+
+    def source(self) -> str:
+        """The Python source a replay runs (see ``_generate``)."""
+        return self.replay.source
 
     def finish(self, frame: list) -> Any:
         """Hand the replay's results to the world: leaves' ``.grad``, then the return value."""
@@ -634,6 +659,41 @@ def _call_name(kind: str, payload: Any) -> str:
     return f"engine {kind}"
 
 
+def _fold_constants(rec: _Recorder, bound: dict, handed_out: set) -> list:
+    """The program without the calls that only read fresh constants (the backward seed's
+    broadcast to the loss's shape, a factory's zeros scaled): their recorded results become
+    bound constants in ``bound``. A call is folded only if it draws no random numbers, and
+    nothing in the step writes its results in place or hands them out (outputs, ``.grad``)."""
+    constants = {slot for slot, a in bound.items() if id(a) in rec.fresh_constants}
+    if not constants:
+        return rec.program
+    written = set(handed_out)
+    for kind, _payload, ins, _outs in rec.program:
+        if kind in ("inplace", "accumulate"):
+            written.add(ins[0])
+        elif kind == "duty":
+            written.update(s for s in ins if not isinstance(s, _Value))
+    array_of = {rec.slot_of[id(a)]: a for a in rec.keep if id(a) in rec.slot_of}
+    program = []
+    for step in rec.program:
+        kind, payload, ins, outs = step
+        if kind == "apply" and not getattr(payload[0], "draws_random", False):
+            slots = [s for s in ins if not isinstance(s, _Value)]
+            made = list(outs) + [slot for _, _, slot in payload[6]]
+            if (
+                slots
+                and all(s in constants for s in slots)
+                and not any(s in written for s in made)
+                and all(s in array_of for s in made)
+            ):
+                for slot in made:
+                    bound[slot] = array_of[slot]
+                    constants.add(slot)
+                continue
+        program.append(step)
+    return program
+
+
 def _written_before_last_read(program: list, bound: dict) -> list:
     """State arrays written in place before the last host read: a replay that stops at a read
     (another value than recorded) puts them back before running the step eagerly."""
@@ -652,108 +712,225 @@ def _written_before_last_read(program: list, bound: dict) -> list:
     return list(written.values())
 
 
-def _instruction(kind: str, payload: Any, ins: tuple, outs: tuple) -> Callable[[list], None]:
-    """One replayable call, as a closure over its slots (the replay loop just calls these)."""
+class _Source:
+    """Python source for a replay, and the objects its names stand for."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.names: dict[str, Any] = {}
+        self.by_id: dict[int, str] = {}
+
+    def const(self, value: Any, hint: str = "k") -> str:
+        """A name for ``value`` in the generated function's globals (one per object)."""
+        name = self.by_id.get(id(value))
+        if name is None:
+            name = f"{hint}{len(self.names)}"
+            self.names[name] = value
+            self.by_id[id(value)] = name
+        return name
+
+    def arg(self, slot: Any) -> str:
+        return self.const(slot.value, "v") if isinstance(slot, _Value) else f"s{slot}"
+
+
+def _generate(schedule: Schedule, free: bool, finish: bool = False) -> Callable[[list], Any]:
+    """The schedule as one straight-line Python function of the input arrays: each slot a local
+    variable, each bound array, ctx, ``forward`` and value a global of the function, and a
+    ``del`` after each slot's last reader (``free``; a CUDA graph capture keeps everything).
+    It returns the frame: a list with the inputs, bound arrays, outputs and ``.grad`` slots;
+    with ``finish``, it does ``Schedule.finish``'s work itself and returns the step's result."""
+    src = _Source()
+    src.names.update(_Diverged=_Diverged, _equal_read=_equal_read, _Tensor_make=Tensor._make)
+    body = src.lines
+    inputs = ", ".join(f"s{i}" for i in range(schedule.n_inputs))
+    if schedule.n_inputs:
+        body.append(f"({inputs},) = inputs")
+    for slot, array in schedule.bound.items():
+        src.names[f"s{slot}"] = array
+    for i, step in enumerate(schedule.program):
+        _emit(src, i, *step)
+        dead = [f"s{s}" for s in schedule.frees[i] if s not in schedule.bound] if free else []
+        if dead:
+            body.append(f"del {', '.join(dead)}")
+    if finish:
+        _emit_finish(src, schedule)
+        return _exec(src, schedule)
+    kept = _kept_slots(schedule) if free else range(schedule.n_slots)
+    made = set(range(schedule.n_inputs))
+    for kind, payload, _ins, outs in schedule.program:
+        made.update(outs)
+        if kind == "apply":
+            made.update(slot for _, _, slot in payload[6])
+    src.names["_template"] = schedule.template
+    body.append("frame = _template.copy()")
+    for slot in sorted(set(kept) & made):
+        body.append(f"frame[{slot}] = s{slot}")
+    body.append("return frame")
+    return _exec(src, schedule)
+
+
+def _exec(src: _Source, schedule: Schedule) -> Callable[[list], Any]:
+    text = "def replay(inputs):\n" + "".join(f"    {line}\n" for line in src.lines)
+    namespace = dict(src.names)
+    exec(builtins.compile(text, f"<replay of {len(schedule.program)} calls>", "exec"), namespace)  # noqa: S102
+    replay = namespace["replay"]
+    replay.source = text
+    return replay
+
+
+def _guard_function(schedule: Schedule) -> Callable[[], bool]:
+    """``Schedule.guards_hold`` as one generated function: each leaf's array identity, each
+    parameter's ``.grad`` as the recording found it, each module's ``training`` flag (modules
+    by weak reference), each optimizer's ``_compile_guard()`` snapshot."""
+    src = _Source()
+    body = src.lines
+    for leaf, array, _ in schedule.leaves:
+        leaf_name, array_name = src.const(leaf, "leaf"), src.const(array, "a")
+        body.append(f"if {leaf_name}.data is not {array_name}: return False")
+    for leaf, was_none, buffer in schedule.grad_guards:
+        body.append(f"g = {src.const(leaf, 'leaf')}._grad")
+        body.append(f"if g is {'not ' if was_none else ''}None: return False")
+        if buffer is not None:
+            body.append(f"if g.data is not {src.const(buffer, 'a')}: return False")
+    for ref, training in schedule.modules:
+        body.append(f"m = {src.const(ref, 'ref')}()")
+        body.append(f"if m is None or m.training != {training!r}: return False")
+    for opt, snapshot in schedule.opts:
+        guard = f"{src.const(opt, 'opt')}._compile_guard()"
+        body.append(f"if {guard} != {src.const(snapshot, 'snapshot')}: return False")
+    body.append("return True")
+    text = "def guards():\n" + "".join(f"    {line}\n" for line in body)
+    namespace = dict(src.names)
+    exec(builtins.compile(text, "<replay guards>", "exec"), namespace)  # noqa: S102
+    return namespace["guards"]
+
+
+def _replay_ctx(cls: type, backend: Any, flags: tuple, keeps_saved: bool) -> Any:
+    """The one ctx of a call site, reused by every replay (nothing keeps it past the call).
+
+    It is an instance of a subclass of ``cls`` made for the site: what ``forward`` asks ctx
+    (``needs_input_grad``, ``xp``, ``backend``) is answered by class attributes fixed at
+    recording time instead of properties computed per call, and ``save_for_backward`` stores
+    nothing unless a later call reads what was saved."""
+    namespace = {
+        "__slots__": (),
+        "needs_input_grad": tuple(map(bool, flags)),
+        "xp": backend.xp,
+        "backend": backend,
+    }
+    if not keeps_saved:
+        namespace["save_for_backward"] = _save_nothing
+    site = type(cls.__name__, (cls,), namespace)
+    ctx = object.__new__(site)
+    ctx._backend = backend
+    ctx._saved = None
+    ctx._next = flags
+    return ctx
+
+
+def _save_nothing(ctx: Any, *arrays: Any) -> None:
+    """``save_for_backward`` of a replayed call: no backward will read it."""
+
+
+def _emit_finish(src: _Source, schedule: Schedule) -> None:
+    """``Schedule.finish`` as source: the leaves' ``.grad`` (set directly: the recording's eager
+    run passed the setter's checks with these very shapes, dtypes and devices), then the
+    step's return value."""
+    body = src.lines
+    for leaf, _, slot in schedule.leaves:
+        name = src.const(leaf, "leaf")
+        if slot is None:
+            body.append(f"{name}._grad = None")
+            continue
+        backend = src.const(leaf._backend, "backend")
+        body.append(f"g = {name}._grad")
+        body.append(
+            f"if g is None or g.data is not s{slot}: {name}._grad = _Tensor_make(s{slot}, "
+            f"{backend})"
+        )
+    body.append(f"return {_rebuild_source(src, schedule.outputs)}")
+
+
+def _rebuild_source(src: _Source, spec: Any) -> str:
+    """``_rebuild`` as an expression over the slots' local variables."""
+    kind = spec[0]
+    if kind == "tensor":
+        return f"_Tensor_make(s{spec[1]}, {src.const(spec[2], 'backend')})"
+    if kind in ("tuple", "list"):
+        items = "".join(f"{_rebuild_source(src, s)}, " for s in spec[1])
+        return f"({items})" if kind == "tuple" else f"[{items}]"
+    if kind == "dict":
+        items = ", ".join(
+            f"{src.const(k, 'key')}: {_rebuild_source(src, s)}" for k, s in spec[1].items()
+        )
+        return "{" + items + "}"
+    return src.const(spec[1], "v")
+
+
+def _kept_slots(schedule: Schedule) -> set:
+    keep = set(range(schedule.n_inputs))
+    keep |= {slot for _, _, slot in schedule.leaves if slot is not None}
+    keep |= set(_output_slots(schedule.outputs))
+    return keep
+
+
+def _emit(src: _Source, i: int, kind: str, payload: Any, ins: tuple, outs: tuple) -> None:
+    """The source lines of one call."""
+    body = src.lines
     if kind == "apply":
-        cls, backend, out_backend, flags, kwargs, multi, extra = payload
-        forward = cls.forward
-        ndarray = out_backend.ndarray
-        asarray = out_backend.xp.asarray
-        # One ctx per call site, reused by every replay: nothing keeps it past the call.
-        ctx = object.__new__(cls)
-        ctx._backend = backend
-        ctx._saved = None
-        ctx._next = flags
-        slots = [s for s in ins if isinstance(s, int)]
-        if len(slots) == len(ins):
-            gather = operator.itemgetter(*slots) if len(slots) > 1 else None
-            only = slots[0] if len(slots) == 1 else None
+        cls, backend, out_backend, flags, kwargs, multi, extra, kw_names = payload
+        ctx = _replay_ctx(cls, backend, flags, any(what == "saved" for what, _, _ in extra))
+        c = src.const(ctx, f"ctx{i}_")
+        forward = src.const(cls.forward, "forward")
+        ndarray = src.const(out_backend.ndarray, "ndarray")
+        asarray = src.const(out_backend.xp.asarray, "asarray")
+        n_pos = len(ins) - len(kw_names)
+        args = [c] + [src.arg(s) for s in ins[:n_pos]]
+        args += [f"{k}={src.const(v, 'v')}" for k, v in kwargs.items()]
+        args += [f"{k}=s{s}" for k, s in zip(kw_names, ins[n_pos:])]
+        call = f"{forward}({', '.join(args)})"
+        if multi:
+            body.append(f"o = {call}")
+            for j, slot in enumerate(outs):
+                body.append(f"s{slot} = o[{j}]")
+                body.append(f"if type(s{slot}) is not {ndarray}: s{slot} = {asarray}(s{slot})")
         else:
-            template = [None if isinstance(s, int) else s.value for s in ins]
-            positions = [(i, s) for i, s in enumerate(ins) if isinstance(s, int)]
-
-        def run(frame: list) -> None:
-            if gather is not None:
-                args = gather(frame)
-            elif only is not None:
-                args = (frame[only],)
+            (slot,) = outs
+            body.append(f"s{slot} = {call}")
+            body.append(f"if type(s{slot}) is not {ndarray}: s{slot} = {asarray}(s{slot})")
+        for what, key, slot in extra:
+            if what == "saved":
+                body.append(f"s{slot} = {c}._saved[{key}]")
             else:
-                args = template.copy()
-                for i, s in positions:
-                    args[i] = frame[s]
-            out = forward(ctx, *args, **kwargs)
-            if multi:
-                for slot, o in zip(outs, out):
-                    frame[slot] = o if type(o) is ndarray else asarray(o)
-            else:
-                frame[outs[0]] = out if type(out) is ndarray else asarray(out)
-            for kind, key, slot in extra:
-                frame[slot] = ctx._saved[key] if kind == "saved" else getattr(ctx, key)
-
-        if len(slots) != len(ins):
-            gather = only = None
-        return run
-    if kind == "inplace":
+                body.append(f"s{slot} = {c}.{key}")
+    elif kind == "inplace":
         op, backend = payload
         target, other = ins
-        make = Tensor._make
-
-        def run(frame: list) -> None:
-            value = other.value if isinstance(other, _Value) else frame[other]
-            _ORIGINAL_INPLACE(make(frame[target], backend), op, value)
-
-        return run
-    if kind == "add":
-        xp = payload
-        a, b = ins
+        inplace = src.const(_ORIGINAL_INPLACE, "inplace")
+        b = src.const(backend, "backend")
+        body.append(f"{inplace}(_Tensor_make(s{target}, {b}), {op!r}, {src.arg(other)})")
+    elif kind == "add":
         (out,) = outs
-
-        def run(frame: list) -> None:
-            frame[out] = xp.add(frame[a], frame[b])
-
-        return run
-    if kind == "copy":
-        (source,) = ins
-        (out,) = outs
-
-        def run(frame: list) -> None:
-            frame[out] = frame[source].copy()
-
-        return run
-    if kind == "total":
-        xp = payload
-        (out,) = outs
-
-        def run(frame: list) -> None:
-            frame[out] = xp.stack([frame[s] for s in ins]).sum(axis=0)
-
-        return run
-    if kind == "accumulate":
-        xp = payload
+        body.append(f"s{out} = {src.const(payload.add, 'add')}(s{ins[0]}, s{ins[1]})")
+    elif kind == "copy":
+        body.append(f"s{outs[0]} = s{ins[0]}.copy()")
+    elif kind == "total":
+        stack = src.const(payload.stack, "stack")
+        parts = ", ".join(f"s{s}" for s in ins)
+        body.append(f"s{outs[0]} = {stack}([{parts}]).sum(axis=0)")
+    elif kind == "accumulate":
         buffer, data = ins
-
-        def run(frame: list) -> None:
-            xp.add(frame[buffer], frame[data], out=frame[buffer])
-
-        return run
-    if kind == "duty":
+        body.append(f"{src.const(payload.add, 'add')}(s{buffer}, s{data}, out=s{buffer})")
+    elif kind == "duty":
         original, backend = payload
-
-        def run(frame: list) -> None:
-            original(backend, *[s.value if isinstance(s, _Value) else frame[s] for s in ins])
-
-        return run
-    if kind == "read":
+        args = ", ".join([src.const(backend, "backend")] + [src.arg(s) for s in ins])
+        body.append(f"{src.const(original, 'duty')}({args})")
+    elif kind == "read":
         original, backend, seen = payload
-        (slot,) = ins
-
-        def run(frame: list) -> None:
-            now = original(backend, frame[slot])
-            if not _equal_read(now, seen):
-                raise _Diverged
-
-        return run
-    raise AssertionError(f"unknown instruction {kind}")
+        call = f"{src.const(original, 'read')}({src.const(backend, 'backend')}, s{ins[0]})"
+        body.append(f"if not _equal_read({call}, {src.const(seen, 'seen')}): raise _Diverged")
+    else:
+        raise AssertionError(f"unknown instruction {kind}")
 
 
 def _equal_read(now: Any, seen: Any) -> bool:
@@ -924,14 +1101,18 @@ class CompiledStep:
             saved = _save_rngs(schedule) if schedule.random else []
             state = [(a, a.copy()) for a in schedule.written_before_read]
             try:
-                frame = schedule.run(arrays)
+                result = schedule.replay_step(arrays)
             except _Diverged:
                 for array, copy_ in state:
                     array[...] = copy_
                 _restore_rngs(schedule, saved)
                 raise
+            self.replays += 1
+            return result
         else:
-            frame = schedule.run(arrays)
+            result = schedule.replay_step(arrays)
+            self.replays += 1
+            return result
         self.replays += 1
         return schedule.finish(frame)
 
@@ -984,7 +1165,8 @@ class _Snapshot:
     """Copies of everything a schedule may write (bound arrays, leaves' .grad, generators)."""
 
     def __init__(self, schedule: Schedule) -> None:
-        self.arrays = [(a, a.copy()) for a in schedule.bound.values()]
+        folded = schedule.folded
+        self.arrays = [(a, a.copy()) for s, a in schedule.bound.items() if s not in folded]
         self.grads = [(leaf, leaf.grad) for leaf, _, _ in schedule.leaves]
         self.rngs = _save_rngs(schedule)
         self.schedule = schedule
