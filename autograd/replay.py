@@ -99,7 +99,8 @@ class _Recorder:
         self.side_effect_at: int | None = None
         self.refused: str | None = None
         self.random = False
-        self.fresh_constants: set[int] = set()  # ids of arrays made fresh by constant factories
+        self.constants: set[int] = set()  # ids of arrays made by _CONSTANT_MAKERS in the step
+        self.fresh_constants: set[int] = set()  # ... of those, made fresh by constant factories
         for array in input_arrays:
             self._new_slot(array)
 
@@ -151,13 +152,18 @@ def _recording_apply(cls: type, *args: Any, **kwargs: Any) -> Any:
             spec.append(rec.read(arg.data))
             flags.append(True if (arg.requires_grad and _function._state.enabled) else None)
         elif arg is not None and hasattr(arg, "shape") and hasattr(arg, "dtype"):
-            if id(arg) not in rec.slot_of and rec.refused is None:
+            if id(arg) not in rec.slot_of and id(arg) not in rec.constants and not rec.refused:
                 # An array made in Python outside the ops (an index grid, a mask): a replay would
                 # reuse the recorded one.
                 rec.refused = (
                     f"{cls.__name__} received an array computed outside the ops the recorder sees"
                 )
             spec.append(rec.read(arg))
+            flags.append(None)
+        elif type(arg) in (tuple, list) and any(_holds_array(item) for item in arg):
+            # An index tuple with arrays in it (``t[idx]``, max-pool's gather): its arrays are
+            # read like arguments, the rest kept by value.
+            spec.append(_pack(rec, cls, arg))
             flags.append(None)
         else:
             spec.append(_Value(arg))
@@ -174,7 +180,7 @@ def _recording_apply(cls: type, *args: Any, **kwargs: Any) -> Any:
             and hasattr(value, "shape")
             and (hasattr(value, "dtype"))
         ):
-            if id(value) not in rec.slot_of and rec.refused is None:
+            if id(value) not in rec.slot_of and id(value) not in rec.constants and not rec.refused:
                 rec.refused = (
                     f"{cls.__name__} received an array computed outside the ops the recorder sees"
                 )
@@ -241,10 +247,15 @@ def _recording_inplace(t: Tensor, op: str, other: Any) -> None:
 
 # Callers of Tensor._make whose new arrays are constants (factories without randomness, the
 # backward seed of ones, zeros for unused outputs) or arrays already known (detach).
-_CONSTANT_MAKERS = {"_finish", "from_numpy", "_roots_and_grads", "_materialize", "detach"}
+# Ops that build a constant from shapes alone (never from data): average pooling's per-window
+# scales, adaptive pooling's and resampling's averaging matrices.
+_SHAPE_CONSTANT_MAKERS = {"avg_pool", "adaptive_avg_pool", "_matrix"}
+_CONSTANT_MAKERS = {
+    "_finish", "from_numpy", "_roots_and_grads", "_materialize", "detach", *_SHAPE_CONSTANT_MAKERS
+}  # fmt: skip
 # Of those, the ones whose arrays are new memory that nothing outside the step can see or change
 # (factories, the backward seed, zero gradients): calls that read only such arrays are folded.
-_FRESH_CONSTANT_MAKERS = {"_finish", "_roots_and_grads", "_materialize"}
+_FRESH_CONSTANT_MAKERS = {"_finish", "_roots_and_grads", "_materialize", *_SHAPE_CONSTANT_MAKERS}
 
 
 def _recording_make(
@@ -253,16 +264,93 @@ def _recording_make(
     """``Tensor._make`` while recording: note arrays made outside the ops (see ``read``)."""
     rec = _recorder
     if rec is not None and not rec.depth and id(data) not in rec.slot_of:
-        caller = sys._getframe(1).f_code.co_name
-        maker = sys._getframe(2).f_code.co_name if caller == "_finish" else caller
+        depth = 1
+        code = sys._getframe(depth).f_code
+        while code.co_name.startswith("<"):  # a comprehension: its function is one frame up
+            depth += 1
+            code = sys._getframe(depth).f_code
+        caller = code.co_name
+        known = (code.co_filename, caller) in _constant_maker_codes()
+        maker = sys._getframe(depth + 1).f_code.co_name if known and caller == "_finish" else caller
         if maker.startswith("rand"):
             rec.untracked[id(data)] = f"a random factory ({maker})"
-        elif caller not in _CONSTANT_MAKERS:
-            rec.untracked[id(data)] = f"{caller}()"
-        elif caller in _FRESH_CONSTANT_MAKERS:
-            rec.fresh_constants.add(id(data))
+        elif not known:
+            rec.untracked[id(data)] = f"{caller}() ({code.co_filename.rsplit('/', 1)[-1]})"
+        else:
+            rec.constants.add(id(data))
+            if caller in _FRESH_CONSTANT_MAKERS:
+                rec.fresh_constants.add(id(data))
         rec.keep.append(data)
     return _ORIGINAL_MAKE(data, backend, requires_grad, grad_fn, out_idx)
+
+
+@functools.cache
+def _constant_maker_codes() -> frozenset:
+    """(file, name) of the functions in ``_CONSTANT_MAKERS``: matched by file too, so that a
+    function of the same name elsewhere (a backward's own ``_finish``) is not taken for one."""
+    from . import factories, tensor
+    from .ops import pool
+
+    found = set()
+    for module in (factories, _function, tensor, pool):
+        for name in _CONSTANT_MAKERS:
+            obj = getattr(module, name, None) or getattr(
+                getattr(module, "Tensor", None), name, None
+            )
+            code = getattr(obj, "__code__", None)
+            if code is not None and code.co_filename == module.__file__:
+                found.add((code.co_filename, name))
+    return frozenset(found)
+
+
+def _recording_pure(original: Callable) -> Callable:
+    """A function of arrays (and values) to arrays that backward rules call outside the ops
+    (conv's im2col of the gradient, the RNN cells' array backward): recorded as one call."""
+
+    @functools.wraps(original)
+    def pure(*args: Any) -> Any:
+        rec = _recorder
+        if rec is None or rec.depth or _holds_tensor(args):
+            return original(*args)  # on Tensors (create_graph) its ops are recorded one by one
+        spec = tuple(_pack(rec, original, a) for a in args)
+        rec.depth += 1
+        try:
+            result = original(*args)
+        finally:
+            rec.depth -= 1
+        paths: list = []
+        _output_paths(result, (), paths)
+        outs = tuple(rec.write(array) for _, array in paths)
+        payload = (original, tuple(path for path, _ in paths))
+        rec.program.append(("call", payload, spec, outs))
+        return result
+
+    return pure
+
+
+def _holds_tensor(value: Any) -> bool:
+    if isinstance(value, (tuple, list)):
+        return any(_holds_tensor(v) for v in value)
+    return isinstance(value, Tensor)
+
+
+def _output_paths(value: Any, path: tuple, out: list) -> None:
+    if isinstance(value, (tuple, list)):
+        for i, v in enumerate(value):
+            _output_paths(v, path + (i,), out)
+    elif hasattr(value, "shape") and hasattr(value, "dtype"):
+        out.append((path, value))
+
+
+# (module, function) recorded by ``_recording_pure`` while a step records; a name a module no
+# longer has is skipped (the arrays it would make are then refused, so nothing goes wrong).
+_PURE_CALLS = (
+    ("autograd.ops.conv", "_columns"),
+    ("autograd.ops.recurrent", "_rnn_backward"),
+    ("autograd.ops.recurrent", "_lstm_backward"),
+    ("autograd.ops.recurrent", "_gru_backward"),
+    ("autograd.ops.recurrent", "_weight_grads"),
+)
 
 
 def _recording_add_arrays(a: Tensor, b: Tensor) -> Tensor:
@@ -349,6 +437,56 @@ def _recording_to_host(original: Callable) -> Callable:
     return to_host
 
 
+class _Pack:
+    """A tuple or list argument holding arrays: its items are slots, ``_Value``s or packs."""
+
+    __slots__ = ("kind", "items")
+
+    def __init__(self, kind: type, items: tuple) -> None:
+        self.kind = kind
+        self.items = items
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is _Pack and self.kind is other.kind and self.items == other.items
+
+    def __hash__(self) -> int:
+        return hash(self.items)
+
+
+def _holds_array(value: Any) -> bool:
+    if type(value) in (tuple, list):
+        return any(_holds_array(v) for v in value)
+    return not isinstance(value, Tensor) and hasattr(value, "shape") and hasattr(value, "dtype")
+
+
+def _pack(rec: _Recorder, cls: Any, value: Any) -> Any:
+    if type(value) in (tuple, list):
+        if not any(_holds_array(v) for v in value):
+            return _Value(value)
+        return _Pack(type(value), tuple(_pack(rec, cls, v) for v in value))
+    if isinstance(value, Tensor):
+        rec.refused = rec.refused or f"{cls.__name__} received a Tensor inside a tuple"
+        return _Value(value)
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        if id(value) not in rec.slot_of and id(value) not in rec.constants and not rec.refused:
+            rec.refused = (
+                f"{cls.__name__} received an array computed outside the ops the recorder sees"
+            )
+        return rec.read(value)
+    return _Value(value)
+
+
+def _slots_in(ins: Any) -> list:
+    """The slots an instruction's arguments read (inside packs too), in order."""
+    out = []
+    for s in ins:
+        if isinstance(s, _Pack):
+            out += _slots_in(s.items)
+        elif not isinstance(s, _Value):
+            out.append(s)
+    return out
+
+
 class _Value:
     """A non-array argument, recorded by value."""
 
@@ -364,9 +502,21 @@ class _Value:
         return 0
 
 
+# Objects a forward only stores on ctx for its backward, made anew by every call: two recordings
+# hold different ones, equal by type. A replay hands its call the recorded one, which no backward
+# reads (the RNN steps' ``SequenceWeightGrad``, where a layer's steps leave their weight-gradient
+# shares).
+_PER_CALL_OBJECTS = {
+    ("autograd.ops.recurrent", "SequenceWeightGrad"),
+    ("autograd.ops.recurrent", "_ArrayMath"),  # holds only its array module
+}
+
+
 def _same_value(a: Any, b: Any) -> bool:
     if type(a) is not type(b):
         return False
+    if (type(a).__module__, type(a).__name__) in _PER_CALL_OBJECTS:
+        return True
     if isinstance(a, (tuple, list)):
         return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b))
     if isinstance(a, dict):
@@ -418,6 +568,10 @@ class _recording:
         if module_file is not None and "record_module_call" in module_file.__dict__:
             original = module_file.__dict__["record_module_call"]
             self._patch(module_file, "record_module_call", _recording_module_call(original))
+        for module_name, name in _PURE_CALLS:
+            module = sys.modules.get(module_name)
+            if module is not None and name in module.__dict__:
+                self._patch(module, name, _recording_pure(module.__dict__[name]))
         for cls in _backend_classes():
             for name in _DUTIES:
                 if name in cls.__dict__:
@@ -478,7 +632,18 @@ class Schedule:
                 raise NotReplayable(
                     f"{type(module).__name__} has forward hooks: a replay would skip them"
                 )
-        leaves = dict(rec.leaves)
+        leaves = {}
+        for key, leaf in rec.leaves.items():
+            slot = rec.slot_of.get(id(leaf.data))
+            if slot is not None and slot < n_inputs:
+                raise NotReplayable(
+                    "a Tensor argument requires grad: a replay would set .grad on the recorded "
+                    "argument, not on this call's (make it a parameter, or pass it without "
+                    "requires_grad)"
+                )
+            if slot is not None and slot not in rec.bound:
+                continue  # a leaf made inside the step (x.detach().requires_grad_()): not state
+            leaves[key] = leaf
         for opt in opts:
             for p in opt._compile_params():
                 leaves[id(p)] = p
@@ -515,7 +680,7 @@ class Schedule:
             made = list(outs)
             if kind == "apply":
                 made += [slot for _, _, slot in payload[6]]
-            for slot in made + [s for s in ins if isinstance(s, int)]:
+            for slot in made + _slots_in(ins):
                 last[slot] = i
         frees: list[list[int]] = [[] for _ in self.program]
         for slot, i in last.items():
@@ -603,6 +768,9 @@ class Schedule:
         def name(slot: Any) -> str:
             if isinstance(slot, _Value):
                 return repr(slot.value)
+            if isinstance(slot, _Pack):
+                inner = ", ".join(name(s) for s in slot.items)
+                return f"({inner},)" if slot.kind is tuple else f"[{inner}]"
             return f"b{slot}" if slot in self.bound else f"%{slot}"
 
         lines = [f"schedule: {len(self.program)} calls, {self.n_slots} slots"]
@@ -631,8 +799,8 @@ class Schedule:
             if self.frees[i]:
                 label += "\\nfrees " + " ".join(f"%{s}" for s in self.frees[i])
             lines.append(f'  c{i} [label="{label}", shape=box];')
-            for slot in ins:
-                if isinstance(slot, int) and slot in made_by:
+            for slot in _slots_in(ins):
+                if slot in made_by:
                     lines.append(f'  {made_by[slot]} -> c{i} [label="%{slot}"];')
             extra = [e[2] for e in payload[6]] if kind == "apply" else []
             for slot in list(outs) + extra:
@@ -654,6 +822,8 @@ def _call_name(kind: str, payload: Any) -> str:
         return f"inplace {payload[0]}"
     if kind == "duty":
         return f"backend.{payload[0].__name__}"
+    if kind == "call":
+        return f"{payload[0].__module__}.{payload[0].__name__}"
     if kind == "read":
         return "host read"
     return f"engine {kind}"
@@ -672,13 +842,13 @@ def _fold_constants(rec: _Recorder, bound: dict, handed_out: set) -> list:
         if kind in ("inplace", "accumulate"):
             written.add(ins[0])
         elif kind == "duty":
-            written.update(s for s in ins if not isinstance(s, _Value))
+            written.update(_slots_in(ins))
     array_of = {rec.slot_of[id(a)]: a for a in rec.keep if id(a) in rec.slot_of}
     program = []
     for step in rec.program:
         kind, payload, ins, outs = step
         if kind == "apply" and not getattr(payload[0], "draws_random", False):
-            slots = [s for s in ins if not isinstance(s, _Value)]
+            slots = _slots_in(ins)
             made = list(outs) + [slot for _, _, slot in payload[6]]
             if (
                 slots
@@ -703,7 +873,7 @@ def _written_before_last_read(program: list, bound: dict) -> list:
         if kind in ("inplace", "accumulate"):
             targets = ins[:1]
         elif kind == "duty":
-            targets = [s for s in ins if not isinstance(s, _Value)]
+            targets = _slots_in(ins)
         else:
             continue
         for slot in targets:
@@ -730,7 +900,12 @@ class _Source:
         return name
 
     def arg(self, slot: Any) -> str:
-        return self.const(slot.value, "v") if isinstance(slot, _Value) else f"s{slot}"
+        if isinstance(slot, _Value):
+            return self.const(slot.value, "v")
+        if isinstance(slot, _Pack):
+            inner = "".join(f"{self.arg(s)}, " for s in slot.items)
+            return f"({inner})" if slot.kind is tuple else f"[{inner}]"
+        return f"s{slot}"
 
 
 def _generate(schedule: Schedule, free: bool, finish: bool = False) -> Callable[[list], Any]:
@@ -925,6 +1100,12 @@ def _emit(src: _Source, i: int, kind: str, payload: Any, ins: tuple, outs: tuple
         original, backend = payload
         args = ", ".join([src.const(backend, "backend")] + [src.arg(s) for s in ins])
         body.append(f"{src.const(original, 'duty')}({args})")
+    elif kind == "call":
+        original, paths = payload
+        call = f"{src.const(original, 'fn')}({', '.join(src.arg(s) for s in ins)})"
+        body.append(f"o = {call}")
+        for slot, path in zip(outs, paths):
+            body.append(f"s{slot} = o{''.join(f'[{i}]' for i in path)}")
     elif kind == "read":
         original, backend, seen = payload
         call = f"{src.const(original, 'read')}({src.const(backend, 'backend')}, s{ins[0]})"
