@@ -58,7 +58,7 @@ from . import views as _views
 from .ops import elementwise as _elementwise
 from .tensor import Tensor
 
-__all__ = ["compile", "CompiledStep", "register_stateful"]
+__all__ = ["compile", "CompiledStep", "register_stateful", "any_true"]
 
 # Objects with state a replay must guard (optimizers register themselves: autograd cannot import
 # optim). Each has ``_compile_guard()`` -> a hashable snapshot, and ``_compile_params()``.
@@ -66,6 +66,29 @@ _stateful: weakref.WeakSet = weakref.WeakSet()
 
 _MAX_SCHEDULES = 4  # per input signature
 _MAX_MISSES = 8  # host-read divergences before a signature stays eager
+
+
+def any_true(t: Tensor) -> bool:
+    """``bool(t.any())``, for argument checks inside ops (a class index out of range).
+
+    Eager: one host read. While a compiled step records, the check is recorded as a *check*,
+    not as a host read with its value: a replay tests the array without reading it back
+    (NumPy), or inside a CUDA graph into a device flag read after the graph's own sync, so a
+    check never blocks a capture. A check that fires in a replay on the CPU stops it before
+    anything was written and runs the step eagerly, which raises the op's own message."""
+    rec = _recorder
+    if rec is None or rec.depth:
+        return bool(t.any().item())
+    if _function._state.enabled and t.requires_grad:
+        t = t.detach()
+    slot = rec.read(t.data)
+    rec.depth += 1
+    try:
+        value = bool(t.any().item())
+    finally:
+        rec.depth -= 1
+    rec.program.append(("check", t._backend.xp, (slot,), ()))
+    return value
 
 
 def register_stateful(obj: Any) -> None:
@@ -611,7 +634,8 @@ class Schedule:
         before = set(self.bound)
         self.program = _fold_constants(rec, self.bound, handed_out)
         self.folded = set(self.bound) - before  # constants nothing writes: never snapshotted
-        self.reads = any(kind == "read" for kind, *_ in rec.program)
+        self.reads = any(kind in ("read", "check") for kind, *_ in rec.program)
+        self.host_reads = any(kind == "read" for kind, *_ in rec.program)
         self.written_before_read = _written_before_last_read(rec.program, self.bound)
         self.random = rec.random
         self.backends = list(rec.backends.values())
@@ -735,14 +759,14 @@ class Schedule:
         return True
 
     # ---------------------------------------------------------------- replay
-    def run(self, input_arrays: list, free: bool = True) -> list:
+    def run(self, input_arrays: list, free: bool = True, flag: Any = None) -> list:
         """The calls on ``input_arrays``; the frame of slots after them (the inputs, bound
         arrays, outputs and ``.grad`` slots; the intermediates were dropped at their last
         reader). ``free=False`` keeps every slot (a CUDA graph capture needs all its arrays
         alive)."""
         if free:
             return self.replay(input_arrays)
-        return _generate(self, free=False)(input_arrays)
+        return _generate(self, free=False, flag=flag)(input_arrays)
 
     def source(self) -> str:
         """The Python source a replay runs (see ``_generate``)."""
@@ -826,6 +850,8 @@ def _call_name(kind: str, payload: Any) -> str:
         return f"{payload[0].__module__}.{payload[0].__name__}"
     if kind == "read":
         return "host read"
+    if kind == "check":
+        return "check any"
     return f"engine {kind}"
 
 
@@ -867,7 +893,7 @@ def _fold_constants(rec: _Recorder, bound: dict, handed_out: set) -> list:
 def _written_before_last_read(program: list, bound: dict) -> list:
     """State arrays written in place before the last host read: a replay that stops at a read
     (another value than recorded) puts them back before running the step eagerly."""
-    last = max((i for i, step in enumerate(program) if step[0] == "read"), default=-1)
+    last = max((i for i, step in enumerate(program) if step[0] in ("read", "check")), default=-1)
     written: dict[int, Any] = {}
     for kind, _payload, ins, _outs in program[:last]:
         if kind in ("inplace", "accumulate"):
@@ -889,6 +915,7 @@ class _Source:
         self.lines: list[str] = []
         self.names: dict[str, Any] = {}
         self.by_id: dict[int, str] = {}
+        self.capture: Any = None  # a CUDA graph's device flag for the checks
 
     def const(self, value: Any, hint: str = "k") -> str:
         """A name for ``value`` in the generated function's globals (one per object)."""
@@ -908,13 +935,16 @@ class _Source:
         return f"s{slot}"
 
 
-def _generate(schedule: Schedule, free: bool, finish: bool = False) -> Callable[[list], Any]:
+def _generate(
+    schedule: Schedule, free: bool, finish: bool = False, flag: Any = None
+) -> Callable[[list], Any]:
     """The schedule as one straight-line Python function of the input arrays: each slot a local
     variable, each bound array, ctx, ``forward`` and value a global of the function, and a
     ``del`` after each slot's last reader (``free``; a CUDA graph capture keeps everything).
     It returns the frame: a list with the inputs, bound arrays, outputs and ``.grad`` slots;
     with ``finish``, it does ``Schedule.finish``'s work itself and returns the step's result."""
     src = _Source()
+    src.capture = flag
     src.names.update(_Diverged=_Diverged, _equal_read=_equal_read, _Tensor_make=Tensor._make)
     body = src.lines
     inputs = ", ".join(f"s{i}" for i in range(schedule.n_inputs))
@@ -1106,6 +1136,13 @@ def _emit(src: _Source, i: int, kind: str, payload: Any, ins: tuple, outs: tuple
         body.append(f"o = {call}")
         for slot, path in zip(outs, paths):
             body.append(f"s{slot} = o{''.join(f'[{i}]' for i in path)}")
+    elif kind == "check":
+        if src.capture:  # no sync inside a CUDA graph: or into the flag read after the launch
+            flag = src.const(src.capture, "flag")
+            any_ = src.const(payload.logical_or, "logical_or")
+            body.append(f"{any_}({flag}, s{ins[0]}.any(), out={flag})")
+        else:
+            body.append(f"if s{ins[0]}.any(): raise _Diverged")
     elif kind == "read":
         original, backend, seen = payload
         call = f"{src.const(original, 'read')}({src.const(backend, 'backend')}, s{ins[0]})"
@@ -1301,7 +1338,7 @@ class CompiledStep:
         backends = schedule.backends
         if len(backends) != 1 or getattr(backends[0], "name", "") != "cupy":
             return
-        if schedule.reads or schedule.random:
+        if schedule.host_reads or schedule.random:
             return
         if any(
             kind == "duty" and getattr(p[0], "host_sync", False) for kind, p, *_ in schedule.program
@@ -1429,12 +1466,18 @@ class _CudaGraphStep:
         cupy = backend.xp
         self.stream = cupy.cuda.Stream(non_blocking=True)
         self.inputs = [cupy.empty_like(a) for a in arrays]
+        # The schedule's checks (any_true) or into this flag inside the graph; it is read once
+        # after the launch's sync. A check that fired means the graph already applied the
+        # step's updates (as a CUDA device-side assert would): the step raises, naming it.
+        self.flag = (
+            cupy.zeros((), dtype=bool) if any(k == "check" for k, *_ in schedule.program) else None
+        )
         with self.stream:
             for buffer, array in zip(self.inputs, arrays):
                 buffer[...] = array
             self.stream.begin_capture()
             try:
-                self.frame = schedule.run(self.inputs, free=False)
+                self.frame = schedule.run(self.inputs, free=False, flag=self.flag)
             finally:
                 self.graph = self.stream.end_capture()
         self.stream.synchronize()
@@ -1442,8 +1485,15 @@ class _CudaGraphStep:
 
     def launch(self, arrays: list) -> list:
         with self.stream:
+            if self.flag is not None:
+                self.flag.fill(False)
             for buffer, array in zip(self.inputs, arrays):
                 buffer[...] = array  # written in place: the graph reads these addresses
             self.graph.launch(stream=self.stream)
         self.stream.synchronize()
+        if self.flag is not None and bool(self.flag):
+            raise RuntimeError(
+                "compile: an argument check in the captured step failed (a class index out of "
+                "range?); the step's updates were applied. Run the step eagerly for the message."
+            )
         return self.frame

@@ -536,54 +536,54 @@ def test_compiled_training_equals_eager_bit_for_bit(name):
         assert len(messages) == 1 and replayable in messages[0], messages
 
 
-def test_vanishing_gradients_input_gradients_replay():
+@pytest.mark.parametrize("layer, bias", [("RNN", 0.0), ("GRU", 4.0), ("LSTM", 4.0)])
+def test_vanishing_gradients_input_gradients_replay(layer, bias):
     """vanishing_gradients' measurement: d(last output)/dx for every step of an RNN, GRU and
     LSTM (float64, the example's gate bias). With x a leaf passed to the step the step runs
     eagerly after one warning (a replay cannot set .grad on a new argument); with x held by
     the step (a parameter-like leaf, its data refreshed in place) it replays."""
-    for layer, bias in [("RNN", 0.0), ("GRU", 4.0), ("LSTM", 4.0)]:
-        A.manual_seed(0)
-        module = getattr(nn, layer)(3, 4).double()
-        with A.no_grad():
-            module.bias_hh_l0[4:8] += bias
+    A.manual_seed(0)
+    module = getattr(nn, layer)(3, 4).double()
+    with A.no_grad():
+        module.bias_hh_l0[4:8] += bias
 
-        def step(x):
-            module.zero_grad()
-            out, _ = module(x)
-            loss = out[-1].sum()
-            loss.backward()
-            return loss
+    def step(x):
+        module.zero_grad()
+        out, _ = module(x)
+        loss = out[-1].sum()
+        loss.backward()
+        return loss
 
-        compiled = A.compile(step)
-        rng = np.random.default_rng(0)
-        xs = [rng.standard_normal((6, 2, 3)) for _ in range(2)]
-        with pytest.warns(RuntimeWarning, match="a Tensor argument requires grad"):
-            for i in range(6):
-                x = A.tensor(xs[i % 2], requires_grad=True)
-                twin = A.tensor(xs[i % 2], requires_grad=True)
-                assert compiled(x).item() == step(twin).item()
-                np.testing.assert_array_equal(x.grad.numpy(), twin.grad.numpy())
-        assert compiled.replays == 0
-
-        held = A.zeros(6, 2, 3, dtype=A.float64, requires_grad=True)
-        twin = A.zeros(6, 2, 3, dtype=A.float64, requires_grad=True)
-
-        def held_step(data):
-            with A.no_grad():
-                held.copy_(data)
-            held.grad = None
-            return step(held)
-
-        compiled = A.compile(held_step)
+    compiled = A.compile(step)
+    rng = np.random.default_rng(0)
+    xs = [rng.standard_normal((6, 2, 3)) for _ in range(2)]
+    with pytest.warns(RuntimeWarning, match="a Tensor argument requires grad"):
         for i in range(6):
-            data = A.tensor(xs[i % 2])
-            loss = compiled(data).item()
-            with A.no_grad():
-                twin.copy_(data)
-            twin.grad = None
-            assert loss == step(twin).item()
-            np.testing.assert_array_equal(held.grad.numpy(), twin.grad.numpy())
-        assert compiled.replays == 6 - 3
+            x = A.tensor(xs[i % 2], requires_grad=True)
+            twin = A.tensor(xs[i % 2], requires_grad=True)
+            assert compiled(x).item() == step(twin).item()
+            np.testing.assert_array_equal(x.grad.numpy(), twin.grad.numpy())
+    assert compiled.replays == 0
+
+    held = A.zeros(6, 2, 3, dtype=A.float64, requires_grad=True)
+    twin = A.zeros(6, 2, 3, dtype=A.float64, requires_grad=True)
+
+    def held_step(data):
+        with A.no_grad():
+            held.copy_(data)
+        held.grad = None
+        return step(held)
+
+    compiled = A.compile(held_step)
+    for i in range(6):
+        data = A.tensor(xs[i % 2])
+        loss = compiled(data).item()
+        with A.no_grad():
+            twin.copy_(data)
+        twin.grad = None
+        assert loss == step(twin).item()
+        np.testing.assert_array_equal(held.grad.numpy(), twin.grad.numpy())
+    assert compiled.replays == 6 - 3
     assert set(vanishing_gradients.LAYERS.values()) >= {("GRU", 4.0), ("LSTM", 4.0)}
 
 
@@ -748,3 +748,25 @@ def test_a_step_whose_leaves_have_hooks_runs_eagerly():
         for _ in range(5):
             compiled(A.tensor([1.0, 1.0]))
     assert len(seen) == 5 and compiled.replays == 0
+
+
+def test_class_target_checks_do_not_read_the_host_in_a_replay():
+    """cross_entropy's range check is a *check* (no host read: a CUDA graph can capture it);
+    a bad target in a replay stops it before any write and eager raises its own message."""
+    model, opt, step = _mlp()
+    x, y = A.randn(4, 5), A.tensor([0, 1, 2, 1])
+    for _ in range(4):
+        step(x, y)
+    schedule = step.schedule(x, y)
+    text = schedule.describe()
+    assert "check any" in text and "host read" not in text
+    assert not schedule.host_reads
+    before = [p.detach().numpy().copy() for p in model.parameters()]
+    with pytest.raises(IndexError, match="Target 7 is out of bounds"):
+        step(x, A.tensor([0, 7, 2, 1]))
+    for p, b in zip(model.parameters(), before):
+        np.testing.assert_array_equal(p.detach().numpy(), b)
+    replays = step.replays
+    for _ in range(3):  # the failed eager call cleared .grad: a guard re-records, then replays
+        step(x, y)
+    assert step.replays > replays
