@@ -9,10 +9,13 @@ run, a recorder notes every backend-level call the step makes, in order:
 - the engine's own array work (summing two gradients, accumulating into an existing ``.grad``);
 - in-place updates of arrays (``add_``, ``mul_``, ``copy_`` ... : optimizers, BatchNorm's running
   statistics) and the backends' fused kernels (the optimizers' fused update);
+- array functions that backward rules call outside the ops (``_PURE_CALLS``), argument checks
+  (``any_true``);
 - host reads (``.item()``, ``bool(t)``) with the value they saw.
 
 A replay runs that list on the new inputs' arrays: the same ``forward`` code (one meaning, no
-second implementation that could drift), with no Tensor, node, heap, hook or version bookkeeping.
+second implementation that could drift), with no Tensor, node, heap, hook or version bookkeeping,
+as one generated straight-line Python function (``Schedule.source()``; see ``_generate``).
 Arrays a step reads without making them (parameters, ``.grad`` buffers, optimizer state, running
 statistics, constants) are bound by identity, so in-place updates persist exactly as in eager mode;
 random ops draw from the device generator on every replay, in eager order.
@@ -37,7 +40,8 @@ eager), a step that returns Python numbers computed from data (``loss.item()``; 
 tensor hooks with side effects, and other threads running ops while a step records (recording
 patches the op entry points process-wide).
 
-On CuPy, a verified schedule without host reads or random ops is captured once as a CUDA graph
+On CuPy, a verified schedule without host reads or random ops (checks are fine: they write a
+device flag read after the launch) is captured once as a CUDA graph
 (static addresses: the inputs are copied into the captured input buffers, every array of the
 capture is kept alive) and later calls launch the graph.
 """
@@ -122,6 +126,7 @@ class _Recorder:
         self.side_effect_at: int | None = None
         self.refused: str | None = None
         self.random = False
+        self.scalar_outs: set[int] = set()  # 0-d results (NumPy may give scalars for them)
         self.constants: set[int] = set()  # ids of arrays made by _CONSTANT_MAKERS in the step
         self.fresh_constants: set[int] = set()  # ... of those, made fresh by constant factories
         for array in input_arrays:
@@ -235,6 +240,7 @@ def _recording_apply(cls: type, *args: Any, **kwargs: Any) -> Any:
         for name, value in getattr(node, "__dict__", {}).items():
             if node._backend.is_array(value):
                 extra.append(("attr", name, rec.write(value)))
+    rec.scalar_outs.update(slot for slot, r in zip(outs, results) if r.data.ndim == 0)
     payload = (
         cls, in_backend, results[0]._backend, tuple(flags), static_kwargs, type(result) is tuple,
         tuple(extra), tuple(kw_names),
@@ -634,6 +640,7 @@ class Schedule:
         before = set(self.bound)
         self.program = _fold_constants(rec, self.bound, handed_out)
         self.folded = set(self.bound) - before  # constants nothing writes: never snapshotted
+        self.scalar_outs = rec.scalar_outs
         self.reads = any(kind in ("read", "check") for kind, *_ in rec.program)
         self.host_reads = any(kind == "read" for kind, *_ in rec.program)
         self.written_before_read = _written_before_last_read(rec.program, self.bound)
@@ -916,6 +923,7 @@ class _Source:
         self.names: dict[str, Any] = {}
         self.by_id: dict[int, str] = {}
         self.capture: Any = None  # a CUDA graph's device flag for the checks
+        self.scalar_outs: set = set()  # slots of 0-d results
 
     def const(self, value: Any, hint: str = "k") -> str:
         """A name for ``value`` in the generated function's globals (one per object)."""
@@ -945,6 +953,7 @@ def _generate(
     with ``finish``, it does ``Schedule.finish``'s work itself and returns the step's result."""
     src = _Source()
     src.capture = flag
+    src.scalar_outs = schedule.scalar_outs
     src.names.update(_Diverged=_Diverged, _equal_read=_equal_read, _Tensor_make=Tensor._make)
     body = src.lines
     inputs = ", ".join(f"s{i}" for i in range(schedule.n_inputs))
@@ -1001,6 +1010,9 @@ def _guard_function(schedule: Schedule) -> Callable[[], bool]:
         body.append(f"m = {src.const(ref, 'ref')}()")
         body.append(f"if m is None or m.training != {training!r}: return False")
     for opt, snapshot in schedule.opts:
+        if _is_base_optimizer_guard(opt):
+            _emit_optimizer_guard(src, opt, snapshot)
+            continue
         guard = f"{src.const(opt, 'opt')}._compile_guard()"
         body.append(f"if {guard} != {src.const(snapshot, 'snapshot')}: return False")
     body.append("return True")
@@ -1008,6 +1020,34 @@ def _guard_function(schedule: Schedule) -> Callable[[], bool]:
     namespace = dict(src.names)
     exec(builtins.compile(text, "<replay guards>", "exec"), namespace)  # noqa: S102
     return namespace["guards"]
+
+
+def _is_base_optimizer_guard(opt: Any) -> bool:
+    guard = getattr(type(opt), "_compile_guard", None)
+    return (
+        getattr(guard, "__qualname__", "") == "Optimizer._compile_guard"
+        and getattr(guard, "__module__", "") == "optim.optimizer"
+    )
+
+
+def _emit_optimizer_guard(src: _Source, opt: Any, snapshot: tuple) -> None:
+    """``optim.Optimizer._compile_guard() == snapshot`` unrolled: the same group options (each
+    key and value; the groups' count and sizes) and the same state dict and size, without
+    building the snapshot tuple on every call."""
+    options, state_id, state_len = snapshot
+    body = src.lines
+    name = src.const(opt, "opt")
+    body.append(f"groups = {name}.param_groups")
+    body.append(f"if len(groups) != {len(options)}: return False")
+    for i, items in enumerate(options):
+        body.append(f"group = groups[{i}]")
+        extra = sum(k in ("params", "param_names") for k in opt.param_groups[i])
+        body.append(f"if len(group) != {len(items) + extra}: return False")
+        for key, value in items:
+            value_name = src.const(value, "option")
+            body.append(f"if {key!r} not in group or group[{key!r}] != {value_name}: return False")
+    body.append(f"state = {name}.state")
+    body.append(f"if id(state) != {state_id} or len(state) != {state_len}: return False")
 
 
 def _replay_ctx(cls: type, backend: Any, flags: tuple, keeps_saved: bool) -> Any:
@@ -1094,15 +1134,19 @@ def _emit(src: _Source, i: int, kind: str, payload: Any, ins: tuple, outs: tuple
         args += [f"{k}={src.const(v, 'v')}" for k, v in kwargs.items()]
         args += [f"{k}=s{s}" for k, s in zip(kw_names, ins[n_pos:])]
         call = f"{forward}({', '.join(args)})"
+        # NumPy gives scalars for 0-d results: those are made arrays again, as apply does.
+        scalars = src.scalar_outs
         if multi:
             body.append(f"o = {call}")
             for j, slot in enumerate(outs):
                 body.append(f"s{slot} = o[{j}]")
-                body.append(f"if type(s{slot}) is not {ndarray}: s{slot} = {asarray}(s{slot})")
+                if slot in scalars:
+                    body.append(f"if type(s{slot}) is not {ndarray}: s{slot} = {asarray}(s{slot})")
         else:
             (slot,) = outs
             body.append(f"s{slot} = {call}")
-            body.append(f"if type(s{slot}) is not {ndarray}: s{slot} = {asarray}(s{slot})")
+            if slot in scalars:
+                body.append(f"if type(s{slot}) is not {ndarray}: s{slot} = {asarray}(s{slot})")
         for what, key, slot in extra:
             if what == "saved":
                 body.append(f"s{slot} = {c}._saved[{key}]")
@@ -1365,7 +1409,7 @@ def _signature(args: tuple) -> tuple[tuple, list]:
     for arg in args:
         if isinstance(arg, Tensor):
             data = arg.data
-            key.append(("T", data.shape, data.dtype.str, arg._backend.device, arg.requires_grad))
+            key.append((data.shape, data.dtype, arg._backend, arg.requires_grad))
             arrays.append(data)
         else:
             try:
