@@ -867,15 +867,18 @@ def _fold_constants(rec: _Recorder, bound: dict, handed_out: set) -> list:
     broadcast to the loss's shape, a factory's zeros scaled): their recorded results become
     bound constants in ``bound``. A call is folded only if it draws no random numbers, and
     nothing in the step writes its results in place or hands them out (outputs, ``.grad``)."""
-    constants = {slot for slot, a in bound.items() if id(a) in rec.fresh_constants}
-    if not constants:
-        return rec.program
     written = set(handed_out)
     for kind, _payload, ins, _outs in rec.program:
         if kind in ("inplace", "accumulate"):
             written.add(ins[0])
         elif kind == "duty":
             written.update(_slots_in(ins))
+    # A constant written anywhere in the step (filled in place) is not one.
+    constants = {
+        slot for slot, a in bound.items() if id(a) in rec.fresh_constants and slot not in written
+    }
+    if not constants:
+        return rec.program
     array_of = {rec.slot_of[id(a)]: a for a in rec.keep if id(a) in rec.slot_of}
     program = []
     for step in rec.program:

@@ -770,3 +770,33 @@ def test_class_target_checks_do_not_read_the_host_in_a_replay():
     for _ in range(3):  # the failed eager call cleared .grad: a guard re-records, then replays
         step(x, y)
     assert step.replays > replays
+
+
+def test_calls_on_fresh_constants_are_folded_but_filled_constants_are_not():
+    """The backward seed's broadcast (Unreduce of the ones) is folded into a constant; a
+    factory's zeros that the step fills in place stay a computation, so new inputs count."""
+    model, opt, step = _mlp()
+    x, y = A.randn(4, 5), A.tensor([0, 1, 2, 1])
+    for _ in range(3):
+        step(x, y)
+    schedule = step.schedule(x, y)
+    assert schedule.folded and "Unreduce" not in schedule.describe()
+
+    w = A.tensor([1.0, 2.0, 3.0], requires_grad=True)
+
+    def filled(x):
+        buf = A.zeros(3)
+        buf.add_(x)
+        loss = (w * (buf * 2.0)).sum()
+        loss.backward()
+        return loss
+
+    compiled = A.compile(filled)
+    for i in range(7):
+        x = A.tensor([float(i), 1.0, -float(i)])
+        w.grad = None
+        got = compiled(x).item()
+        got_grad = w.grad.numpy().copy()
+        w.grad = None
+        assert got == filled(x).item()
+        np.testing.assert_array_equal(got_grad, w.grad.numpy())
