@@ -86,7 +86,13 @@ class Function:
     @property
     def needs_input_grad(self) -> tuple:
         """One bool per forward argument: does a gradient for it need computing?"""
-        return tuple(map(bool, self._next))
+        edges = self._next
+        n = len(edges)
+        if n == 2:  # the common cases spelled out: read in every binary op's forward/backward
+            return (edges[0] is not None, edges[1] is not None)
+        if n == 1:
+            return (edges[0] is not None,)
+        return tuple([edge is not None for edge in edges])
 
     def save_for_backward(self, *arrays: Any) -> None:
         self._saved = arrays
@@ -595,9 +601,8 @@ def _total(parts: list, create_graph: bool) -> Tensor:
         for g in parts[1:]:
             total = total + g if create_graph else _add_arrays(total, g)
         return total
-    first = parts[0]
-    xp = first._backend.xp
-    return _make(xp.stack([g.data for g in parts]).sum(axis=0), first._backend, False, None, 0)
+    backend = parts[0]._backend
+    return _make(backend.stack([g.data for g in parts]).sum(axis=0), backend, False, None, 0)
 
 
 def _reduce_to_shape(g: Tensor, shape: tuple, node: Function, sum_to: Any) -> Tensor:

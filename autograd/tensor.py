@@ -430,10 +430,10 @@ class Tensor:
 
     # -------------------------------------------------------------------- arithmetic
     def __add__(self, other: Any) -> Tensor:
-        return add(self, other)
+        return _binary_op(Add, "add", self, other)
 
     def __radd__(self, other: Any) -> Tensor:
-        return add(self, other)
+        return _binary_op(Add, "add", self, other)
 
     def __sub__(self, other: Any) -> Tensor:
         return sub(self, other)
@@ -442,10 +442,10 @@ class Tensor:
         return rsub(self, other)
 
     def __mul__(self, other: Any) -> Tensor:
-        return mul(self, other)
+        return _binary_op(Mul, "mul", self, other)
 
     def __rmul__(self, other: Any) -> Tensor:
-        return mul(self, other)
+        return _binary_op(Mul, "mul", self, other)
 
     def __truediv__(self, other: Any) -> Tensor:
         return div(self, other)
@@ -1542,9 +1542,11 @@ from .ops import statistics as _statistics  # noqa: E402
 from .ops.convert import Cast, Clone, ToDevice  # noqa: E402
 from .ops.elementwise import (  # noqa: E402
     Abs,
+    Add,
     Cos,
     Exp,
     Log,
+    Mul,
     Neg,
     Relu,
     Sigmoid,
@@ -1552,6 +1554,7 @@ from .ops.elementwise import (  # noqa: E402
     Sqrt,
     Tanh,
     _as_tensor,
+    _binary_op,
     add,
     bitwise_and,
     bitwise_not,
