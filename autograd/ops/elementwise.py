@@ -175,9 +175,12 @@ class Mul(Function):
 
     @staticmethod
     def backward(ctx, grad_out):
+        # Operands were promoted and broadcast-checked by forward: Mul.apply directly.
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        return (grad_out * b if need_a else None), (grad_out * a if need_b else None)
+        return (Mul.apply(grad_out, b) if need_a else None), (
+            Mul.apply(grad_out, a) if need_b else None
+        )
 
 
 class Div(Function):
