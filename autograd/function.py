@@ -49,6 +49,7 @@ _RELEASED = ("<released>",)
 _SAVED_INPUT = 0
 _SAVED_OUTPUT = 1
 _SAVED_CONST = 2
+_SAVED_NOTHING = (3, None, None)  # a saved None (kind 3: any non-array value, kept as it is)
 
 
 class Function:
@@ -269,6 +270,9 @@ def _resolve_saved(
     """
     resolved = []
     for item in items:
+        if item is None:  # an operand kept only when another one needs a gradient
+            resolved.append(_SAVED_NOTHING)
+            continue
         for j, array in enumerate(arrays):
             if item is array and isinstance(args[j], Tensor):
                 resolved.append((_SAVED_INPUT, args[j], args[j]._vc[0]))

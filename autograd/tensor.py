@@ -430,9 +430,19 @@ class Tensor:
 
     # -------------------------------------------------------------------- arithmetic
     def __add__(self, other: Any) -> Tensor:
+        if isinstance(other, Tensor) and self.data.dtype is other.data.dtype:
+            try:  # the hot case (no promotion) without _binary_op's frame
+                return Add.apply(self, other)
+            except ValueError as exc:
+                raise _op_error("add", exc, self, other) from None
         return _binary_op(Add, "add", self, other)
 
     def __radd__(self, other: Any) -> Tensor:
+        if isinstance(other, Tensor) and self.data.dtype is other.data.dtype:
+            try:  # the hot case (no promotion) without _binary_op's frame
+                return Add.apply(self, other)
+            except ValueError as exc:
+                raise _op_error("add", exc, self, other) from None
         return _binary_op(Add, "add", self, other)
 
     def __sub__(self, other: Any) -> Tensor:
@@ -442,9 +452,19 @@ class Tensor:
         return rsub(self, other)
 
     def __mul__(self, other: Any) -> Tensor:
+        if isinstance(other, Tensor) and self.data.dtype is other.data.dtype:
+            try:  # the hot case (no promotion) without _binary_op's frame
+                return Mul.apply(self, other)
+            except ValueError as exc:
+                raise _op_error("mul", exc, self, other) from None
         return _binary_op(Mul, "mul", self, other)
 
     def __rmul__(self, other: Any) -> Tensor:
+        if isinstance(other, Tensor) and self.data.dtype is other.data.dtype:
+            try:  # the hot case (no promotion) without _binary_op's frame
+                return Mul.apply(self, other)
+            except ValueError as exc:
+                raise _op_error("mul", exc, self, other) from None
         return _binary_op(Mul, "mul", self, other)
 
     def __truediv__(self, other: Any) -> Tensor:
@@ -1555,6 +1575,7 @@ from .ops.elementwise import (  # noqa: E402
     Tanh,
     _as_tensor,
     _binary_op,
+    _op_error,
     add,
     bitwise_and,
     bitwise_not,

@@ -141,7 +141,7 @@ def _floating(ctx: Function, a: Any) -> Any:
 
     Integer tensors never require grad, so casting inside ``forward`` loses no gradient.
     """
-    return a if a.dtype.kind in "fc" else a.astype(ctx.backend.default_float)
+    return a if a.dtype.kind in "fc" else a.astype(ctx._backend.default_float)
 
 
 # ----------------------------------------------------------------------------- arithmetic
@@ -407,7 +407,8 @@ class Abs(Function):
 class Exp(Function):
     @staticmethod
     def forward(ctx, a):
-        a = _floating(ctx, a)
+        if a.dtype.kind not in "fc":  # the call only when there is a cast to do
+            a = _floating(ctx, a)
         out = ctx.xp.exp(a)
         ctx.save_for_backward(out)
         return out
@@ -421,7 +422,8 @@ class Exp(Function):
 class Log(Function):
     @staticmethod
     def forward(ctx, a):
-        a = _floating(ctx, a)
+        if a.dtype.kind not in "fc":  # the call only when there is a cast to do
+            a = _floating(ctx, a)
         ctx.save_for_backward(a)
         return ctx.xp.log(a)
 
@@ -434,7 +436,8 @@ class Log(Function):
 class Sqrt(Function):
     @staticmethod
     def forward(ctx, a):
-        a = _floating(ctx, a)
+        if a.dtype.kind not in "fc":  # the call only when there is a cast to do
+            a = _floating(ctx, a)
         out = ctx.xp.sqrt(a)
         ctx.save_for_backward(out)
         return out
@@ -448,7 +451,8 @@ class Sqrt(Function):
 class Sin(Function):
     @staticmethod
     def forward(ctx, a):
-        a = _floating(ctx, a)
+        if a.dtype.kind not in "fc":  # the call only when there is a cast to do
+            a = _floating(ctx, a)
         ctx.save_for_backward(a)
         return ctx.xp.sin(a)
 
@@ -461,7 +465,8 @@ class Sin(Function):
 class Cos(Function):
     @staticmethod
     def forward(ctx, a):
-        a = _floating(ctx, a)
+        if a.dtype.kind not in "fc":  # the call only when there is a cast to do
+            a = _floating(ctx, a)
         ctx.save_for_backward(a)
         return ctx.xp.cos(a)
 
@@ -474,7 +479,8 @@ class Cos(Function):
 class Tanh(Function):
     @staticmethod
     def forward(ctx, a):
-        a = _floating(ctx, a)
+        if a.dtype.kind not in "fc":
+            a = _floating(ctx, a)
         out = ctx.xp.tanh(a)
         ctx.save_for_backward(out)
         return out
@@ -505,7 +511,8 @@ class TanhBackward(Function):
 class Sigmoid(Function):
     @staticmethod
     def forward(ctx, a):
-        a = _floating(ctx, a)
+        if a.dtype.kind not in "fc":  # the call only when there is a cast to do
+            a = _floating(ctx, a)
         xp = ctx.xp
         # exp of a non-positive number only: no overflow for large |a|.
         e = xp.exp(-xp.abs(a))
