@@ -61,7 +61,7 @@ class Function:
     # their __dict__ only when used).
     _out_meta = None  # ((shape, dtype), ...) for multi-output nodes
     _non_differentiable = None
-    _hooks = None  # {output index: [hook, ...]}
+    _hooks = None  # {output index: [hook, ...]}; {} at least once _retained is set
     _retained = None  # {output index: weakref to the tensor} for retain_grad
     _viz = None  # module-call records (autograd.scopes)
 
@@ -378,14 +378,14 @@ def run_backward(
             node = heappop(heap)[2]
             if node._n_out == 1:
                 grad_out = buffers.pop(node)
-                if node._hooks is not None or node._retained is not None or captured is not None:
+                if captured is not None or node._hooks is not None:
                     grad_outs = [grad_out]
                     _node_hooks_and_capture(node, grad_outs, captured, wanted_nodes)
                     grad_out = grad_outs[0]
                 grad_ins = node.backward(node, grad_out)
             else:
                 grad_outs = buffers.pop(node)
-                if node._hooks is not None or node._retained is not None or captured is not None:
+                if captured is not None or node._hooks is not None:
                     _node_hooks_and_capture(node, grad_outs, captured, wanted_nodes)
                 grad_ins = node.backward(node, *_materialize(node, grad_outs))
             if type(grad_ins) is not tuple:
@@ -680,6 +680,8 @@ def _retain(tensor: Tensor) -> None:
     node = tensor.grad_fn
     if node._retained is None:
         node._retained = {}
+    if node._hooks is None:
+        node._hooks = {}  # backward checks _hooks alone to find nodes with hooks or retain_grad
     node._retained[tensor._out_idx] = weakref.ref(tensor)
 
 
