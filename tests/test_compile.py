@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import autograd as A
+from autograd import replay
 import nn
 import nn.functional as F
 import optim
@@ -302,8 +303,12 @@ def test_a_replay_drops_intermediates_and_draws_its_schedule():
         step(x, y)
     schedule = step.schedule(x, y)
     frame = schedule.run([x.data, y.data])
-    alive = [slot for slot, array in enumerate(frame) if array is not None]
-    assert len(alive) < schedule.n_slots // 2  # inputs, state, outputs and .grad only
+    alive = {slot for slot, array in enumerate(frame) if array is not None}
+    # Inputs, state (bound arrays), outputs and .grad only: every intermediate was dropped.
+    keep = set(range(schedule.n_inputs)) | set(schedule.bound)
+    keep |= {slot for _, _, slot in schedule.leaves if slot is not None}
+    keep |= set(replay._output_slots(schedule.outputs))
+    assert alive == keep and len(alive) < schedule.n_slots
     dot = schedule.to_dot()
     assert dot.startswith("digraph schedule") and "_Linear.forward" in dot and "frees" in dot
 
