@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 import autograd as A
-from autograd import replay
 import nn
 import nn.functional as F
 import optim
+from autograd import replay
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
