@@ -3,6 +3,9 @@ give the same numbers, bit for bit, as the readable reference path."""
 
 from __future__ import annotations
 
+import gc
+import tracemalloc
+
 import numpy as np
 import pytest
 
@@ -140,3 +143,61 @@ def test_fused_adam_equals_the_reference_update_bit_for_bit(dtype, options):
         np.testing.assert_array_equal(
             opt.state[fast][key].numpy(), slow_opt.state[slow][key].numpy()
         )
+
+
+def _mlp_and_batch():
+    """A small MLP whose every weight matrix takes 8 KiB or more (float32)."""
+    A.manual_seed(0)
+    model = nn.Sequential(
+        nn.Linear(48, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 32)
+    )
+    return model, A.randn(16, 48), A.tensor(np.arange(16) % 32)
+
+
+def _traced(fn):
+    """(net bytes still allocated after ``fn()``, peak bytes above the start while it ran).
+
+    ``gc.collect()`` empties CPython's free lists (of tuples, dicts ...), which would otherwise
+    count as allocated."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        fn()
+        peak = tracemalloc.get_traced_memory()[1]
+        gc.collect()
+        current = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    return current - start, peak - start
+
+
+@pytest.mark.parametrize(
+    "make_opt",
+    [
+        lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9),
+        lambda ps: optim.SGD(ps, lr=0.1),
+        lambda ps: optim.Adam(ps, lr=1e-3),
+    ],
+    ids=["sgd_momentum", "sgd", "adam"],
+)
+def test_a_steady_state_optimizer_step_allocates_no_arrays(kernel, make_opt):
+    model, x, y = _mlp_and_batch()
+    opt = make_opt(model.parameters())
+    _train(model, opt, x, y, 2, set_to_none=False)  # state and scratch exist from now on
+    net, peak = _traced(opt.step)
+    # Python objects only (views, tuples): below half of the smallest weight matrix (8 KiB).
+    assert net < 2048 and peak < 4096, (net, peak)
+
+
+def test_the_first_step_allocates_state_and_later_steps_allocate_nothing_that_stays(kernel):
+    model, x, y = _mlp_and_batch()
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    params = sum(p.data.nbytes for p in model.parameters())
+    first, _ = _traced(lambda: _train(model, opt, x, y, 1, set_to_none=False))
+    assert first >= 2 * params  # the .grad buffers and the momentum buffers
+    _train(model, opt, x, y, 1, set_to_none=False)  # the update with momentum, compiled (Numba)
+    for _ in range(3):
+        net, peak = _traced(lambda: _train(model, opt, x, y, 1, set_to_none=False))
+        assert net < 2048, net  # the gradients went into the existing buffers
+        assert peak < first  # activations and transient gradients only
