@@ -201,3 +201,50 @@ def test_the_first_step_allocates_state_and_later_steps_allocate_nothing_that_st
         net, peak = _traced(lambda: _train(model, opt, x, y, 1, set_to_none=False))
         assert net < 2048, net  # the gradients went into the existing buffers
         assert peak < first  # activations and transient gradients only
+
+
+def _grads(out, inputs, create_graph):
+    grads = A.autograd.grad(out.sum(), inputs, create_graph=create_graph, retain_graph=True)
+    return [g.detach().numpy() for g in grads]
+
+
+@pytest.mark.parametrize("x_shape", [(5,), (4, 5), (2, 3, 5)])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("x_grad", [True, False])  # False: a first layer's batch of data
+def test_linear_one_op_backward_equals_the_differentiable_rules(x_shape, bias, x_grad):
+    rng = np.random.default_rng(0)
+    x = A.tensor(rng.standard_normal(x_shape), requires_grad=x_grad)
+    w = A.tensor(rng.standard_normal((3, 5)), requires_grad=True)
+    b = A.tensor(rng.standard_normal(3), requires_grad=True) if bias else None
+    inputs = [t for t in (x, w, b) if t is not None and t.requires_grad]
+    out = nn.functional.linear(x, w, b) ** 2
+    for fast, slow in zip(_grads(out, inputs, False), _grads(out, inputs, True)):
+        np.testing.assert_allclose(fast, slow, rtol=1e-13, atol=1e-14)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("options", [{}, {"ignore_index": 2}, {"weight": [0.5, 2.0, 1.0, 3.0]}])
+def test_fused_cross_entropy_equals_log_softmax_then_nll(reduction, options):
+    rng = np.random.default_rng(1)
+    x = A.tensor(rng.standard_normal((6, 4)) * 3, requires_grad=True)
+    target = A.tensor([0, 2, 3, 1, 2, 0])
+    kwargs = dict(options, reduction=reduction)
+    if "weight" in kwargs:
+        kwargs["weight"] = A.tensor(kwargs["weight"], dtype=A.float64)
+    F = nn.functional
+    fused = F.cross_entropy(x, target, **kwargs)
+    assert fused.grad_fn.name == "CrossEntropy"
+    composite = F.nll_loss(F.log_softmax(x, 1), target, **kwargs)
+    np.testing.assert_allclose(fused.detach().numpy(), composite.detach().numpy(), rtol=1e-14)
+    for create_graph in (False, True):  # the one-op backward and the differentiable one
+        (fast,) = A.autograd.grad(fused.sum(), [x], create_graph=create_graph, retain_graph=True)
+        (slow,) = A.autograd.grad(composite.sum(), [x], retain_graph=True)
+        np.testing.assert_allclose(fast.detach().numpy(), slow.numpy(), rtol=1e-13, atol=1e-15)
+
+
+def test_fused_cross_entropy_all_ignored_gives_nan_loss_and_zero_gradient():
+    x = A.randn(3, 4, requires_grad=True)
+    loss = nn.functional.cross_entropy(x, A.tensor([1, 1, 1]), ignore_index=1)
+    assert np.isnan(loss.item())
+    loss.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((3, 4), np.float32))

@@ -65,7 +65,7 @@ class _LinearGrads(Function):
 
     @staticmethod
     def forward(ctx, grad_out, x, weight, need_x, need_weight, need_bias):
-        rows = grad_out.reshape(-1, weight.shape[0]) if grad_out.ndim != 2 else grad_out
+        rows = grad_out.reshape(-1, grad_out.shape[-1]) if grad_out.ndim != 2 else grad_out
         grads = []
         if need_x:
             grad_x = rows @ weight
