@@ -248,3 +248,17 @@ def test_fused_cross_entropy_all_ignored_gives_nan_loss_and_zero_gradient():
     assert np.isnan(loss.item())
     loss.backward()
     np.testing.assert_array_equal(x.grad.numpy(), np.zeros((3, 4), np.float32))
+
+
+@pytest.mark.parametrize("shape", [(3, 256), (2, 2, 130), (300,), (4, 7)])
+def test_relu_against_a_row_of_zeros_equals_maximum_with_zero(shape):
+    """Rows of 128+ take the broadcast-zeros path (faster on NumPy); the values are maximum's."""
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal(shape).astype(np.float32)
+    flat = a.reshape(-1)
+    flat[:4] = [np.nan, -np.inf, np.inf, 0.0]
+    x = A.tensor(a, requires_grad=True)
+    y = x.relu()
+    np.testing.assert_array_equal(y.detach().numpy(), np.maximum(a, 0))
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), (np.maximum(a, 0) > 0).astype(np.float32))
