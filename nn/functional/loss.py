@@ -423,7 +423,7 @@ def cross_entropy(
         target.dtype.kind in "iu"
         and input.ndim == 2
         and label_smoothing == 0
-        and input.dtype.kind in "fc"
+        and input.dtype.kind == "f"
     ):
         # The common case, (N, C) logits and class indices: one node, one-pass backward.
         _check_class_target(input, target, "nll_loss")
