@@ -780,8 +780,11 @@ def test_class_target_checks_do_not_read_the_host_in_a_replay():
 def test_calls_on_fresh_constants_are_folded_but_filled_constants_are_not():
     """The backward seed's broadcast (Unreduce of the ones) is folded into a constant; a
     factory's zeros that the step fills in place stay a computation, so new inputs count."""
-    model, opt, step = _mlp()
-    x, y = A.randn(4, 5), A.tensor([0, 1, 2, 1])
+    A.manual_seed(0)
+    model = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 3))
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    step = A.compile(_sgd_step(model, opt, F.mse_loss))  # a mean: its backward is an Unreduce
+    x, y = A.randn(4, 5), A.randn(4, 3)
     for _ in range(3):
         step(x, y)
     schedule = step.schedule(x, y)

@@ -320,23 +320,21 @@ def _check_class_target(input: Tensor, target: Tensor, op: str) -> int:
 
 
 class _ClassOutOfRange(Function):
-    """Is any target outside ``[0, num_classes)`` and not ``ignore_index``? One op (0-d bool),
-    whose one host read is the only cost of the check when all targets are fine."""
+    """The targets outside ``[0, num_classes)`` that are not ``ignore_index``: one op (a bool
+    mask) where the check would otherwise take five."""
 
     @staticmethod
     def forward(ctx, target, num_classes, ignore_index):
         outside = (target < 0) | (target >= num_classes)
         if 0 <= ignore_index < num_classes:
-            return outside.any()
-        return (outside & (target != ignore_index)).any()
+            return outside
+        return outside & (target != ignore_index)
 
 
 def _check_class_range(target: Tensor, num_classes: int, ignore_index: int, op: str) -> None:
     if target.numel() == 0:
         return
-    if not _ClassOutOfRange.apply(target, num_classes, ignore_index).item():
-        return
-    bad = (target != ignore_index) & ((target < 0) | (target >= num_classes))
+    bad = _ClassOutOfRange.apply(target, num_classes, ignore_index)
     if A.replay.any_true(bad):  # in a compiled step: checked without a host read per replay
         value = target[bad][0].item()
         raise IndexError(
