@@ -390,6 +390,147 @@ class StackSteps(Function):
         return grads if isinstance(grads, tuple) else (grads,)
 
 
+# ------------------------------------------------------------------ whole-sequence ops
+def _sigmoid_(xp: Any, a: Any) -> None:
+    """a = sigmoid(a) in place, as 0.5 (tanh(a / 2) + 1) (see ``_ArrayMath.sigmoid``)."""
+    a *= 0.5
+    xp.tanh(a, out=a)
+    a += 1.0
+    a *= 0.5
+
+
+class LSTMSequence(Function):
+    """One LSTM layer and direction over a whole sequence as one node (no projection, no mask).
+
+    The fast path of ``run_direction``: the steps write into buffers of the whole sequence
+    (gates, h and c of every step), so backward needs no per-step node, and the hidden weight's
+    gradient is one GEMM over all steps: dW_hh = [g_0; ...; g_T-1]^T [h_0; ...; h_T-1]. Under
+    ``create_graph`` backward recomputes the steps in differentiable ops with the same math as
+    ``LSTMStep`` (``_lstm_sequence_composite``), so second derivatives come out of ordinary ops.
+
+    Shape: gx (T, B, 4H) (carries b_ih, and b_hh where folded), h0 (B, H), c0 (B, H),
+    w_hh (4H, H), b_hh (4H,) or None -> output (T, B, H), h_n (B, H), c_n (B, H).
+    ``reverse`` runs the steps last to first (the backward direction of a bidirectional layer).
+    """
+
+    @staticmethod
+    def forward(ctx, gx, h0, c0, w_hh, b_hh, reverse):
+        xp = ctx.xp
+        steps, batch, gates = gx.shape
+        hid = gates // 4
+        ctx.reverse = reverse
+        seq = gx[::-1] if reverse else gx
+        # acts[k]: the gates (i, f, g, o) after their nonlinearities at the k-th step taken;
+        # hs[k], cs[k]: the state before it (hs[0] = h0), so hs[1:] are the outputs.
+        acts = xp.empty((steps, batch, gates), gx.dtype)
+        hs = xp.empty((steps + 1, batch, hid), gx.dtype)
+        cs = xp.empty((steps + 1, batch, hid), gx.dtype)
+        tanh_cs = xp.empty((steps, batch, hid), gx.dtype)
+        hs[0] = h0
+        cs[0] = c0
+        ig = xp.empty((batch, hid), gx.dtype)
+        w_hh_t = w_hh.T
+        for k in range(steps):
+            a = acts[k]
+            xp.matmul(hs[k], w_hh_t, out=a)
+            a += seq[k]
+            if b_hh is not None:
+                a += b_hh
+            _sigmoid_(xp, a[:, : 2 * hid])
+            xp.tanh(a[:, 2 * hid : 3 * hid], out=a[:, 2 * hid : 3 * hid])
+            _sigmoid_(xp, a[:, 3 * hid :])
+            c = cs[k + 1]
+            xp.multiply(a[:, hid : 2 * hid], cs[k], out=c)
+            xp.multiply(a[:, :hid], a[:, 2 * hid : 3 * hid], out=ig)
+            c += ig
+            xp.tanh(c, out=tanh_cs[k])
+            xp.multiply(a[:, 3 * hid :], tanh_cs[k], out=hs[k + 1])
+        out = hs[:0:-1] if reverse else hs[1:]
+        ctx.save_for_backward(gx, h0, c0, w_hh, b_hh, out, hs, cs, acts, tanh_cs)
+        # h_n and c_n are copies: an in-place change of them must not reach the saved buffers.
+        return out, hs[steps].copy(), cs[steps].copy()
+
+    @staticmethod
+    def backward(ctx, grad_out, grad_h, grad_c):
+        saved = ctx.saved_tensors  # (checks that the output was not changed in place)
+        if _state.enabled:
+            return _lstm_sequence_composite(ctx, saved[:5], grad_out, grad_h, grad_c)
+        xp = ctx.xp
+        w_hh, b_hh = saved[3].data, saved[4]
+        hs, cs, acts, tanh_cs = _arrays(saved[6:])
+        steps, batch, gates = acts.shape
+        hid = gates // 4
+        grad_seq = grad_out.data[::-1] if ctx.reverse else grad_out.data
+        # The factors of each gate's gradient, for all steps at once:
+        # i: g i (1 - i), f: c_prev f (1 - f), g: i (1 - g^2) (times grad_c);
+        # o: tanh(c) o (1 - o) (times grad_h); and o (1 - tanh(c)^2), grad_h's way into grad_c.
+        factor = 1.0 - acts
+        factor *= acts
+        f4, a4 = factor.reshape(steps, batch, 4, hid), acts.reshape(steps, batch, 4, hid)
+        xp.multiply(a4[:, :, 2], a4[:, :, 2], out=f4[:, :, 2])
+        xp.subtract(1.0, f4[:, :, 2], out=f4[:, :, 2])
+        f4[:, :, 0] *= a4[:, :, 2]
+        f4[:, :, 1] *= cs[:-1]
+        f4[:, :, 2] *= a4[:, :, 0]
+        f4[:, :, 3] *= tanh_cs
+        into_c = tanh_cs * tanh_cs
+        xp.subtract(1.0, into_c, out=into_c)
+        into_c *= a4[:, :, 3]
+
+        grad_gates = xp.empty_like(acts)
+        g4 = grad_gates.reshape(steps, batch, 4, hid)
+        gh = grad_h.data.copy()
+        gc = grad_c.data.copy()
+        tmp = xp.empty_like(gc)
+        for k in range(steps - 1, -1, -1):
+            gh += grad_seq[k]
+            xp.multiply(gh, into_c[k], out=tmp)
+            gc += tmp
+            xp.multiply(f4[k, :, :3], gc[:, None, :], out=g4[k, :, :3])
+            xp.multiply(f4[k, :, 3], gh, out=g4[k, :, 3])
+            xp.matmul(grad_gates[k], w_hh, out=gh)
+            gc *= a4[k, :, 1]
+        flat = grad_gates.reshape(steps * batch, gates)
+        need = ctx.needs_input_grad
+        grad_w = flat.T @ hs[:-1].reshape(steps * batch, hid) if need[3] else None
+        grad_b = flat.sum(0) if b_hh is not None and need[4] else None
+        grad_gx = grad_gates[::-1] if ctx.reverse else grad_gates
+        return _finish(ctx, (grad_gx, gh, gc, grad_w, grad_b), 5)
+
+
+def _lstm_sequence_composite(
+    ctx: Function, inputs: tuple, grad_out: Any, grad_h: Any, grad_c: Any
+) -> tuple:
+    """``LSTMSequence``'s backward in differentiable ops (create_graph): the steps recomputed
+    and differentiated with the math of ``LSTMStep`` (``_lstm_forward``, ``_lstm_backward``)."""
+    from .shape import cat, stack
+
+    gx, h, c, w_hh, b_hh = inputs
+    m = _TensorMath
+    w_hh_t = w_hh.mT
+    steps = gx.shape[0]
+    order = range(steps - 1, -1, -1) if ctx.reverse else range(steps)
+    record = []
+    for t in order:
+        h_new, c_new, acts = _lstm_forward(m, gx[t], h, c, w_hh_t, b_hh, None, None)
+        record.append((t, h, c, acts))
+        h, c = h_new, c_new
+    grad_gx = [None] * steps
+    grad_gh, h_prev = [], []
+    for t, h, c, acts in reversed(record):
+        grad_h = grad_h + grad_out[t]
+        grad_gates, grad_h, grad_c, _, _ = _lstm_backward(
+            m, acts, h, c, w_hh_t, None, None, (grad_h, grad_c)
+        )
+        grad_gx[t] = grad_gates
+        grad_gh.append(grad_gates)
+        h_prev.append(h)
+    flat = cat(grad_gh, 0)
+    grad_w = flat.mT @ cat(h_prev, 0)
+    grad_b = None if b_hh is None else flat.sum(0)
+    return _finish(ctx, (stack(grad_gx, 0), grad_h, grad_c, grad_w, grad_b), 5)
+
+
 # ------------------------------------------------------------------------ the layer loop
 def run_direction(
     mode: str,
@@ -401,6 +542,7 @@ def run_direction(
     w_hr: Tensor | None,
     masks: list | None,
     reverse: bool,
+    fused: bool = True,
 ) -> tuple:
     """Run one layer in one direction over the precomputed input projection ``gx`` (T, B, G).
 
@@ -411,6 +553,8 @@ def run_direction(
     others leave their share with a ``SequenceWeightGrad``, so the weight's gradient is one GEMM
     over all steps (under create_graph too, since the shares are then Tensors of the graph).
     """
+    if fused and mode == "LSTM" and w_hr is None and masks is None:
+        return LSTMSequence.apply(gx, h0, c0, w_hh, b_hh, reverse)
     steps = UnbindSteps.apply(gx)
     if not isinstance(steps, tuple):
         steps = (steps,)
