@@ -14,7 +14,15 @@ import pytest
 import autograd as A
 import nn
 from autograd import gradcheck, gradgradcheck
-from autograd.ops.recurrent import GRUStep, LSTMSequence, LSTMStep, RNNStep, run_direction
+from autograd.ops.recurrent import (
+    GRUSequence,
+    GRUStep,
+    LSTMSequence,
+    LSTMStep,
+    RNNSequence,
+    RNNStep,
+    run_direction,
+)
 from nn.utils.rnn import (
     PackedSequence,
     pack_padded_sequence,
@@ -267,29 +275,42 @@ def _direction_grads(mode, args, reverse, fused, create_graph=False):
     return [n(t) for t in outs] + [n(g) for g in grads]
 
 
+GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+@pytest.mark.parametrize("mode", list(GATES))
 @pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
 @pytest.mark.parametrize("bias", [False, True], ids=["folded", "b_hh"])
-def test_lstm_sequence_op_matches_the_step_ops(reverse, bias):
+def test_sequence_ops_match_the_step_ops(mode, reverse, bias):
     # The whole-sequence node (fast path of a layer) against one node per step; both
     # backward paths of the sequence node (arrays, and differentiable ops under create_graph).
-    t, b, h = 5, 3, 4
-    args = (_r(t, b, 4 * h), _r(b, h), _r(b, h), _r(4 * h, h), _r(4 * h) if bias else None)
-    args = (*args[:4], args[4], None, None)  # w_hr, masks
-    steps = _direction_grads("LSTM", args, reverse, fused=False)
-    fused = _direction_grads("LSTM", args, reverse, fused=True)
-    composite = _direction_grads("LSTM", args, reverse, fused=True, create_graph=True)
-    assert len(steps) == len(fused) == len(composite) == 3 + 4 + bias
+    t, b, h, g = 5, 3, 4, GATES[mode]
+    c0 = _r(b, h) if mode == "LSTM" else None
+    args = (_r(t, b, g * h), _r(b, h), c0, _r(g * h, h), _r(g * h) if bias else None, None, None)
+    steps = _direction_grads(mode, args, reverse, fused=False)
+    fused = _direction_grads(mode, args, reverse, fused=True)
+    composite = _direction_grads(mode, args, reverse, fused=True, create_graph=True)
+    n_state = 2 if mode == "LSTM" else 1
+    assert len(steps) == len(fused) == len(composite) == 1 + n_state + 2 + n_state + bias
     for s, f, c in zip(steps, fused, composite):
         np.testing.assert_allclose(f, s, rtol=1e-12, atol=1e-13)
         np.testing.assert_allclose(c, s, rtol=1e-12, atol=1e-13)
 
 
+@pytest.mark.parametrize("mode", list(GATES))
 @pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
-def test_lstm_sequence_op_gradcheck_and_gradgradcheck(reverse):
+def test_sequence_ops_gradcheck_and_gradgradcheck(mode, reverse):
     # Second derivatives go through the composite backward (create_graph).
-    t, b, h = 3, 2, 3
-    args = (_r(t, b, 4 * h), _r(b, h), _r(b, h), _r(4 * h, h), _r(4 * h))
-    fn = lambda *a: LSTMSequence.apply(*a, reverse)  # noqa: E731
+    t, b, h, g = 3, 2, 3, GATES[mode]
+    args = (_r(t, b, g * h), _r(b, h), _r(g * h, h), _r(g * h))
+    if mode == "LSTM":
+        fn = lambda gx, hh, w, bias, c: LSTMSequence.apply(gx, hh, c, w, bias, reverse)  # noqa: E731
+        args = (*args, _r(b, h))
+    elif mode == "GRU":
+        fn = lambda gx, hh, w, bias: GRUSequence.apply(gx, hh, None, w, bias, reverse)  # noqa: E731
+    else:
+        relu = mode == "RNN_RELU"
+        fn = lambda gx, hh, w, bias: RNNSequence.apply(gx, hh, None, w, bias, reverse, relu)  # noqa: E731
     assert gradcheck(fn, args) and gradgradcheck(fn, args)
 
 

@@ -399,19 +399,95 @@ def _sigmoid_(xp: Any, a: Any) -> None:
     a *= 0.5
 
 
-class LSTMSequence(Function):
-    """One LSTM layer and direction over a whole sequence as one node (no projection, no mask).
+def _state_buffer(xp: Any, first: Any, steps: int) -> Any:
+    """A (steps + 1, B, H) buffer of a state over the sequence, with ``first`` at [0]."""
+    buf = xp.empty((steps + 1, *first.shape), first.dtype)
+    buf[0] = first
+    return buf
 
-    The fast path of ``run_direction``: the steps write into buffers of the whole sequence
-    (gates, h and c of every step), so backward needs no per-step node, and the hidden weight's
-    gradient is one GEMM over all steps: dW_hh = [g_0; ...; g_T-1]^T [h_0; ...; h_T-1]. Under
-    ``create_graph`` backward recomputes the steps in differentiable ops with the same math as
-    ``LSTMStep`` (``_lstm_sequence_composite``), so second derivatives come out of ordinary ops.
 
-    Shape: gx (T, B, 4H) (carries b_ih, and b_hh where folded), h0 (B, H), c0 (B, H),
-    w_hh (4H, H), b_hh (4H,) or None -> output (T, B, H), h_n (B, H), c_n (B, H).
-    ``reverse`` runs the steps last to first (the backward direction of a bidirectional layer).
+class _SequenceOp(Function):
+    """One layer and direction over a whole sequence as one node: the fast path of
+    ``run_direction`` (no projection, no mask).
+
+    The steps write into buffers of the whole sequence (gates and states of every step), so no
+    step leaves a node, backward runs the steps' gate math on those buffers (the factors of the
+    gate gradients computed for all steps at once, in place), and the hidden weight's gradient
+    is one GEMM over all steps after the loop: dW_hh = [g_0; ...]^T [h_0; ...], its bias one
+    sum. Under ``create_graph``, backward recomputes the steps in differentiable ops with the
+    step ops' math (``_sequence_composite``), so second derivatives come out of ordinary ops.
+
+    Forward arguments (one signature for the three): gx (T, B, G) the input projection (it
+    carries b_ih, and b_hh where folded), h0 (B, H), c0 (B, H) or None, w_hh (G, H),
+    b_hh (G,) or None, ``reverse`` (run the steps last to first). Outputs: output (T, B, H),
+    h_n (B, H) and, for the LSTM, c_n (B, H); h_n and c_n are copies, not views of the output.
     """
+
+    mode = ""
+
+    @staticmethod
+    def backward(ctx, grad_out, grad_h, grad_c=None):
+        saved = ctx.saved_tensors  # (checks that the output was not changed in place)
+        if _state.enabled:
+            return _sequence_composite(ctx, saved[:5], grad_out, grad_h, grad_c)
+        grad_seq = grad_out.data[::-1] if ctx.reverse else grad_out.data
+        grads = type(ctx)._backward_arrays(ctx, saved, grad_seq, grad_h.data, grad_c)
+        grad_gx, grad_h0, grad_c0, grad_gh, hs = grads
+        need = ctx.needs_input_grad
+        flat = grad_gh.reshape(-1, grad_gh.shape[2])
+        grad_w = flat.T @ hs[:-1].reshape(flat.shape[0], -1) if need[3] else None
+        grad_b = flat.sum(0) if saved[4] is not None and need[4] else None
+        grad_gx = grad_gx[::-1] if ctx.reverse else grad_gx
+        return _finish(ctx, (grad_gx, grad_h0, grad_c0, grad_w, grad_b), 5)
+
+
+class RNNSequence(_SequenceOp):
+    """Elman RNN (tanh or relu) over a sequence; see ``_SequenceOp``. Extra argument ``relu``."""
+
+    mode = "RNN"
+
+    @staticmethod
+    def forward(ctx, gx, h0, c0, w_hh, b_hh, reverse, relu=False):
+        xp = ctx.xp
+        ctx.reverse, ctx.relu = reverse, relu
+        seq = gx[::-1] if reverse else gx
+        hs = _state_buffer(xp, h0, gx.shape[0])
+        w_hh_t = w_hh.T
+        for k in range(gx.shape[0]):
+            h = hs[k + 1]
+            xp.matmul(hs[k], w_hh_t, out=h)
+            h += seq[k]
+            if b_hh is not None:
+                h += b_hh
+            if relu:
+                xp.maximum(h, 0, out=h)
+            else:
+                xp.tanh(h, out=h)
+        out = hs[:0:-1] if reverse else hs[1:]
+        ctx.save_for_backward(gx, h0, c0, w_hh, b_hh, out, hs)
+        return out, hs[-1].copy()
+
+    @staticmethod
+    def _backward_arrays(ctx, saved, grad_seq, grad_h, grad_c):
+        xp, w_hh, hs = ctx.xp, saved[3].data, saved[6].data
+        if ctx.relu:
+            factor = (hs[1:] > 0).astype(hs.dtype)
+        else:
+            factor = hs[1:] * hs[1:]
+            xp.subtract(1.0, factor, out=factor)
+        grad_pre = xp.empty_like(factor)
+        gh = grad_h.copy()
+        for k in range(factor.shape[0] - 1, -1, -1):
+            gh += grad_seq[k]
+            xp.multiply(gh, factor[k], out=grad_pre[k])
+            xp.matmul(grad_pre[k], w_hh, out=gh)
+        return grad_pre, gh, None, grad_pre, hs
+
+
+class LSTMSequence(_SequenceOp):
+    """LSTM over a sequence, gate order (i, f, g, o) as PyTorch; see ``_SequenceOp``."""
+
+    mode = "LSTM"
 
     @staticmethod
     def forward(ctx, gx, h0, c0, w_hh, b_hh, reverse):
@@ -423,11 +499,8 @@ class LSTMSequence(Function):
         # acts[k]: the gates (i, f, g, o) after their nonlinearities at the k-th step taken;
         # hs[k], cs[k]: the state before it (hs[0] = h0), so hs[1:] are the outputs.
         acts = xp.empty((steps, batch, gates), gx.dtype)
-        hs = xp.empty((steps + 1, batch, hid), gx.dtype)
-        cs = xp.empty((steps + 1, batch, hid), gx.dtype)
+        hs, cs = _state_buffer(xp, h0, steps), _state_buffer(xp, c0, steps)
         tanh_cs = xp.empty((steps, batch, hid), gx.dtype)
-        hs[0] = h0
-        cs[0] = c0
         ig = xp.empty((batch, hid), gx.dtype)
         w_hh_t = w_hh.T
         for k in range(steps):
@@ -447,23 +520,17 @@ class LSTMSequence(Function):
             xp.multiply(a[:, 3 * hid :], tanh_cs[k], out=hs[k + 1])
         out = hs[:0:-1] if reverse else hs[1:]
         ctx.save_for_backward(gx, h0, c0, w_hh, b_hh, out, hs, cs, acts, tanh_cs)
-        # h_n and c_n are copies: an in-place change of them must not reach the saved buffers.
         return out, hs[steps].copy(), cs[steps].copy()
 
     @staticmethod
-    def backward(ctx, grad_out, grad_h, grad_c):
-        saved = ctx.saved_tensors  # (checks that the output was not changed in place)
-        if _state.enabled:
-            return _lstm_sequence_composite(ctx, saved[:5], grad_out, grad_h, grad_c)
-        xp = ctx.xp
-        w_hh, b_hh = saved[3].data, saved[4]
+    def _backward_arrays(ctx, saved, grad_seq, grad_h, grad_c):
+        xp, w_hh = ctx.xp, saved[3].data
         hs, cs, acts, tanh_cs = _arrays(saved[6:])
         steps, batch, gates = acts.shape
         hid = gates // 4
-        grad_seq = grad_out.data[::-1] if ctx.reverse else grad_out.data
-        # The factors of each gate's gradient, for all steps at once:
-        # i: g i (1 - i), f: c_prev f (1 - f), g: i (1 - g^2) (times grad_c);
-        # o: tanh(c) o (1 - o) (times grad_h); and o (1 - tanh(c)^2), grad_h's way into grad_c.
+        # The factors of each gate's gradient, for all steps at once: i: g i (1 - i),
+        # f: c_prev f (1 - f), g: i (1 - g^2) (times grad_c); o: tanh(c) o (1 - o) (times
+        # grad_h); and into_c = o (1 - tanh(c)^2), grad_h's way into grad_c.
         factor = 1.0 - acts
         factor *= acts
         f4, a4 = factor.reshape(steps, batch, 4, hid), acts.reshape(steps, batch, 4, hid)
@@ -479,8 +546,7 @@ class LSTMSequence(Function):
 
         grad_gates = xp.empty_like(acts)
         g4 = grad_gates.reshape(steps, batch, 4, hid)
-        gh = grad_h.data.copy()
-        gc = grad_c.data.copy()
+        gh, gc = grad_h.copy(), grad_c.data.copy()
         tmp = xp.empty_like(gc)
         for k in range(steps - 1, -1, -1):
             gh += grad_seq[k]
@@ -490,40 +556,128 @@ class LSTMSequence(Function):
             xp.multiply(f4[k, :, 3], gh, out=g4[k, :, 3])
             xp.matmul(grad_gates[k], w_hh, out=gh)
             gc *= a4[k, :, 1]
-        flat = grad_gates.reshape(steps * batch, gates)
-        need = ctx.needs_input_grad
-        grad_w = flat.T @ hs[:-1].reshape(steps * batch, hid) if need[3] else None
-        grad_b = flat.sum(0) if b_hh is not None and need[4] else None
-        grad_gx = grad_gates[::-1] if ctx.reverse else grad_gates
-        return _finish(ctx, (grad_gx, gh, gc, grad_w, grad_b), 5)
+        return grad_gates, gh, gc, grad_gates, hs
 
 
-def _lstm_sequence_composite(
-    ctx: Function, inputs: tuple, grad_out: Any, grad_h: Any, grad_c: Any
+class GRUSequence(_SequenceOp):
+    """GRU over a sequence, gate order (r, z, n) as PyTorch, b_hn inside the reset product;
+    see ``_SequenceOp``."""
+
+    mode = "GRU"
+
+    @staticmethod
+    def forward(ctx, gx, h0, c0, w_hh, b_hh, reverse):
+        xp = ctx.xp
+        steps, batch, gates = gx.shape
+        hid = gates // 3
+        ctx.reverse = reverse
+        seq = gx[::-1] if reverse else gx
+        # ghs[k]: h W_hh^T + b_hh of the k-th step taken; acts[k]: (r, z, n).
+        ghs = xp.empty((steps, batch, gates), gx.dtype)
+        acts = xp.empty((steps, batch, gates), gx.dtype)
+        hs = _state_buffer(xp, h0, steps)
+        w_hh_t = w_hh.T
+        for k in range(steps):
+            gh, a, x = ghs[k], acts[k], seq[k]
+            xp.matmul(hs[k], w_hh_t, out=gh)
+            if b_hh is not None:
+                gh += b_hh
+            rz, n = a[:, : 2 * hid], a[:, 2 * hid :]
+            xp.add(x[:, : 2 * hid], gh[:, : 2 * hid], out=rz)
+            _sigmoid_(xp, rz)
+            xp.multiply(a[:, :hid], gh[:, 2 * hid :], out=n)
+            n += x[:, 2 * hid :]
+            xp.tanh(n, out=n)
+            h = hs[k + 1]  # n + z (h - n) = (1 - z) n + z h, as PyTorch computes it
+            xp.subtract(hs[k], n, out=h)
+            h *= a[:, hid : 2 * hid]
+            h += n
+        out = hs[:0:-1] if reverse else hs[1:]
+        ctx.save_for_backward(gx, h0, c0, w_hh, b_hh, out, hs, ghs, acts)
+        return out, hs[steps].copy()
+
+    @staticmethod
+    def _backward_arrays(ctx, saved, grad_seq, grad_h, grad_c):
+        xp, w_hh = ctx.xp, saved[3].data
+        hs, ghs, acts = _arrays(saved[6:])
+        steps, batch, gates = acts.shape
+        hid = gates // 3
+        a3, gh3 = acts.reshape(steps, batch, 3, hid), ghs.reshape(steps, batch, 3, hid)
+        r, z, n = a3[:, :, 0], a3[:, :, 1], a3[:, :, 2]
+        # Factors of the gate gradients (times grad_h), all steps at once:
+        # n: (1 - z) (1 - n^2); r: that times gh_n r (1 - r); z: (h - n) z (1 - z); and the
+        # hidden side's n gate is the input side's times r.
+        factor = xp.empty_like(acts)
+        f3 = factor.reshape(steps, batch, 3, hid)
+        fr, fz, fn = f3[:, :, 0], f3[:, :, 1], f3[:, :, 2]
+        xp.multiply(n, n, out=fn)
+        xp.subtract(1.0, fn, out=fn)
+        xp.subtract(1.0, z, out=fz)
+        fn *= fz
+        fz *= z
+        fz *= hs[:-1] - n
+        xp.subtract(1.0, r, out=fr)
+        fr *= r
+        fr *= gh3[:, :, 2]
+        fr *= fn
+        fn_r = fn * r
+
+        grad_gh = xp.empty_like(acts)
+        grad_gx_n = xp.empty_like(fn_r)
+        gg3 = grad_gh.reshape(steps, batch, 3, hid)
+        gh = grad_h.copy()
+        tmp = xp.empty_like(gh)
+        for k in range(steps - 1, -1, -1):
+            gh += grad_seq[k]
+            xp.multiply(f3[k, :, :2], gh[:, None, :], out=gg3[k, :, :2])
+            xp.multiply(fn_r[k], gh, out=gg3[k, :, 2])
+            xp.multiply(fn[k], gh, out=grad_gx_n[k])
+            xp.matmul(grad_gh[k], w_hh, out=tmp)
+            gh *= z[k]
+            gh += tmp
+        grad_gx = grad_gh.copy()
+        grad_gx.reshape(steps, batch, 3, hid)[:, :, 2] = grad_gx_n
+        return grad_gx, gh, None, grad_gh, hs
+
+
+_SEQUENCE_OPS = {"RNN_TANH": RNNSequence, "RNN_RELU": RNNSequence, "LSTM": LSTMSequence,
+                 "GRU": GRUSequence}  # fmt: skip
+
+
+def _sequence_composite(
+    ctx: _SequenceOp, inputs: tuple, grad_out: Any, grad_h: Any, grad_c: Any
 ) -> tuple:
-    """``LSTMSequence``'s backward in differentiable ops (create_graph): the steps recomputed
-    and differentiated with the math of ``LSTMStep`` (``_lstm_forward``, ``_lstm_backward``)."""
+    """A sequence op's backward in differentiable ops (create_graph): the steps recomputed and
+    differentiated with the math of the step ops (``_lstm_forward``, ``_lstm_backward``, ...)."""
     from .shape import cat, stack
 
     gx, h, c, w_hh, b_hh = inputs
-    m = _TensorMath
+    m, mode = _TensorMath, ctx.mode
+    relu = getattr(ctx, "relu", False)
     w_hh_t = w_hh.mT
     steps = gx.shape[0]
-    order = range(steps - 1, -1, -1) if ctx.reverse else range(steps)
     record = []
-    for t in order:
-        h_new, c_new, acts = _lstm_forward(m, gx[t], h, c, w_hh_t, b_hh, None, None)
+    for t in range(steps - 1, -1, -1) if ctx.reverse else range(steps):
+        if mode == "LSTM":
+            h_new, c_new, acts = _lstm_forward(m, gx[t], h, c, w_hh_t, b_hh, None, None)
+        elif mode == "GRU":
+            (h_new, acts), c_new = _gru_forward(m, gx[t], h, w_hh_t, b_hh, None), None
+        else:
+            (_, h_new), c_new = _rnn_forward(m, gx[t], h, w_hh_t, b_hh, None, relu), None
+            acts = h_new
         record.append((t, h, c, acts))
         h, c = h_new, c_new
-    grad_gx = [None] * steps
-    grad_gh, h_prev = [], []
+    grad_gx, grad_gh, h_prev = [None] * steps, [], []
     for t, h, c, acts in reversed(record):
         grad_h = grad_h + grad_out[t]
-        grad_gates, grad_h, grad_c, _, _ = _lstm_backward(
-            m, acts, h, c, w_hh_t, None, None, (grad_h, grad_c)
-        )
-        grad_gx[t] = grad_gates
-        grad_gh.append(grad_gates)
+        if mode == "LSTM":
+            grads = _lstm_backward(m, acts, h, c, w_hh_t, None, None, (grad_h, grad_c))
+            grad_gx[t], grad_h, grad_c, gh = grads[:4]
+        elif mode == "GRU":
+            grad_gx[t], grad_h, gh = _gru_backward(m, acts, h, w_hh_t, None, grad_h)
+        else:
+            grad_gx[t], grad_h, gh = _rnn_backward(acts, h, w_hh_t, None, relu, grad_h)
+        grad_gh.append(gh)
         h_prev.append(h)
     flat = cat(grad_gh, 0)
     grad_w = flat.mT @ cat(h_prev, 0)
@@ -553,8 +707,11 @@ def run_direction(
     others leave their share with a ``SequenceWeightGrad``, so the weight's gradient is one GEMM
     over all steps (under create_graph too, since the shares are then Tensors of the graph).
     """
-    if fused and mode == "LSTM" and w_hr is None and masks is None:
-        return LSTMSequence.apply(gx, h0, c0, w_hh, b_hh, reverse)
+    if fused and w_hr is None and masks is None:
+        op = _SEQUENCE_OPS[mode]
+        extra = (mode == "RNN_RELU",) if op is RNNSequence else ()
+        out, h, *c = op.apply(gx, h0, c0, w_hh, b_hh, reverse, *extra)
+        return out, h, c[0] if c else None
     steps = UnbindSteps.apply(gx)
     if not isinstance(steps, tuple):
         steps = (steps,)
