@@ -536,32 +536,31 @@ class LSTMSequence(_SequenceOp):
         hs, cs, acts, tanh_cs = _arrays(saved[6:])
         steps, batch, gates = acts.shape
         hid = gates // 4
-        # The factors of each gate's gradient, for all steps at once: i: g i (1 - i),
-        # f: c_prev f (1 - f), g: i (1 - g^2) (times grad_c); o: tanh(c) o (1 - o) (times
-        # grad_h); and into_c = o (1 - tanh(c)^2), grad_h's way into grad_c.
-        factor = 1.0 - acts
-        factor *= acts
-        f4, a4 = factor.reshape(steps, batch, 4, hid), acts.reshape(steps, batch, 4, hid)
-        xp.multiply(a4[:, :, 2], a4[:, :, 2], out=f4[:, :, 2])
-        xp.subtract(1.0, f4[:, :, 2], out=f4[:, :, 2])
-        f4[:, :, 0] *= a4[:, :, 2]
-        f4[:, :, 1] *= cs[:-1]
-        f4[:, :, 2] *= a4[:, :, 0]
-        f4[:, :, 3] *= tanh_cs
+        # The factors of each gate's gradient for all steps at once, in the buffer of the gate
+        # gradients (the loop multiplies them in place): i: g i (1 - i), f: c_prev f (1 - f),
+        # g: i (1 - g^2) (times grad_c); o: tanh(c) o (1 - o) (times grad_h); and
+        # into_c = o (1 - tanh(c)^2), grad_h's way into grad_c.
+        grad_gates = 1.0 - acts
+        grad_gates *= acts
+        g4, a4 = grad_gates.reshape(steps, batch, 4, hid), acts.reshape(steps, batch, 4, hid)
+        xp.multiply(a4[:, :, 2], a4[:, :, 2], out=g4[:, :, 2])
+        xp.subtract(1.0, g4[:, :, 2], out=g4[:, :, 2])
+        g4[:, :, 0] *= a4[:, :, 2]
+        g4[:, :, 1] *= cs[:-1]
+        g4[:, :, 2] *= a4[:, :, 0]
+        g4[:, :, 3] *= tanh_cs
         into_c = tanh_cs * tanh_cs
         xp.subtract(1.0, into_c, out=into_c)
         into_c *= a4[:, :, 3]
 
-        grad_gates = xp.empty_like(acts)
-        g4 = grad_gates.reshape(steps, batch, 4, hid)
         gh, gc = grad_h.copy(), grad_c.data.copy()
         tmp = xp.empty_like(gc)
         for k in range(steps - 1, -1, -1):
             gh += grad_seq[k]
             xp.multiply(gh, into_c[k], out=tmp)
             gc += tmp
-            xp.multiply(f4[k, :, :3], gc[:, None, :], out=g4[k, :, :3])
-            xp.multiply(f4[k, :, 3], gh, out=g4[k, :, 3])
+            g4[k, :, :3] *= gc[:, None, :]
+            g4[k, :, 3] *= gh
             xp.matmul(grad_gates[k], w_hh, out=gh)
             gc *= a4[k, :, 1]
         return grad_gates, gh, gc, grad_gates, hs
@@ -612,13 +611,14 @@ class GRUSequence(_SequenceOp):
         hid = gates // 3
         a3, gh3 = acts.reshape(steps, batch, 3, hid), ghs.reshape(steps, batch, 3, hid)
         r, z, n = a3[:, :, 0], a3[:, :, 1], a3[:, :, 2]
-        # Factors of the gate gradients (times grad_h), all steps at once:
-        # n: (1 - z) (1 - n^2); r: that times gh_n r (1 - r); z: (h - n) z (1 - z); and the
-        # hidden side's n gate is the input side's times r.
-        factor = xp.empty_like(acts)
-        f3 = factor.reshape(steps, batch, 3, hid)
-        fr, fz, fn = f3[:, :, 0], f3[:, :, 1], f3[:, :, 2]
-        xp.multiply(n, n, out=fn)
+        # Factors of the gate gradients (times grad_h) for all steps at once, in the buffer of
+        # the hidden-side gate gradients (the loop multiplies them in place):
+        # n: (1 - z) (1 - n^2); r: that times gh_n r (1 - r); z: (h - n) z (1 - z); the hidden
+        # side's n gate is the input side's times r. ``fn`` becomes the input side's n gate.
+        grad_gh = xp.empty_like(acts)
+        gg3 = grad_gh.reshape(steps, batch, 3, hid)
+        fr, fz = gg3[:, :, 0], gg3[:, :, 1]
+        fn = n * n
         xp.subtract(1.0, fn, out=fn)
         xp.subtract(1.0, z, out=fz)
         fn *= fz
@@ -628,23 +628,19 @@ class GRUSequence(_SequenceOp):
         fr *= r
         fr *= gh3[:, :, 2]
         fr *= fn
-        fn_r = fn * r
+        xp.multiply(fn, r, out=gg3[:, :, 2])
 
-        grad_gh = xp.empty_like(acts)
-        grad_gx_n = xp.empty_like(fn_r)
-        gg3 = grad_gh.reshape(steps, batch, 3, hid)
         gh = grad_h.copy()
         tmp = xp.empty_like(gh)
         for k in range(steps - 1, -1, -1):
             gh += grad_seq[k]
-            xp.multiply(f3[k, :, :2], gh[:, None, :], out=gg3[k, :, :2])
-            xp.multiply(fn_r[k], gh, out=gg3[k, :, 2])
-            xp.multiply(fn[k], gh, out=grad_gx_n[k])
+            gg3[k] *= gh[:, None, :]
+            fn[k] *= gh
             xp.matmul(grad_gh[k], w_hh, out=tmp)
             gh *= z[k]
             gh += tmp
         grad_gx = grad_gh.copy()
-        grad_gx.reshape(steps, batch, 3, hid)[:, :, 2] = grad_gx_n
+        grad_gx.reshape(steps, batch, 3, hid)[:, :, 2] = fn
         return grad_gx, gh, None, grad_gh, hs
 
 
