@@ -399,6 +399,12 @@ def _sigmoid_(xp: Any, a: Any) -> None:
     a *= 0.5
 
 
+def _contiguous(xp: Any, a: Any) -> Any:
+    """``a`` in C order (a copy only if it is not): the per-step GEMMs with a (B, K) left side
+    run about 10% faster with a C-ordered right side than with a transposed view."""
+    return xp.ascontiguousarray(a)
+
+
 def _state_buffer(xp: Any, first: Any, steps: int) -> Any:
     """A (steps + 1, B, H) buffer of a state over the sequence, with ``first`` at [0]."""
     buf = xp.empty((steps + 1, *first.shape), first.dtype)
@@ -452,7 +458,7 @@ class RNNSequence(_SequenceOp):
         ctx.reverse, ctx.relu = reverse, relu
         seq = gx[::-1] if reverse else gx
         hs = _state_buffer(xp, h0, gx.shape[0])
-        w_hh_t = w_hh.T
+        w_hh_t = _contiguous(ctx.xp, w_hh.T)
         for k in range(gx.shape[0]):
             h = hs[k + 1]
             xp.matmul(hs[k], w_hh_t, out=h)
@@ -469,7 +475,7 @@ class RNNSequence(_SequenceOp):
 
     @staticmethod
     def _backward_arrays(ctx, saved, grad_seq, grad_h, grad_c):
-        xp, w_hh, hs = ctx.xp, saved[3].data, saved[6].data
+        xp, w_hh, hs = ctx.xp, _contiguous(ctx.xp, saved[3].data), saved[6].data
         if ctx.relu:
             factor = (hs[1:] > 0).astype(hs.dtype)
         else:
@@ -502,7 +508,7 @@ class LSTMSequence(_SequenceOp):
         hs, cs = _state_buffer(xp, h0, steps), _state_buffer(xp, c0, steps)
         tanh_cs = xp.empty((steps, batch, hid), gx.dtype)
         ig = xp.empty((batch, hid), gx.dtype)
-        w_hh_t = w_hh.T
+        w_hh_t = _contiguous(ctx.xp, w_hh.T)
         # All four nonlinearities in three passes over the gates: sigmoid(a) = 0.5 tanh(a / 2)
         # + 0.5 on i, f, o, and tanh(a) = 1 tanh(a / 1) + 0 on g (the same rounding as
         # ``_sigmoid_``: halving is exact).
@@ -532,7 +538,7 @@ class LSTMSequence(_SequenceOp):
 
     @staticmethod
     def _backward_arrays(ctx, saved, grad_seq, grad_h, grad_c):
-        xp, w_hh = ctx.xp, saved[3].data
+        xp, w_hh = ctx.xp, _contiguous(ctx.xp, saved[3].data)
         hs, cs, acts, tanh_cs = _arrays(saved[6:])
         steps, batch, gates = acts.shape
         hid = gates // 4
@@ -583,7 +589,7 @@ class GRUSequence(_SequenceOp):
         ghs = xp.empty((steps, batch, gates), gx.dtype)
         acts = xp.empty((steps, batch, gates), gx.dtype)
         hs = _state_buffer(xp, h0, steps)
-        w_hh_t = w_hh.T
+        w_hh_t = _contiguous(ctx.xp, w_hh.T)
         for k in range(steps):
             gh, a, x = ghs[k], acts[k], seq[k]
             xp.matmul(hs[k], w_hh_t, out=gh)
@@ -605,7 +611,7 @@ class GRUSequence(_SequenceOp):
 
     @staticmethod
     def _backward_arrays(ctx, saved, grad_seq, grad_h, grad_c):
-        xp, w_hh = ctx.xp, saved[3].data
+        xp, w_hh = ctx.xp, _contiguous(ctx.xp, saved[3].data)
         hs, ghs, acts = _arrays(saved[6:])
         steps, batch, gates = acts.shape
         hid = gates // 3
