@@ -1,8 +1,18 @@
-"""Recurrent cells as fused ops: one graph node per time step, with a fused backward.
+"""Recurrent layers and cells as fused ops: one node per layer direction, or one per step.
 
-A layer computes the input projection of every time step at once (one GEMM), splits it into
-steps with ``UnbindSteps`` (one node), runs one step op per time step, and joins the outputs
-with ``StackSteps`` (one node). A step op does the step's hidden GEMM and all its gate math:
+A layer computes the input projection of every time step at once (one GEMM). Then:
+
+- **Whole-sequence ops** (``RNNSequence``, ``LSTMSequence``, ``GRUSequence``), the path of
+  ``nn.RNN``/``nn.LSTM``/``nn.GRU`` without a projection or packing: one node runs all the
+  steps, writing gates and states into buffers of the whole sequence, and its backward runs
+  backpropagation through time on those buffers, with the hidden weight's gradient as one GEMM
+  over all steps: no more passes over the data than the hand NumPy step
+  (``benchmarks/numpy_lstm.py``). Under ``create_graph`` backward falls back to the step math
+  below, on Tensors.
+- **Step ops** (``RNNStep``, ``LSTMStep``, ``GRUStep``), for the cells, ``proj_size`` and packed
+  batches: the projection split into steps with ``UnbindSteps`` (one node), one step op per
+  time step, the outputs joined with ``StackSteps`` (one node). A step op does the step's hidden
+  GEMM and all its gate math:
 
 - ``RNNStep``: h' = act(gx + h W_hh^T + b_hh), act tanh or relu
 - ``LSTMStep``: gates (i, f, g, o) = gx + h W_hh^T + b_hh; c' = f c + i g; h' = o tanh(c'),
@@ -11,15 +21,18 @@ with ``StackSteps`` (one node). A step op does the step's hidden GEMM and all it
   n = tanh(gx_n + r (h W_hn^T + b_hn)), h' = (1 - z) n + z h
 
 ``gx`` is the step's slice of the input projection (it carries b_ih, and b_hh too where the math
-allows folding it in). ``w_hh_t`` is W_hh transposed once per layer: a non-leaf, so the per-step
-weight gradients are summed into one buffer as they arrive (memory independent of T). An optional
-boolean ``mask`` (batch, 1) freezes the state of the sequences that have ended (packed batches).
+allows folding it in). ``w_hh_t`` is W_hh transposed once per layer. The steps of a layer leave
+their share of the hidden weight's gradient with a ``SequenceWeightGrad``, and the layer's first
+step makes it in one GEMM. An optional boolean ``mask`` (batch, 1) freezes the state of the
+sequences that have ended (packed batches).
 
 The math of each cell is written once (``_lstm_forward``, ``_lstm_backward``, ...) against a tiny
 namespace of array operations. Backward runs it on the saved arrays when no graph of the gradient
 is wanted (the fast path: no nodes), and on Tensors recomputed from the saved inputs under
 ``create_graph`` (so second derivatives come out of ordinary differentiable ops). Both paths run
-the same lines of code, and a test compares them.
+the same lines of code, and a test compares them; the whole-sequence ops' composite backward
+(``_sequence_composite``) runs these lines too, and tests compare it with their array backward
+and with the step ops.
 """
 
 from __future__ import annotations
