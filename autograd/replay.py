@@ -9,10 +9,13 @@ run, a recorder notes every backend-level call the step makes, in order:
 - the engine's own array work (summing two gradients, accumulating into an existing ``.grad``);
 - in-place updates of arrays (``add_``, ``mul_``, ``copy_`` ... : optimizers, BatchNorm's running
   statistics) and the backends' fused kernels (the optimizers' fused update);
+- array functions that backward rules call outside the ops (``_PURE_CALLS``), argument checks
+  (``any_true``);
 - host reads (``.item()``, ``bool(t)``) with the value they saw.
 
 A replay runs that list on the new inputs' arrays: the same ``forward`` code (one meaning, no
-second implementation that could drift), with no Tensor, node, heap, hook or version bookkeeping.
+second implementation that could drift), with no Tensor, node, heap, hook or version bookkeeping,
+as one generated straight-line Python function (``Schedule.source()``; see ``_generate``).
 Arrays a step reads without making them (parameters, ``.grad`` buffers, optimizer state, running
 statistics, constants) are bound by identity, so in-place updates persist exactly as in eager mode;
 random ops draw from the device generator on every replay, in eager order.
@@ -37,16 +40,17 @@ eager), a step that returns Python numbers computed from data (``loss.item()``; 
 tensor hooks with side effects, and other threads running ops while a step records (recording
 patches the op entry points process-wide).
 
-On CuPy, a verified schedule without host reads or random ops is captured once as a CUDA graph
+On CuPy, a verified schedule without host reads or random ops (checks are fine: they write a
+device flag read after the launch) is captured once as a CUDA graph
 (static addresses: the inputs are copied into the captured input buffers, every array of the
 capture is kept alive) and later calls launch the graph.
 """
 
 from __future__ import annotations
 
+import builtins
 import copy
 import functools
-import operator
 import sys
 import warnings
 import weakref
@@ -58,7 +62,7 @@ from . import views as _views
 from .ops import elementwise as _elementwise
 from .tensor import Tensor
 
-__all__ = ["compile", "CompiledStep", "register_stateful"]
+__all__ = ["compile", "CompiledStep", "register_stateful", "any_true"]
 
 # Objects with state a replay must guard (optimizers register themselves: autograd cannot import
 # optim). Each has ``_compile_guard()`` -> a hashable snapshot, and ``_compile_params()``.
@@ -66,6 +70,29 @@ _stateful: weakref.WeakSet = weakref.WeakSet()
 
 _MAX_SCHEDULES = 4  # per input signature
 _MAX_MISSES = 8  # host-read divergences before a signature stays eager
+
+
+def any_true(t: Tensor) -> bool:
+    """``bool(t.any())``, for argument checks inside ops (a class index out of range).
+
+    Eager: one host read. While a compiled step records, the check is recorded as a *check*,
+    not as a host read with its value: a replay tests the array without reading it back
+    (NumPy), or inside a CUDA graph into a device flag read after the graph's own sync, so a
+    check never blocks a capture. A check that fires in a replay on the CPU stops it before
+    anything was written and runs the step eagerly, which raises the op's own message."""
+    rec = _recorder
+    if rec is None or rec.depth:
+        return bool(t.any().item())
+    if _function._state.enabled and t.requires_grad:
+        t = t.detach()
+    slot = rec.read(t.data)
+    rec.depth += 1
+    try:
+        value = bool(t.any().item())
+    finally:
+        rec.depth -= 1
+    rec.program.append(("check", t._backend.xp, (slot,), ()))
+    return value
 
 
 def register_stateful(obj: Any) -> None:
@@ -99,6 +126,9 @@ class _Recorder:
         self.side_effect_at: int | None = None
         self.refused: str | None = None
         self.random = False
+        self.scalar_outs: set[int] = set()  # 0-d results (NumPy may give scalars for them)
+        self.constants: set[int] = set()  # ids of arrays made by _CONSTANT_MAKERS in the step
+        self.fresh_constants: set[int] = set()  # ... of those, made fresh by constant factories
         for array in input_arrays:
             self._new_slot(array)
 
@@ -150,7 +180,7 @@ def _recording_apply(cls: type, *args: Any, **kwargs: Any) -> Any:
             spec.append(rec.read(arg.data))
             flags.append(True if (arg.requires_grad and _function._state.enabled) else None)
         elif arg is not None and hasattr(arg, "shape") and hasattr(arg, "dtype"):
-            if id(arg) not in rec.slot_of and rec.refused is None:
+            if id(arg) not in rec.slot_of and id(arg) not in rec.constants and not rec.refused:
                 # An array made in Python outside the ops (an index grid, a mask): a replay would
                 # reuse the recorded one.
                 rec.refused = (
@@ -158,9 +188,37 @@ def _recording_apply(cls: type, *args: Any, **kwargs: Any) -> Any:
                 )
             spec.append(rec.read(arg))
             flags.append(None)
+        elif type(arg) in (tuple, list) and any(_holds_array(item) for item in arg):
+            # An index tuple with arrays in it (``t[idx]``, max-pool's gather): its arrays are
+            # read like arguments, the rest kept by value.
+            spec.append(_pack(rec, cls, arg))
+            flags.append(None)
         else:
             spec.append(_Value(arg))
             flags.append(None)
+    # Arrays passed by keyword (conv's weight gradient gets x's columns as ``col=``) are read
+    # like positional ones: their slots follow the positional arguments, their names go in
+    # ``kw_names``; the other keyword arguments are recorded by value.
+    static_kwargs = {}
+    kw_names = []
+    for name, value in kwargs.items():
+        if (
+            value is not None
+            and not isinstance(value, Tensor)
+            and hasattr(value, "shape")
+            and (hasattr(value, "dtype"))
+        ):
+            if id(value) not in rec.slot_of and id(value) not in rec.constants and not rec.refused:
+                rec.refused = (
+                    f"{cls.__name__} received an array computed outside the ops the recorder sees"
+                )
+            kw_names.append(name)
+            spec.append(rec.read(value))
+        elif isinstance(value, Tensor):
+            rec.refused = rec.refused or f"{cls.__name__} received a Tensor by keyword"
+            static_kwargs[name] = value
+        else:
+            static_kwargs[name] = value
     rec.depth += 1
     try:
         result = _ORIGINAL_APPLY(cls, *args, **kwargs)
@@ -182,9 +240,10 @@ def _recording_apply(cls: type, *args: Any, **kwargs: Any) -> Any:
         for name, value in getattr(node, "__dict__", {}).items():
             if node._backend.is_array(value):
                 extra.append(("attr", name, rec.write(value)))
+    rec.scalar_outs.update(slot for slot, r in zip(outs, results) if r.data.ndim == 0)
     payload = (
-        cls, in_backend, results[0]._backend, tuple(flags), kwargs, type(result) is tuple,
-        tuple(extra),
+        cls, in_backend, results[0]._backend, tuple(flags), static_kwargs, type(result) is tuple,
+        tuple(extra), tuple(kw_names),
     )  # fmt: skip
     rec.program.append(("apply", payload, tuple(spec), outs))
     return result
@@ -217,7 +276,15 @@ def _recording_inplace(t: Tensor, op: str, other: Any) -> None:
 
 # Callers of Tensor._make whose new arrays are constants (factories without randomness, the
 # backward seed of ones, zeros for unused outputs) or arrays already known (detach).
-_CONSTANT_MAKERS = {"_finish", "from_numpy", "_roots_and_grads", "_materialize", "detach"}
+# Ops that build a constant from shapes alone (never from data): average pooling's per-window
+# scales, adaptive pooling's and resampling's averaging matrices.
+_SHAPE_CONSTANT_MAKERS = {"avg_pool", "adaptive_avg_pool", "_matrix"}
+_CONSTANT_MAKERS = {
+    "_finish", "from_numpy", "_roots_and_grads", "_materialize", "detach", *_SHAPE_CONSTANT_MAKERS
+}  # fmt: skip
+# Of those, the ones whose arrays are new memory that nothing outside the step can see or change
+# (factories, the backward seed, zero gradients): calls that read only such arrays are folded.
+_FRESH_CONSTANT_MAKERS = {"_finish", "_roots_and_grads", "_materialize", *_SHAPE_CONSTANT_MAKERS}
 
 
 def _recording_make(
@@ -226,14 +293,93 @@ def _recording_make(
     """``Tensor._make`` while recording: note arrays made outside the ops (see ``read``)."""
     rec = _recorder
     if rec is not None and not rec.depth and id(data) not in rec.slot_of:
-        caller = sys._getframe(1).f_code.co_name
-        maker = sys._getframe(2).f_code.co_name if caller == "_finish" else caller
+        depth = 1
+        code = sys._getframe(depth).f_code
+        while code.co_name.startswith("<"):  # a comprehension: its function is one frame up
+            depth += 1
+            code = sys._getframe(depth).f_code
+        caller = code.co_name
+        known = (code.co_filename, caller) in _constant_maker_codes()
+        maker = sys._getframe(depth + 1).f_code.co_name if known and caller == "_finish" else caller
         if maker.startswith("rand"):
             rec.untracked[id(data)] = f"a random factory ({maker})"
-        elif caller not in _CONSTANT_MAKERS:
-            rec.untracked[id(data)] = f"{caller}()"
+        elif not known:
+            rec.untracked[id(data)] = f"{caller}() ({code.co_filename.rsplit('/', 1)[-1]})"
+        else:
+            rec.constants.add(id(data))
+            if caller in _FRESH_CONSTANT_MAKERS:
+                rec.fresh_constants.add(id(data))
         rec.keep.append(data)
     return _ORIGINAL_MAKE(data, backend, requires_grad, grad_fn, out_idx)
+
+
+@functools.cache
+def _constant_maker_codes() -> frozenset:
+    """(file, name) of the functions in ``_CONSTANT_MAKERS``: matched by file too, so that a
+    function of the same name elsewhere (a backward's own ``_finish``) is not taken for one."""
+    from . import factories, tensor
+    from .ops import pool
+
+    found = set()
+    for module in (factories, _function, tensor, pool):
+        for name in _CONSTANT_MAKERS:
+            obj = getattr(module, name, None) or getattr(
+                getattr(module, "Tensor", None), name, None
+            )
+            code = getattr(obj, "__code__", None)
+            if code is not None and code.co_filename == module.__file__:
+                found.add((code.co_filename, name))
+    return frozenset(found)
+
+
+def _recording_pure(original: Callable) -> Callable:
+    """A function of arrays (and values) to arrays that backward rules call outside the ops
+    (conv's im2col of the gradient, the RNN cells' array backward): recorded as one call."""
+
+    @functools.wraps(original)
+    def pure(*args: Any) -> Any:
+        rec = _recorder
+        if rec is None or rec.depth or _holds_tensor(args):
+            return original(*args)  # on Tensors (create_graph) its ops are recorded one by one
+        spec = tuple(_pack(rec, original, a) for a in args)
+        rec.depth += 1
+        try:
+            result = original(*args)
+        finally:
+            rec.depth -= 1
+        paths: list = []
+        _output_paths(result, (), paths)
+        outs = tuple(rec.write(array) for _, array in paths)
+        payload = (original, tuple(path for path, _ in paths))
+        rec.program.append(("call", payload, spec, outs))
+        return result
+
+    return pure
+
+
+def _holds_tensor(value: Any) -> bool:
+    if isinstance(value, (tuple, list)):
+        return any(_holds_tensor(v) for v in value)
+    return isinstance(value, Tensor)
+
+
+def _output_paths(value: Any, path: tuple, out: list) -> None:
+    if isinstance(value, (tuple, list)):
+        for i, v in enumerate(value):
+            _output_paths(v, path + (i,), out)
+    elif hasattr(value, "shape") and hasattr(value, "dtype"):
+        out.append((path, value))
+
+
+# (module, function) recorded by ``_recording_pure`` while a step records; a name a module no
+# longer has is skipped (the arrays it would make are then refused, so nothing goes wrong).
+_PURE_CALLS = (
+    ("autograd.ops.conv", "_columns"),
+    ("autograd.ops.recurrent", "_rnn_backward"),
+    ("autograd.ops.recurrent", "_lstm_backward"),
+    ("autograd.ops.recurrent", "_gru_backward"),
+    ("autograd.ops.recurrent", "_weight_grads"),
+)
 
 
 def _recording_add_arrays(a: Tensor, b: Tensor) -> Tensor:
@@ -320,6 +466,56 @@ def _recording_to_host(original: Callable) -> Callable:
     return to_host
 
 
+class _Pack:
+    """A tuple or list argument holding arrays: its items are slots, ``_Value``s or packs."""
+
+    __slots__ = ("kind", "items")
+
+    def __init__(self, kind: type, items: tuple) -> None:
+        self.kind = kind
+        self.items = items
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is _Pack and self.kind is other.kind and self.items == other.items
+
+    def __hash__(self) -> int:
+        return hash(self.items)
+
+
+def _holds_array(value: Any) -> bool:
+    if type(value) in (tuple, list):
+        return any(_holds_array(v) for v in value)
+    return not isinstance(value, Tensor) and hasattr(value, "shape") and hasattr(value, "dtype")
+
+
+def _pack(rec: _Recorder, cls: Any, value: Any) -> Any:
+    if type(value) in (tuple, list):
+        if not any(_holds_array(v) for v in value):
+            return _Value(value)
+        return _Pack(type(value), tuple(_pack(rec, cls, v) for v in value))
+    if isinstance(value, Tensor):
+        rec.refused = rec.refused or f"{cls.__name__} received a Tensor inside a tuple"
+        return _Value(value)
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        if id(value) not in rec.slot_of and id(value) not in rec.constants and not rec.refused:
+            rec.refused = (
+                f"{cls.__name__} received an array computed outside the ops the recorder sees"
+            )
+        return rec.read(value)
+    return _Value(value)
+
+
+def _slots_in(ins: Any) -> list:
+    """The slots an instruction's arguments read (inside packs too), in order."""
+    out = []
+    for s in ins:
+        if isinstance(s, _Pack):
+            out += _slots_in(s.items)
+        elif not isinstance(s, _Value):
+            out.append(s)
+    return out
+
+
 class _Value:
     """A non-array argument, recorded by value."""
 
@@ -335,9 +531,21 @@ class _Value:
         return 0
 
 
+# Objects a forward only stores on ctx for its backward, made anew by every call: two recordings
+# hold different ones, equal by type. A replay hands its call the recorded one, which no backward
+# reads (the RNN steps' ``SequenceWeightGrad``, where a layer's steps leave their weight-gradient
+# shares).
+_PER_CALL_OBJECTS = {
+    ("autograd.ops.recurrent", "SequenceWeightGrad"),
+    ("autograd.ops.recurrent", "_ArrayMath"),  # holds only its array module
+}
+
+
 def _same_value(a: Any, b: Any) -> bool:
     if type(a) is not type(b):
         return False
+    if (type(a).__module__, type(a).__name__) in _PER_CALL_OBJECTS:
+        return True
     if isinstance(a, (tuple, list)):
         return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b))
     if isinstance(a, dict):
@@ -389,6 +597,10 @@ class _recording:
         if module_file is not None and "record_module_call" in module_file.__dict__:
             original = module_file.__dict__["record_module_call"]
             self._patch(module_file, "record_module_call", _recording_module_call(original))
+        for module_name, name in _PURE_CALLS:
+            module = sys.modules.get(module_name)
+            if module is not None and name in module.__dict__:
+                self._patch(module, name, _recording_pure(module.__dict__[name]))
         for cls in _backend_classes():
             for name in _DUTIES:
                 if name in cls.__dict__:
@@ -421,8 +633,16 @@ class Schedule:
         self.n_inputs = n_inputs
         self.n_slots = rec.n_slots
         self.bound = dict(rec.bound)
-        self.program = rec.program
-        self.reads = any(kind == "read" for kind, *_ in rec.program)
+        handed_out = set(_output_slots(_output_spec(outputs, rec)))
+        for leaf in list(rec.leaves.values()) + [p for o in opts for p in o._compile_params()]:
+            if leaf.grad is not None and id(leaf.grad.data) in rec.slot_of:
+                handed_out.add(rec.slot_of[id(leaf.grad.data)])
+        before = set(self.bound)
+        self.program = _fold_constants(rec, self.bound, handed_out)
+        self.folded = set(self.bound) - before  # constants nothing writes: never snapshotted
+        self.scalar_outs = rec.scalar_outs
+        self.reads = any(kind in ("read", "check") for kind, *_ in rec.program)
+        self.host_reads = any(kind == "read" for kind, *_ in rec.program)
         self.written_before_read = _written_before_last_read(rec.program, self.bound)
         self.random = rec.random
         self.backends = list(rec.backends.values())
@@ -443,7 +663,18 @@ class Schedule:
                 raise NotReplayable(
                     f"{type(module).__name__} has forward hooks: a replay would skip them"
                 )
-        leaves = dict(rec.leaves)
+        leaves = {}
+        for key, leaf in rec.leaves.items():
+            slot = rec.slot_of.get(id(leaf.data))
+            if slot is not None and slot < n_inputs:
+                raise NotReplayable(
+                    "a Tensor argument requires grad: a replay would set .grad on the recorded "
+                    "argument, not on this call's (make it a parameter, or pass it without "
+                    "requires_grad)"
+                )
+            if slot is not None and slot not in rec.bound:
+                continue  # a leaf made inside the step (x.detach().requires_grad_()): not state
+            leaves[key] = leaf
         for opt in opts:
             for p in opt._compile_params():
                 leaves[id(p)] = p
@@ -462,10 +693,12 @@ class Schedule:
             self.leaves.append((leaf, leaf.data, slot))
         self.opts = [(opt, opt._compile_guard()) for opt in opts]
         self.modules = [(weakref.ref(m), m.training) for m in rec.modules.values()]
-        self.run_list = [_instruction(*step) for step in self.program]
         self.frees = self._last_uses()
+        self.replay = _generate(self, free=True)
+        self.replay_step = _generate(self, free=True, finish=True)
         self.graph = None  # a CUDA graph, once captured
         self.grad_guards: list = []
+        self._guards = None  # made on first use, after guard_grads
 
     def _last_uses(self) -> list:
         """Per call, the slots nothing later reads: a replay drops them there, as backward frees
@@ -478,7 +711,7 @@ class Schedule:
             made = list(outs)
             if kind == "apply":
                 made += [slot for _, _, slot in payload[6]]
-            for slot in made + [s for s in ins if isinstance(s, int)]:
+            for slot in made + _slots_in(ins):
                 last[slot] = i
         frees: list[list[int]] = [[] for _ in self.program]
         for slot, i in last.items():
@@ -500,29 +733,19 @@ class Schedule:
             self.grad_guards.append((leaf, before is None, before if exact else None))
 
     def guards_hold(self) -> bool:
-        for leaf, array, _ in self.leaves:
-            if leaf.data is not array:
-                return False
-        for leaf, was_none, buffer in self.grad_guards:
-            grad = leaf.grad
-            if (grad is None) != was_none or (buffer is not None and grad.data is not buffer):
-                return False
-        for ref, training in self.modules:
-            module = ref()
-            if module is None or module.training != training:
-                return False
-        for opt, snapshot in self.opts:
-            if opt._compile_guard() != snapshot:
-                return False
-        return True
+        """Do the assumptions of the recording still hold? (Generated once: ``_guard_source``.)"""
+        check = self._guards
+        if check is None:
+            check = self._guards = _guard_function(self)
+        return check()
 
     def structure(self) -> list:
         """What two recordings must share: every call, its arguments' slots and values."""
         out = []
         for kind, payload, ins, outs in self.program:
             if kind == "apply":
-                cls, backend, out_backend, flags, kwargs, multi, extra = payload
-                key = (cls, backend, out_backend, flags, _Value(kwargs), multi, extra)
+                cls, backend, out_backend, flags, kwargs, multi, extra, kw_names = payload
+                key = (cls, backend, out_backend, flags, _Value(kwargs), multi, extra, kw_names)
             elif kind == "read":
                 key = (payload[0], payload[1])
             else:
@@ -543,20 +766,18 @@ class Schedule:
         return True
 
     # ---------------------------------------------------------------- replay
-    def run(self, input_arrays: list, free: bool = True) -> list:
-        """The calls on ``input_arrays``; the frame of slots after them. ``free=False`` keeps
-        every intermediate (a CUDA graph capture needs all its arrays alive)."""
-        frame = self.template.copy()
-        frame[: self.n_inputs] = input_arrays
-        if not free:
-            for instruction in self.run_list:
-                instruction(frame)
-            return frame
-        for instruction, dead in zip(self.run_list, self.frees):
-            instruction(frame)
-            for slot in dead:
-                frame[slot] = None
-        return frame
+    def run(self, input_arrays: list, free: bool = True, flag: Any = None) -> list:
+        """The calls on ``input_arrays``; the frame of slots after them (the inputs, bound
+        arrays, outputs and ``.grad`` slots; the intermediates were dropped at their last
+        reader). ``free=False`` keeps every slot (a CUDA graph capture needs all its arrays
+        alive)."""
+        if free:
+            return self.replay(input_arrays)
+        return _generate(self, free=False, flag=flag)(input_arrays)
+
+    def source(self) -> str:
+        """The Python source a replay runs (see ``_generate``)."""
+        return self.replay.source
 
     def finish(self, frame: list) -> Any:
         """Hand the replay's results to the world: leaves' ``.grad``, then the return value."""
@@ -578,6 +799,9 @@ class Schedule:
         def name(slot: Any) -> str:
             if isinstance(slot, _Value):
                 return repr(slot.value)
+            if isinstance(slot, _Pack):
+                inner = ", ".join(name(s) for s in slot.items)
+                return f"({inner},)" if slot.kind is tuple else f"[{inner}]"
             return f"b{slot}" if slot in self.bound else f"%{slot}"
 
         lines = [f"schedule: {len(self.program)} calls, {self.n_slots} slots"]
@@ -606,8 +830,8 @@ class Schedule:
             if self.frees[i]:
                 label += "\\nfrees " + " ".join(f"%{s}" for s in self.frees[i])
             lines.append(f'  c{i} [label="{label}", shape=box];')
-            for slot in ins:
-                if isinstance(slot, int) and slot in made_by:
+            for slot in _slots_in(ins):
+                if slot in made_by:
                     lines.append(f'  {made_by[slot]} -> c{i} [label="%{slot}"];')
             extra = [e[2] for e in payload[6]] if kind == "apply" else []
             for slot in list(outs) + extra:
@@ -629,21 +853,63 @@ def _call_name(kind: str, payload: Any) -> str:
         return f"inplace {payload[0]}"
     if kind == "duty":
         return f"backend.{payload[0].__name__}"
+    if kind == "call":
+        return f"{payload[0].__module__}.{payload[0].__name__}"
     if kind == "read":
         return "host read"
+    if kind == "check":
+        return "check any"
     return f"engine {kind}"
+
+
+def _fold_constants(rec: _Recorder, bound: dict, handed_out: set) -> list:
+    """The program without the calls that only read fresh constants (the backward seed's
+    broadcast to the loss's shape, a factory's zeros scaled): their recorded results become
+    bound constants in ``bound``. A call is folded only if it draws no random numbers, and
+    nothing in the step writes its results in place or hands them out (outputs, ``.grad``)."""
+    written = set(handed_out)
+    for kind, _payload, ins, _outs in rec.program:
+        if kind in ("inplace", "accumulate"):
+            written.add(ins[0])
+        elif kind == "duty":
+            written.update(_slots_in(ins))
+    # A constant written anywhere in the step (filled in place) is not one.
+    constants = {
+        slot for slot, a in bound.items() if id(a) in rec.fresh_constants and slot not in written
+    }
+    if not constants:
+        return rec.program
+    array_of = {rec.slot_of[id(a)]: a for a in rec.keep if id(a) in rec.slot_of}
+    program = []
+    for step in rec.program:
+        kind, payload, ins, outs = step
+        if kind == "apply" and not getattr(payload[0], "draws_random", False):
+            slots = _slots_in(ins)
+            made = list(outs) + [slot for _, _, slot in payload[6]]
+            if (
+                slots
+                and all(s in constants for s in slots)
+                and not any(s in written for s in made)
+                and all(s in array_of for s in made)
+            ):
+                for slot in made:
+                    bound[slot] = array_of[slot]
+                    constants.add(slot)
+                continue
+        program.append(step)
+    return program
 
 
 def _written_before_last_read(program: list, bound: dict) -> list:
     """State arrays written in place before the last host read: a replay that stops at a read
     (another value than recorded) puts them back before running the step eagerly."""
-    last = max((i for i, step in enumerate(program) if step[0] == "read"), default=-1)
+    last = max((i for i, step in enumerate(program) if step[0] in ("read", "check")), default=-1)
     written: dict[int, Any] = {}
     for kind, _payload, ins, _outs in program[:last]:
         if kind in ("inplace", "accumulate"):
             targets = ins[:1]
         elif kind == "duty":
-            targets = [s for s in ins if not isinstance(s, _Value)]
+            targets = _slots_in(ins)
         else:
             continue
         for slot in targets:
@@ -652,108 +918,284 @@ def _written_before_last_read(program: list, bound: dict) -> list:
     return list(written.values())
 
 
-def _instruction(kind: str, payload: Any, ins: tuple, outs: tuple) -> Callable[[list], None]:
-    """One replayable call, as a closure over its slots (the replay loop just calls these)."""
+class _Source:
+    """Python source for a replay, and the objects its names stand for."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.names: dict[str, Any] = {}
+        self.by_id: dict[int, str] = {}
+        self.capture: Any = None  # a CUDA graph's device flag for the checks
+        self.scalar_outs: set = set()  # slots of 0-d results
+
+    def const(self, value: Any, hint: str = "k") -> str:
+        """A name for ``value`` in the generated function's globals (one per object)."""
+        name = self.by_id.get(id(value))
+        if name is None:
+            name = f"{hint}{len(self.names)}"
+            self.names[name] = value
+            self.by_id[id(value)] = name
+        return name
+
+    def arg(self, slot: Any) -> str:
+        if isinstance(slot, _Value):
+            return self.const(slot.value, "v")
+        if isinstance(slot, _Pack):
+            inner = "".join(f"{self.arg(s)}, " for s in slot.items)
+            return f"({inner})" if slot.kind is tuple else f"[{inner}]"
+        return f"s{slot}"
+
+
+def _generate(
+    schedule: Schedule, free: bool, finish: bool = False, flag: Any = None
+) -> Callable[[list], Any]:
+    """The schedule as one straight-line Python function of the input arrays: each slot a local
+    variable, each bound array, ctx, ``forward`` and value a global of the function, and a
+    ``del`` after each slot's last reader (``free``; a CUDA graph capture keeps everything).
+    It returns the frame: a list with the inputs, bound arrays, outputs and ``.grad`` slots;
+    with ``finish``, it does ``Schedule.finish``'s work itself and returns the step's result."""
+    src = _Source()
+    src.capture = flag
+    src.scalar_outs = schedule.scalar_outs
+    src.names.update(_Diverged=_Diverged, _equal_read=_equal_read, _Tensor_make=Tensor._make)
+    body = src.lines
+    inputs = ", ".join(f"s{i}" for i in range(schedule.n_inputs))
+    if schedule.n_inputs:
+        body.append(f"({inputs},) = inputs")
+    for slot, array in schedule.bound.items():
+        src.names[f"s{slot}"] = array
+    for i, step in enumerate(schedule.program):
+        _emit(src, i, *step)
+        dead = [f"s{s}" for s in schedule.frees[i] if s not in schedule.bound] if free else []
+        if dead:
+            body.append(f"del {', '.join(dead)}")
+    if finish:
+        _emit_finish(src, schedule)
+        return _exec(src, schedule)
+    kept = _kept_slots(schedule) if free else range(schedule.n_slots)
+    made = set(range(schedule.n_inputs))
+    for kind, payload, _ins, outs in schedule.program:
+        made.update(outs)
+        if kind == "apply":
+            made.update(slot for _, _, slot in payload[6])
+    src.names["_template"] = schedule.template
+    body.append("frame = _template.copy()")
+    for slot in sorted(set(kept) & made):
+        body.append(f"frame[{slot}] = s{slot}")
+    body.append("return frame")
+    return _exec(src, schedule)
+
+
+def _exec(src: _Source, schedule: Schedule) -> Callable[[list], Any]:
+    text = "def replay(inputs):\n" + "".join(f"    {line}\n" for line in src.lines)
+    namespace = dict(src.names)
+    exec(builtins.compile(text, f"<replay of {len(schedule.program)} calls>", "exec"), namespace)  # noqa: S102
+    replay = namespace["replay"]
+    replay.source = text
+    return replay
+
+
+def _guard_function(schedule: Schedule) -> Callable[[], bool]:
+    """``Schedule.guards_hold`` as one generated function: each leaf's array identity, each
+    parameter's ``.grad`` as the recording found it, each module's ``training`` flag (modules
+    by weak reference), each optimizer's ``_compile_guard()`` snapshot."""
+    src = _Source()
+    body = src.lines
+    for leaf, array, _ in schedule.leaves:
+        leaf_name, array_name = src.const(leaf, "leaf"), src.const(array, "a")
+        body.append(f"if {leaf_name}.data is not {array_name}: return False")
+    for leaf, was_none, buffer in schedule.grad_guards:
+        body.append(f"g = {src.const(leaf, 'leaf')}._grad")
+        body.append(f"if g is {'not ' if was_none else ''}None: return False")
+        if buffer is not None:
+            body.append(f"if g.data is not {src.const(buffer, 'a')}: return False")
+    for ref, training in schedule.modules:
+        body.append(f"m = {src.const(ref, 'ref')}()")
+        body.append(f"if m is None or m.training != {training!r}: return False")
+    for opt, snapshot in schedule.opts:
+        if _is_base_optimizer_guard(opt):
+            _emit_optimizer_guard(src, opt, snapshot)
+            continue
+        guard = f"{src.const(opt, 'opt')}._compile_guard()"
+        body.append(f"if {guard} != {src.const(snapshot, 'snapshot')}: return False")
+    body.append("return True")
+    text = "def guards():\n" + "".join(f"    {line}\n" for line in body)
+    namespace = dict(src.names)
+    exec(builtins.compile(text, "<replay guards>", "exec"), namespace)  # noqa: S102
+    return namespace["guards"]
+
+
+def _is_base_optimizer_guard(opt: Any) -> bool:
+    guard = getattr(type(opt), "_compile_guard", None)
+    return (
+        getattr(guard, "__qualname__", "") == "Optimizer._compile_guard"
+        and getattr(guard, "__module__", "") == "optim.optimizer"
+    )
+
+
+def _emit_optimizer_guard(src: _Source, opt: Any, snapshot: tuple) -> None:
+    """``optim.Optimizer._compile_guard() == snapshot`` unrolled: the same group options (each
+    key and value; the groups' count and sizes) and the same state dict and size, without
+    building the snapshot tuple on every call."""
+    options, state_id, state_len = snapshot
+    body = src.lines
+    name = src.const(opt, "opt")
+    body.append(f"groups = {name}.param_groups")
+    body.append(f"if len(groups) != {len(options)}: return False")
+    for i, items in enumerate(options):
+        body.append(f"group = groups[{i}]")
+        extra = sum(k in ("params", "param_names") for k in opt.param_groups[i])
+        body.append(f"if len(group) != {len(items) + extra}: return False")
+        for key, value in items:
+            value_name = src.const(value, "option")
+            body.append(f"if {key!r} not in group or group[{key!r}] != {value_name}: return False")
+    body.append(f"state = {name}.state")
+    body.append(f"if id(state) != {state_id} or len(state) != {state_len}: return False")
+
+
+def _replay_ctx(cls: type, backend: Any, flags: tuple, keeps_saved: bool) -> Any:
+    """The one ctx of a call site, reused by every replay (nothing keeps it past the call).
+
+    It is an instance of a subclass of ``cls`` made for the site: what ``forward`` asks ctx
+    (``needs_input_grad``, ``xp``, ``backend``) is answered by class attributes fixed at
+    recording time instead of properties computed per call, and ``save_for_backward`` stores
+    nothing unless a later call reads what was saved."""
+    namespace = {
+        "__slots__": (),
+        "needs_input_grad": tuple(map(bool, flags)),
+        "xp": backend.xp,
+        "backend": backend,
+    }
+    if not keeps_saved:
+        namespace["save_for_backward"] = _save_nothing
+    site = type(cls.__name__, (cls,), namespace)
+    ctx = object.__new__(site)
+    ctx._backend = backend
+    ctx._saved = None
+    ctx._next = flags
+    return ctx
+
+
+def _save_nothing(ctx: Any, *arrays: Any) -> None:
+    """``save_for_backward`` of a replayed call: no backward will read it."""
+
+
+def _emit_finish(src: _Source, schedule: Schedule) -> None:
+    """``Schedule.finish`` as source: the leaves' ``.grad`` (set directly: the recording's eager
+    run passed the setter's checks with these very shapes, dtypes and devices), then the
+    step's return value."""
+    body = src.lines
+    for leaf, _, slot in schedule.leaves:
+        name = src.const(leaf, "leaf")
+        if slot is None:
+            body.append(f"{name}._grad = None")
+            continue
+        backend = src.const(leaf._backend, "backend")
+        body.append(f"g = {name}._grad")
+        body.append(
+            f"if g is None or g.data is not s{slot}: {name}._grad = _Tensor_make(s{slot}, "
+            f"{backend})"
+        )
+    body.append(f"return {_rebuild_source(src, schedule.outputs)}")
+
+
+def _rebuild_source(src: _Source, spec: Any) -> str:
+    """``_rebuild`` as an expression over the slots' local variables."""
+    kind = spec[0]
+    if kind == "tensor":
+        return f"_Tensor_make(s{spec[1]}, {src.const(spec[2], 'backend')})"
+    if kind in ("tuple", "list"):
+        items = "".join(f"{_rebuild_source(src, s)}, " for s in spec[1])
+        return f"({items})" if kind == "tuple" else f"[{items}]"
+    if kind == "dict":
+        items = ", ".join(
+            f"{src.const(k, 'key')}: {_rebuild_source(src, s)}" for k, s in spec[1].items()
+        )
+        return "{" + items + "}"
+    return src.const(spec[1], "v")
+
+
+def _kept_slots(schedule: Schedule) -> set:
+    keep = set(range(schedule.n_inputs))
+    keep |= {slot for _, _, slot in schedule.leaves if slot is not None}
+    keep |= set(_output_slots(schedule.outputs))
+    return keep
+
+
+def _emit(src: _Source, i: int, kind: str, payload: Any, ins: tuple, outs: tuple) -> None:
+    """The source lines of one call."""
+    body = src.lines
     if kind == "apply":
-        cls, backend, out_backend, flags, kwargs, multi, extra = payload
-        forward = cls.forward
-        ndarray = out_backend.ndarray
-        asarray = out_backend.xp.asarray
-        # One ctx per call site, reused by every replay: nothing keeps it past the call.
-        ctx = object.__new__(cls)
-        ctx._backend = backend
-        ctx._saved = None
-        ctx._next = flags
-        slots = [s for s in ins if isinstance(s, int)]
-        if len(slots) == len(ins):
-            gather = operator.itemgetter(*slots) if len(slots) > 1 else None
-            only = slots[0] if len(slots) == 1 else None
+        cls, backend, out_backend, flags, kwargs, multi, extra, kw_names = payload
+        ctx = _replay_ctx(cls, backend, flags, any(what == "saved" for what, _, _ in extra))
+        c = src.const(ctx, f"ctx{i}_")
+        forward = src.const(cls.forward, "forward")
+        ndarray = src.const(out_backend.ndarray, "ndarray")
+        asarray = src.const(out_backend.xp.asarray, "asarray")
+        n_pos = len(ins) - len(kw_names)
+        args = [c] + [src.arg(s) for s in ins[:n_pos]]
+        args += [f"{k}={src.const(v, 'v')}" for k, v in kwargs.items()]
+        args += [f"{k}=s{s}" for k, s in zip(kw_names, ins[n_pos:])]
+        call = f"{forward}({', '.join(args)})"
+        # NumPy gives scalars for 0-d results: those are made arrays again, as apply does.
+        scalars = src.scalar_outs
+        if multi:
+            body.append(f"o = {call}")
+            for j, slot in enumerate(outs):
+                body.append(f"s{slot} = o[{j}]")
+                if slot in scalars:
+                    body.append(f"if type(s{slot}) is not {ndarray}: s{slot} = {asarray}(s{slot})")
         else:
-            template = [None if isinstance(s, int) else s.value for s in ins]
-            positions = [(i, s) for i, s in enumerate(ins) if isinstance(s, int)]
-
-        def run(frame: list) -> None:
-            if gather is not None:
-                args = gather(frame)
-            elif only is not None:
-                args = (frame[only],)
+            (slot,) = outs
+            body.append(f"s{slot} = {call}")
+            if slot in scalars:
+                body.append(f"if type(s{slot}) is not {ndarray}: s{slot} = {asarray}(s{slot})")
+        for what, key, slot in extra:
+            if what == "saved":
+                body.append(f"s{slot} = {c}._saved[{key}]")
             else:
-                args = template.copy()
-                for i, s in positions:
-                    args[i] = frame[s]
-            out = forward(ctx, *args, **kwargs)
-            if multi:
-                for slot, o in zip(outs, out):
-                    frame[slot] = o if type(o) is ndarray else asarray(o)
-            else:
-                frame[outs[0]] = out if type(out) is ndarray else asarray(out)
-            for kind, key, slot in extra:
-                frame[slot] = ctx._saved[key] if kind == "saved" else getattr(ctx, key)
-
-        if len(slots) != len(ins):
-            gather = only = None
-        return run
-    if kind == "inplace":
+                body.append(f"s{slot} = {c}.{key}")
+    elif kind == "inplace":
         op, backend = payload
         target, other = ins
-        make = Tensor._make
-
-        def run(frame: list) -> None:
-            value = other.value if isinstance(other, _Value) else frame[other]
-            _ORIGINAL_INPLACE(make(frame[target], backend), op, value)
-
-        return run
-    if kind == "add":
-        xp = payload
-        a, b = ins
+        inplace = src.const(_ORIGINAL_INPLACE, "inplace")
+        b = src.const(backend, "backend")
+        body.append(f"{inplace}(_Tensor_make(s{target}, {b}), {op!r}, {src.arg(other)})")
+    elif kind == "add":
         (out,) = outs
-
-        def run(frame: list) -> None:
-            frame[out] = xp.add(frame[a], frame[b])
-
-        return run
-    if kind == "copy":
-        (source,) = ins
-        (out,) = outs
-
-        def run(frame: list) -> None:
-            frame[out] = frame[source].copy()
-
-        return run
-    if kind == "total":
-        xp = payload
-        (out,) = outs
-
-        def run(frame: list) -> None:
-            frame[out] = xp.stack([frame[s] for s in ins]).sum(axis=0)
-
-        return run
-    if kind == "accumulate":
-        xp = payload
+        body.append(f"s{out} = {src.const(payload.add, 'add')}(s{ins[0]}, s{ins[1]})")
+    elif kind == "copy":
+        body.append(f"s{outs[0]} = s{ins[0]}.copy()")
+    elif kind == "total":
+        stack = src.const(payload.stack, "stack")
+        parts = ", ".join(f"s{s}" for s in ins)
+        body.append(f"s{outs[0]} = {stack}([{parts}]).sum(axis=0)")
+    elif kind == "accumulate":
         buffer, data = ins
-
-        def run(frame: list) -> None:
-            xp.add(frame[buffer], frame[data], out=frame[buffer])
-
-        return run
-    if kind == "duty":
+        body.append(f"{src.const(payload.add, 'add')}(s{buffer}, s{data}, out=s{buffer})")
+    elif kind == "duty":
         original, backend = payload
-
-        def run(frame: list) -> None:
-            original(backend, *[s.value if isinstance(s, _Value) else frame[s] for s in ins])
-
-        return run
-    if kind == "read":
+        args = ", ".join([src.const(backend, "backend")] + [src.arg(s) for s in ins])
+        body.append(f"{src.const(original, 'duty')}({args})")
+    elif kind == "call":
+        original, paths = payload
+        call = f"{src.const(original, 'fn')}({', '.join(src.arg(s) for s in ins)})"
+        body.append(f"o = {call}")
+        for slot, path in zip(outs, paths):
+            body.append(f"s{slot} = o{''.join(f'[{i}]' for i in path)}")
+    elif kind == "check":
+        if src.capture:  # no sync inside a CUDA graph: or into the flag read after the launch
+            flag = src.const(src.capture, "flag")
+            any_ = src.const(payload.logical_or, "logical_or")
+            body.append(f"{any_}({flag}, s{ins[0]}.any(), out={flag})")
+        else:
+            body.append(f"if s{ins[0]}.any(): raise _Diverged")
+    elif kind == "read":
         original, backend, seen = payload
-        (slot,) = ins
-
-        def run(frame: list) -> None:
-            now = original(backend, frame[slot])
-            if not _equal_read(now, seen):
-                raise _Diverged
-
-        return run
-    raise AssertionError(f"unknown instruction {kind}")
+        call = f"{src.const(original, 'read')}({src.const(backend, 'backend')}, s{ins[0]})"
+        body.append(f"if not _equal_read({call}, {src.const(seen, 'seen')}): raise _Diverged")
+    else:
+        raise AssertionError(f"unknown instruction {kind}")
 
 
 def _equal_read(now: Any, seen: Any) -> bool:
@@ -924,14 +1366,18 @@ class CompiledStep:
             saved = _save_rngs(schedule) if schedule.random else []
             state = [(a, a.copy()) for a in schedule.written_before_read]
             try:
-                frame = schedule.run(arrays)
+                result = schedule.replay_step(arrays)
             except _Diverged:
                 for array, copy_ in state:
                     array[...] = copy_
                 _restore_rngs(schedule, saved)
                 raise
+            self.replays += 1
+            return result
         else:
-            frame = schedule.run(arrays)
+            result = schedule.replay_step(arrays)
+            self.replays += 1
+            return result
         self.replays += 1
         return schedule.finish(frame)
 
@@ -939,7 +1385,7 @@ class CompiledStep:
         backends = schedule.backends
         if len(backends) != 1 or getattr(backends[0], "name", "") != "cupy":
             return
-        if schedule.reads or schedule.random:
+        if schedule.host_reads or schedule.random:
             return
         if any(
             kind == "duty" and getattr(p[0], "host_sync", False) for kind, p, *_ in schedule.program
@@ -966,7 +1412,7 @@ def _signature(args: tuple) -> tuple[tuple, list]:
     for arg in args:
         if isinstance(arg, Tensor):
             data = arg.data
-            key.append(("T", data.shape, data.dtype.str, arg._backend.device, arg.requires_grad))
+            key.append((data.shape, data.dtype, arg._backend, arg.requires_grad))
             arrays.append(data)
         else:
             try:
@@ -984,7 +1430,8 @@ class _Snapshot:
     """Copies of everything a schedule may write (bound arrays, leaves' .grad, generators)."""
 
     def __init__(self, schedule: Schedule) -> None:
-        self.arrays = [(a, a.copy()) for a in schedule.bound.values()]
+        folded = schedule.folded
+        self.arrays = [(a, a.copy()) for s, a in schedule.bound.items() if s not in folded]
         self.grads = [(leaf, leaf.grad) for leaf, _, _ in schedule.leaves]
         self.rngs = _save_rngs(schedule)
         self.schedule = schedule
@@ -1066,12 +1513,18 @@ class _CudaGraphStep:
         cupy = backend.xp
         self.stream = cupy.cuda.Stream(non_blocking=True)
         self.inputs = [cupy.empty_like(a) for a in arrays]
+        # The schedule's checks (any_true) or into this flag inside the graph; it is read once
+        # after the launch's sync. A check that fired means the graph already applied the
+        # step's updates (as a CUDA device-side assert would): the step raises, naming it.
+        self.flag = (
+            cupy.zeros((), dtype=bool) if any(k == "check" for k, *_ in schedule.program) else None
+        )
         with self.stream:
             for buffer, array in zip(self.inputs, arrays):
                 buffer[...] = array
             self.stream.begin_capture()
             try:
-                self.frame = schedule.run(self.inputs, free=False)
+                self.frame = schedule.run(self.inputs, free=False, flag=self.flag)
             finally:
                 self.graph = self.stream.end_capture()
         self.stream.synchronize()
@@ -1079,8 +1532,15 @@ class _CudaGraphStep:
 
     def launch(self, arrays: list) -> list:
         with self.stream:
+            if self.flag is not None:
+                self.flag.fill(False)
             for buffer, array in zip(self.inputs, arrays):
                 buffer[...] = array  # written in place: the graph reads these addresses
             self.graph.launch(stream=self.stream)
         self.stream.synchronize()
+        if self.flag is not None and bool(self.flag):
+            raise RuntimeError(
+                "compile: an argument check in the captured step failed (a class index out of "
+                "range?); the step's updates were applied. Run the step eagerly for the message."
+            )
         return self.frame

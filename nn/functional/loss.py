@@ -103,7 +103,7 @@ def binary_cross_entropy(
             f"binary_cross_entropy: using a target size ({target.shape}) that is different to "
             f"the input size ({input.shape}) is deprecated. Please ensure they have the same size."
         )
-    if (~((input >= 0) & (input <= 1))).any().item():
+    if A.replay.any_true(~((input >= 0) & (input <= 1))):
         raise RuntimeError(
             "binary_cross_entropy: all elements of input should be between 0 and 1 (apply "
             "sigmoid first, or use binary_cross_entropy_with_logits on the raw scores)"
@@ -261,7 +261,7 @@ def _check_class_range(target: Tensor, num_classes: int, ignore_index: int, op: 
     if target.numel() == 0:
         return
     bad = (target != ignore_index) & ((target < 0) | (target >= num_classes))
-    if bad.any().item():
+    if A.replay.any_true(bad):  # in a compiled step: checked without a host read per replay
         value = target[bad][0].item()
         raise IndexError(
             f"{op}: Target {value} is out of bounds: class indices must be in [0, {num_classes}) "
