@@ -449,15 +449,42 @@ class _SequenceOp(Function):
         saved = ctx.saved_tensors  # (checks that the output was not changed in place)
         if _state.enabled:
             return _sequence_composite(ctx, saved[:5], grad_out, grad_h, grad_c)
-        grad_seq = grad_out.data[::-1] if ctx.reverse else grad_out.data
-        grads = type(ctx)._backward_arrays(ctx, saved, grad_seq, grad_h.data, grad_c)
-        grad_gx, grad_h0, grad_c0, grad_gh, hs = grads
-        need = ctx.needs_input_grad
-        flat = grad_gh.reshape(-1, grad_gh.shape[2])
-        grad_w = flat.T @ hs[:-1].reshape(flat.shape[0], -1) if need[3] else None
-        grad_b = flat.sum(0) if saved[4] is not None and need[4] else None
-        grad_gx = grad_gx[::-1] if ctx.reverse else grad_gx
-        return _finish(ctx, (grad_gx, grad_h0, grad_c0, grad_w, grad_b), 5)
+        grads = _sequence_backward(
+            type(ctx),
+            _ArrayMath(ctx.xp),
+            getattr(ctx, "relu", False),
+            ctx.reverse,
+            (ctx.needs_input_grad[3], saved[4] is not None and ctx.needs_input_grad[4]),
+            _arrays(saved[6:]),
+            grad_out.data,
+            grad_h.data,
+            None if grad_c is None else grad_c.data,
+        )
+        return _finish(ctx, grads, 5)
+
+
+def _sequence_backward(
+    op: type, m: _ArrayMath, relu: bool, reverse: bool, need: tuple, arrays: tuple, grad_out: Any,
+    grad_h: Any, grad_c: Any,
+) -> tuple:  # fmt: skip
+    """A sequence op's backward on arrays: (grad_gx, grad_h0, grad_c0, grad_w_hh, grad_b_hh).
+
+    A function of arrays and values, outside the op, so that ``A.compile`` records it as one
+    call (``autograd.replay._PURE_CALLS``); ``m`` carries the array module (a module itself
+    would look like an array to the recorder). ``arrays`` is (forward's C-ordered W_hh^T, the
+    op's saved buffers ...); ``need`` says whether the weight's and the bias's gradients are
+    wanted.
+    """
+    xp = m.xp
+    w_hh, buffers = xp.ascontiguousarray(arrays[0].T), arrays[1:]
+    grad_seq = grad_out[::-1] if reverse else grad_out
+    grads = op._backward_arrays(xp, relu, w_hh, buffers, grad_seq, grad_h, grad_c)
+    grad_gx, grad_h0, grad_c0, grad_gh, hs = grads
+    flat = grad_gh.reshape(-1, grad_gh.shape[2])
+    grad_w = flat.T @ hs[:-1].reshape(flat.shape[0], -1) if need[0] else None
+    grad_b = flat.sum(0) if need[1] else None
+    grad_gx = grad_gx[::-1] if reverse else grad_gx
+    return grad_gx, grad_h0, grad_c0, grad_w, grad_b
 
 
 class RNNSequence(_SequenceOp):
@@ -483,13 +510,13 @@ class RNNSequence(_SequenceOp):
             else:
                 xp.tanh(h, out=h)
         out = hs[:0:-1] if reverse else hs[1:]
-        ctx.save_for_backward(gx, h0, c0, w_hh, b_hh, out, hs)
+        ctx.save_for_backward(gx, h0, c0, w_hh, b_hh, out, w_hh_t, hs)
         return out, hs[-1].copy()
 
     @staticmethod
-    def _backward_arrays(ctx, saved, grad_seq, grad_h, grad_c):
-        xp, w_hh, hs = ctx.xp, _contiguous(ctx.xp, saved[3].data), saved[6].data
-        if ctx.relu:
+    def _backward_arrays(xp, relu, w_hh, buffers, grad_seq, grad_h, grad_c):
+        (hs,) = buffers
+        if relu:
             factor = (hs[1:] > 0).astype(hs.dtype)
         else:
             factor = hs[1:] * hs[1:]
@@ -546,13 +573,12 @@ class LSTMSequence(_SequenceOp):
             xp.tanh(c, out=tanh_cs[k])
             xp.multiply(a[:, 3 * hid :], tanh_cs[k], out=hs[k + 1])
         out = hs[:0:-1] if reverse else hs[1:]
-        ctx.save_for_backward(gx, h0, c0, w_hh, b_hh, out, hs, cs, acts, tanh_cs)
+        ctx.save_for_backward(gx, h0, c0, w_hh, b_hh, out, w_hh_t, hs, cs, acts, tanh_cs)
         return out, hs[steps].copy(), cs[steps].copy()
 
     @staticmethod
-    def _backward_arrays(ctx, saved, grad_seq, grad_h, grad_c):
-        xp, w_hh = ctx.xp, _contiguous(ctx.xp, saved[3].data)
-        hs, cs, acts, tanh_cs = _arrays(saved[6:])
+    def _backward_arrays(xp, relu, w_hh, buffers, grad_seq, grad_h, grad_c):
+        hs, cs, acts, tanh_cs = buffers
         steps, batch, gates = acts.shape
         hid = gates // 4
         # The factors of each gate's gradient for all steps at once, in the buffer of the gate
@@ -572,7 +598,7 @@ class LSTMSequence(_SequenceOp):
         xp.subtract(1.0, into_c, out=into_c)
         into_c *= a4[:, :, 3]
 
-        gh, gc = grad_h.copy(), grad_c.data.copy()
+        gh, gc = grad_h.copy(), grad_c.copy()
         tmp = xp.empty_like(gc)
         for k in range(steps - 1, -1, -1):
             gh += grad_seq[k]
@@ -619,13 +645,12 @@ class GRUSequence(_SequenceOp):
             h *= a[:, hid : 2 * hid]
             h += n
         out = hs[:0:-1] if reverse else hs[1:]
-        ctx.save_for_backward(gx, h0, c0, w_hh, b_hh, out, hs, ghs, acts)
+        ctx.save_for_backward(gx, h0, c0, w_hh, b_hh, out, w_hh_t, hs, ghs, acts)
         return out, hs[steps].copy()
 
     @staticmethod
-    def _backward_arrays(ctx, saved, grad_seq, grad_h, grad_c):
-        xp, w_hh = ctx.xp, _contiguous(ctx.xp, saved[3].data)
-        hs, ghs, acts = _arrays(saved[6:])
+    def _backward_arrays(xp, relu, w_hh, buffers, grad_seq, grad_h, grad_c):
+        hs, ghs, acts = buffers
         steps, batch, gates = acts.shape
         hid = gates // 3
         a3, gh3 = acts.reshape(steps, batch, 3, hid), ghs.reshape(steps, batch, 3, hid)
