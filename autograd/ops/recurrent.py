@@ -471,12 +471,12 @@ def _sequence_backward(
 
     A function of arrays and values, outside the op, so that ``A.compile`` records it as one
     call (``autograd.replay._PURE_CALLS``); ``m`` carries the array module (a module itself
-    would look like an array to the recorder). ``arrays`` is (forward's C-ordered W_hh^T, the
-    op's saved buffers ...); ``need`` says whether the weight's and the bias's gradients are
-    wanted.
+    would look like an array to the recorder). ``arrays`` is (a C-ordered copy of W_hh that
+    forward saved: an array the recorder knows, unlike the parameter's, the op's saved
+    buffers ...); ``need`` says whether the weight's and the bias's gradients are wanted.
     """
     xp = m.xp
-    w_hh, buffers = xp.ascontiguousarray(arrays[0].T), arrays[1:]
+    w_hh, buffers = arrays[0], arrays[1:]
     grad_seq = grad_out[::-1] if reverse else grad_out
     grads = op._backward_arrays(xp, relu, w_hh, buffers, grad_seq, grad_h, grad_c)
     grad_gx, grad_h0, grad_c0, grad_gh, hs = grads
@@ -510,7 +510,7 @@ class RNNSequence(_SequenceOp):
             else:
                 xp.tanh(h, out=h)
         out = hs[:0:-1] if reverse else hs[1:]
-        ctx.save_for_backward(gx, h0, c0, w_hh, b_hh, out, w_hh_t, hs)
+        ctx.save_for_backward(gx, h0, c0, w_hh, b_hh, out, w_hh.copy(), hs)
         return out, hs[-1].copy()
 
     @staticmethod
@@ -573,7 +573,7 @@ class LSTMSequence(_SequenceOp):
             xp.tanh(c, out=tanh_cs[k])
             xp.multiply(a[:, 3 * hid :], tanh_cs[k], out=hs[k + 1])
         out = hs[:0:-1] if reverse else hs[1:]
-        ctx.save_for_backward(gx, h0, c0, w_hh, b_hh, out, w_hh_t, hs, cs, acts, tanh_cs)
+        ctx.save_for_backward(gx, h0, c0, w_hh, b_hh, out, w_hh.copy(), hs, cs, acts, tanh_cs)
         return out, hs[steps].copy(), cs[steps].copy()
 
     @staticmethod
@@ -645,7 +645,7 @@ class GRUSequence(_SequenceOp):
             h *= a[:, hid : 2 * hid]
             h += n
         out = hs[:0:-1] if reverse else hs[1:]
-        ctx.save_for_backward(gx, h0, c0, w_hh, b_hh, out, w_hh_t, hs, ghs, acts)
+        ctx.save_for_backward(gx, h0, c0, w_hh, b_hh, out, w_hh.copy(), hs, ghs, acts)
         return out, hs[steps].copy()
 
     @staticmethod
