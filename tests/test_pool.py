@@ -223,3 +223,33 @@ def test_max_pool_propagates_nan_and_points_its_index_at_it():
     assert np.isnan(out.item()) and idx.item() == 1
     out.sum().backward()
     assert x.grad.tolist() == [[[[0.0, 1.0], [0.0, 0.0]]]]
+
+
+@pytest.mark.parametrize(
+    "in_size, kernel",
+    [((9,), (3,)), ((8, 9), (2, 2)), ((7, 5), (3, 2)), ((4, 5, 4), (2, 2, 2)), ((6, 6), (1, 3))],
+)
+def test_tiled_max_pool_scatter_equals_the_column_path(in_size, kernel):
+    # stride = kernel, no padding: the gradient is written in place of col2im's slice-adds.
+    # Ties (whole zero windows, as after a ReLU), NaN inputs and an infinite gradient (0 * inf = NaN in both paths) included.
+    from autograd.ops import pool as P
+    from autograd.ops.conv import ConvGeometry, conv_output_size
+
+    d = len(in_size)
+    out_size = conv_output_size(in_size, kernel, kernel, ((0, 0),) * d, (1,) * d)
+    geom = ConvGeometry(in_size, out_size, kernel, kernel, (0,) * d, (1,) * d)
+    assert P._tiles(geom)
+    rng = np.random.default_rng(1)
+    x = np.maximum(rng.standard_normal((2, 3) + in_size), 0.0)
+    x.reshape(-1)[::7] = np.nan
+    _, index = P.MaxPool.apply(A.tensor(x), geom)
+    grad = rng.standard_normal((2, 3) + out_size)
+    grad.reshape(-1)[1] = np.inf
+    index = index.data
+    backend = A.tensor(x)._backend
+    with np.errstate(invalid="ignore"):  # 0 * inf, in both paths
+        col = P._one_hot_columns(np, grad, index, kernel, out_size)
+        expected = backend.col2im(col, in_size, kernel, (0,) * d, (1,) * d)
+        got = P._scatter_tiles(np, grad, index, geom)
+    assert got.shape == expected.shape and got.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)

@@ -57,6 +57,30 @@ def _windows(geom: ConvGeometry) -> Any:
         )
 
 
+def _tiles(geom: ConvGeometry) -> bool:
+    """Windows that tile the input without overlap or padding (stride = kernel, the usual
+    ``MaxPool2d(2)``): every input position belongs to at most one window."""
+    return (
+        not any(geom.padding)
+        and all(d == 1 for d in geom.dilation)
+        and tuple(geom.stride) == tuple(geom.kernel)
+        and all(o * k <= n for o, k, n in zip(geom.out_size, geom.kernel, geom.in_size))
+    )
+
+
+def _scatter_tiles(xp: Any, grad: Any, index: Any, geom: ConvGeometry) -> Any:
+    """PoolScatter for tiling windows, with no columns and no adds: per kernel offset, one
+    strided slice of the input gets ``grad`` times (argmax == offset), as the column path's
+    one-hot product; positions no window covers (floor mode) stay zero."""
+    covered = all(o * k == n for o, k, n in zip(geom.out_size, geom.kernel, geom.in_size))
+    shape = grad.shape[:2] + tuple(geom.in_size)
+    image = xp.empty(shape, dtype=grad.dtype) if covered else xp.zeros(shape, dtype=grad.dtype)
+    index = index.reshape(grad.shape)
+    for k, window in enumerate(_windows(geom)):
+        xp.multiply(grad, index == k, out=image[window])
+    return image
+
+
 def _index_dtype(kernel: tuple) -> str:
     k = math.prod(kernel)
     return "int8" if k <= 127 else "int16" if k <= 32767 else "int32"
@@ -106,6 +130,8 @@ class PoolScatter(Function):
     def forward(ctx, grad, index, geom):
         ctx.geom = geom
         ctx.save_for_backward(index)
+        if _tiles(geom):
+            return _scatter_tiles(ctx.xp, grad, index, geom)
         col = _one_hot_columns(ctx.xp, grad, index, geom.kernel, geom.out_size)
         return ctx.backend.col2im(col, geom.in_size, geom.stride, geom.padding, geom.dilation)
 
