@@ -91,6 +91,10 @@ class Backend:
 
     name = "abstract"
 
+    # col2im by a loop of slice-adds (NumPy) rather than one kernel: for stride 1, conv's
+    # transposed products then use autograd.ops.conv.FlatShifts (contiguous slice-adds).
+    flat_shifts = False
+
     def __init__(self, xp: Any, device: str) -> None:
         self.xp = xp
         self.ndarray = xp.ndarray

@@ -17,6 +17,7 @@ class NumPyBackend(Backend):
     __slots__ = ()
 
     name = "numpy"
+    flat_shifts = True
 
     def __init__(self) -> None:
         super().__init__(numpy, "cpu")
