@@ -15,7 +15,9 @@ convolution again and ``create_graph=True`` works (a WGAN-GP penalty through a c
 Forward is im2col (``backend.im2col``: a loop over kernel offsets of strided slices on NumPy, an
 ElementwiseKernel on CuPy) and one GEMM per call, batched over groups with ``matmul``; a 1x1
 stride-1 convolution skips im2col and is a plain matmul. col2im (``backend.col2im``) is the
-adjoint: strided slice-adds on NumPy, a gather kernel on CuPy.
+adjoint: strided slice-adds on NumPy, a gather kernel on CuPy. Which column layout and which
+col2im run is chosen by backend and shape (``_folded``, ``use_flat_shifts``); every choice is
+tested equal to the others.
 
 Layouts are PyTorch's: input (N, C, *spatial), conv weight (out, in / groups, *kernel),
 transposed conv weight (in, out / groups, *kernel).
