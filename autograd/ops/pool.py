@@ -20,6 +20,7 @@ from ..function import Function
 from ..tensor import Tensor
 from .conv import ConvGeometry, Unfold
 from .index import Getitem, IndexAdd
+from .shape import AxisGather, GatherPlan
 
 
 # ------------------------------------------------------------------------------ max-pool
@@ -382,7 +383,6 @@ def interpolate_nearest(x: Tensor, out_size: tuple, scales: tuple, exact: bool) 
     """Nearest-neighbour resampling: src = floor(dst * in / out) ('nearest', PyTorch's legacy
     rule) or floor((dst + 0.5) * in / out) ('nearest-exact'), clamped to the input."""
     xp = x._backend.xp
-    d = len(out_size)
     in_size = x.shape[2:]
     # An integer upscale of 'nearest' repeats each pixel: a broadcast and a reshape.
     if not exact and all(
@@ -395,12 +395,18 @@ def interpolate_nearest(x: Tensor, out_size: tuple, scales: tuple, exact: bool) 
             shape += [n, 1]
             expanded += [n, f]
         return x.reshape(shape).expand(expanded).reshape(tuple(x.shape[:2]) + tuple(out_size))
-    index = []
+    # One gather per spatial dim (AxisGather), whose gradient is a few slice-adds and sums per
+    # dim (runs of repeated or consecutive sources), not a scatter-add.
     for i, (n, out, scale) in enumerate(zip(in_size, out_size, scales)):
         ratio = 1.0 / scale if scale else n / out
+        # The same float64 arithmetic in Python, for the runs (no device read).
+        sources = [
+            min(math.floor((j + 0.5) * ratio if exact else j * ratio), n - 1) for j in range(out)
+        ]
+        if sources == list(range(n)):
+            continue
         dst = xp.arange(out, dtype="float64")
         src = xp.floor((dst + 0.5) * ratio if exact else dst * ratio).astype("int64")
-        shape = [1] * d
-        shape[i] = out
-        index.append(xp.minimum(src, n - 1).reshape(shape))
-    return Getitem.apply(x, (slice(None), slice(None)) + tuple(index))
+        index = xp.minimum(src, n - 1)
+        x = AxisGather.apply(x, 2 + i, index, GatherPlan(sources), n)
+    return x
