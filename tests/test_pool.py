@@ -282,20 +282,27 @@ def test_pad_gradient_slice_adds_equal_the_scatter_add(mode, n, lo, hi):
         expected_shape[axis] = n
         expected = np.zeros(expected_shape)
         np.add.at(expected, (slice(None),) * axis + (np.array(sources),), grad)
-        for max_runs in (0, 10**9):  # the ranks and the runs
+        for max_runs in (0, 10**9):  # the per-use passes (ordered sources) and the runs
             plan.MAX_RUNS = max_runs
             plan.__init__(sources)
             got = S.AxisScatter.apply(A.tensor(grad), axis, np.array(sources), plan, n)
             np.testing.assert_allclose(got.numpy(), expected, rtol=1e-13, atol=1e-13)
 
 
+@pytest.mark.parametrize("max_runs", [0, 8, 10**9])
 @pytest.mark.parametrize("exact", [False, True])
 @pytest.mark.parametrize(
-    "in_size, out_size", [((3, 4), (5, 7)), ((7, 5), (3, 2)), ((4,), (9,)), ((2, 3, 5), (3, 4, 5))]
+    "in_size, out_size",
+    [((3, 4), (5, 7)), ((7, 5), (3, 2)), ((4,), (9,)), ((2, 3, 5), (3, 4, 5)), ((20,), (33,))],
 )
-def test_nearest_gathers_and_their_gradient_equal_one_fancy_index(in_size, out_size, exact):
-    # One AxisGather per dim (gradient: slice-adds and sums) against the single advanced index
-    # (gradient: a scatter-add) that nearest resampling used to be.
+def test_nearest_gathers_and_their_gradient_equal_one_fancy_index(
+    in_size, out_size, exact, max_runs, monkeypatch
+):
+    # One AxisGather per dim (gradient: slice-adds and sums, or per-use passes) against the
+    # single advanced index (gradient: a scatter-add) that nearest resampling used to be.
+    from autograd.ops import shape as S
+
+    monkeypatch.setattr(S.GatherPlan, "MAX_RUNS", max_runs)
     from autograd.ops.index import Getitem
 
     x = t64(2, 3, *in_size, seed=7)
@@ -314,3 +321,13 @@ def test_nearest_gathers_and_their_gradient_equal_one_fancy_index(in_size, out_s
     (got,) = A.grad(y, x, g)
     (expected,) = A.grad(reference, x, g)
     np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-13, atol=1e-13)
+
+
+def test_pad_and_nearest_gradients_make_no_transfer(strict):
+    # The gather plans are host ints; their device index arrays are built on the device.
+    x = A.randn(2, 3, 11, 5, device="strict", requires_grad=True)
+    with strict.counting() as moved:
+        F.interpolate(x, size=(25, 7), mode="nearest").sum().backward()  # > 8 runs: per use
+        F.pad(x, (2, 1, 3, 2), mode="reflect").sum().backward()
+        F.pad(x, (2, 1, 3, 2), mode="replicate").sum().backward()
+    assert (moved.to_host, moved.from_host) == (0, 0)

@@ -423,29 +423,25 @@ def _pad_sources(n: int, lo: int, hi: int, mode: str) -> list:
 class GatherPlan:
     """How to add a gather's gradient back without a scatter-add, from its source positions
     (host ints): ``runs`` (out_start, out_stop, source_start, step) of step 1, -1 or 0 (a
-    repeated source), each one slice-add or one sum; or, when there are many runs (nearest
-    resampling by a non-integer factor), ``ranks``: the k-th use of each source, for each k,
-    as (positions, sources) with distinct sources, one gather and one indexed add per rank.
+    repeated source), each one slice-add or one sum; or, for many runs of non-decreasing sources
+    (nearest resampling by a non-integer factor), ``uses`` passes: pass k adds, to every source,
+    the gradient of its k-th use (where it has one), found on the device with ``searchsorted``
+    (no host copy), as whole-array ops.
     """
 
-    # More runs than this and the ranks (at most a few per source) are cheaper.
+    # More runs than this and the per-use passes (at most a few per source) are cheaper.
     MAX_RUNS = 8
 
     def __init__(self, sources: list) -> None:
         self.sources = list(sources)
         self.runs = self._runs(self.sources)
-        self.ranks = None
-        if len(self.runs) > self.MAX_RUNS:
-            uses: dict = {}
-            ranks: list = []
-            for position, source in enumerate(self.sources):
-                k = uses.get(source, 0)
-                uses[source] = k + 1
-                if k == len(ranks):
-                    ranks.append(([], []))
-                ranks[k][0].append(position)
-                ranks[k][1].append(source)
-            self.ranks = ranks
+        self.uses = 0
+        ordered = all(a <= b for a, b in zip(self.sources, self.sources[1:]))
+        if ordered and len(self.runs) > self.MAX_RUNS:
+            counts: dict = {}
+            for source in self.sources:
+                counts[source] = counts.get(source, 0) + 1
+            self.uses = max(counts.values())
 
     @staticmethod
     def _runs(sources: list) -> tuple:
@@ -483,8 +479,8 @@ class AxisGather(Function):
 
 class AxisScatter(Function):
     """AxisGather's adjoint without a scatter-add: each run of the gradient added back to its
-    sources by one slice-add (reversed for step -1, summed for a repeated source), or one
-    indexed add per rank (see ``GatherPlan``)."""
+    sources by one slice-add (reversed for step -1, summed for a repeated source), or one pass
+    per use of a source (see ``GatherPlan``)."""
 
     @staticmethod
     def forward(ctx, grad, axis, index, plan, n):
@@ -492,10 +488,16 @@ class AxisScatter(Function):
         xp = ctx.xp
         shape = grad.shape[:axis] + (n,) + grad.shape[axis + 1 :]
         out = xp.zeros(shape, dtype=grad.dtype)
-        if plan.ranks is not None:
-            for positions, sources in plan.ranks:
-                part = xp.take(grad, ctx.backend.from_host(positions), axis=axis)
-                out[_along_axis(axis, ctx.backend.from_host(sources))] += part
+        if plan.uses:
+            # index is non-decreasing: source s is used at positions [first[s], stop[s]).
+            every = xp.arange(n, dtype=index.dtype)
+            first = xp.searchsorted(index, every, side="left")
+            count = xp.searchsorted(index, every, side="right") - first
+            spread = (1,) * axis + (n,) + (1,) * (grad.ndim - axis - 1)
+            last = grad.shape[axis] - 1
+            for k in range(plan.uses):
+                part = xp.take(grad, xp.minimum(first + k, last), axis=axis)
+                out += xp.where((count > k).reshape(spread), part, grad.dtype.type(0))
             return out
         for start, stop, source, step in plan.runs:
             length = stop - start
