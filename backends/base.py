@@ -91,6 +91,13 @@ class Backend:
 
     name = "abstract"
 
+    # col2im by a loop of slice-adds (NumPy) rather than one kernel: for stride 1, conv's
+    # transposed products then use autograd.ops.conv.FlatShifts (contiguous slice-adds).
+    flat_shifts = False
+    # Conv runs one GEMM per group over batch x pixels, on columns laid out (C, *kernel, N,
+    # *out) (``batch_inner``), rather than a batch of per-sample GEMMs (see autograd.ops.conv).
+    fold_batch = False
+
     def __init__(self, xp: Any, device: str) -> None:
         self.xp = xp
         self.ndarray = xp.ndarray
@@ -156,19 +163,29 @@ class Backend:
         dilation: tuple,
         out_size: tuple,
         fill: float = 0.0,
+        batch_inner: bool = False,
     ) -> Any:
         """The sliding windows of ``x`` (N, C, *in_size) as columns (N, C, *kernel, *out_size).
 
         ``col[n, c, k..., o...] = x[n, c, o * stride + k * dilation - padding]`` per spatial dim,
         and ``fill`` where that position lies outside the input (the padding; -inf for max-pool).
+        With ``batch_inner`` the columns are laid out (C, *kernel, N, *out_size) instead: rows
+        (C, kernel) and columns (N, pixels) of one GEMM over the whole batch.
         """
         raise NotImplementedError
 
     def col2im(
-        self, col: Any, in_size: tuple, stride: tuple, padding: tuple, dilation: tuple
+        self,
+        col: Any,
+        in_size: tuple,
+        stride: tuple,
+        padding: tuple,
+        dilation: tuple,
+        batch_inner: bool = False,
     ) -> Any:
         """The adjoint of ``im2col``: every column entry added back to the input position it
-        came from (entries from the padding are dropped). (N, C, *kernel, *out) -> (N, C, *in).
+        came from (entries from the padding are dropped). (N, C, *kernel, *out) -> (N, C, *in);
+        with ``batch_inner``, columns (C, *kernel, N, *out).
         """
         raise NotImplementedError
 

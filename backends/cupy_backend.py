@@ -97,6 +97,7 @@ class CuPyBackend(Backend):
         dilation: tuple,
         out_size: tuple,
         fill: float = 0.0,
+        batch_inner: bool = False,
     ) -> Any:
         # One thread per column element; padding is a bounds check, not a padded copy.
         n, c = x.shape[:2]
@@ -106,14 +107,24 @@ class CuPyBackend(Backend):
         steps = _as_3d(stride, 1) + _as_3d(padding, 0) + _as_3d(dilation, 1)
         args = [numpy.int32(v) for v in sizes + steps]
         _im2col_kernel(self.xp)(img, *args, x.dtype.type(fill), col)
+        if batch_inner:  # (N, C, *kernel, *out) -> (C, *kernel, N, *out), one copy
+            return self.xp.ascontiguousarray(self.xp.moveaxis(col, 0, 1 + len(kernel)))
         return col
 
     def col2im(
-        self, col: Any, in_size: tuple, stride: tuple, padding: tuple, dilation: tuple
+        self,
+        col: Any,
+        in_size: tuple,
+        stride: tuple,
+        padding: tuple,
+        dilation: tuple,
+        batch_inner: bool = False,
     ) -> Any:
         # A gather: one thread per input pixel sums the column entries that read it (no atomics,
         # so the result is deterministic), as Chainer's col2im_gpu.
         d = len(in_size)
+        if batch_inner:  # (C, *kernel, N, *out) -> (N, C, *kernel, *out)
+            col = self.xp.moveaxis(col, 1 + d, 0)
         n, c = col.shape[:2]
         kernel = col.shape[2 : 2 + d]
         out_size = col.shape[2 + d :]

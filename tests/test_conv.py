@@ -5,6 +5,7 @@ checked numerically to second order in float64 on tiny shapes.
 """
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -371,11 +372,13 @@ def test_geometry_of_conv_output_size():
     assert conv_ops.conv_output_size((7,), (3,), (2,), ((1, 1),), (1,)) == (4,)
 
 
-@pytest.mark.parametrize("small_image", [0, 10**9])
+@pytest.mark.parametrize("small_image, folded_image", [(0, 0), (10**9, 0), (0, 10**9)])
 @pytest.mark.parametrize("name", ["conv2d_groups", "conv_transpose2d_dcgan", "conv3d"])
-def test_both_gemm_layouts_match_pytorch(name, small_image, monkeypatch):
-    # Per-sample batched GEMMs (large images) and one GEMM over batch x pixels (small ones).
+def test_every_gemm_layout_matches_pytorch(name, small_image, folded_image, monkeypatch):
+    # Per-sample batched GEMMs (large images), one GEMM over batch x pixels by transposing the
+    # columns (small ones), and the folded columns (NumPy's small images): all chosen by shape.
     monkeypatch.setattr(conv_ops, "SMALL_IMAGE", small_image)
+    monkeypatch.setattr(conv_ops, "FOLDED_IMAGE", folded_image)
     _, module, x, out = run_case(name)
     np.testing.assert_allclose(out.detach().numpy(), REF[f"{name}/out"], atol=1e-10)
     np.testing.assert_allclose(x.grad.numpy(), REF[f"{name}/grad_x"], atol=1e-10)
@@ -383,8 +386,88 @@ def test_both_gemm_layouts_match_pytorch(name, small_image, monkeypatch):
         np.testing.assert_allclose(p.grad.numpy(), REF[f"{name}/grad/{key}"], atol=1e-10)
 
 
-def test_large_image_layout_second_order(monkeypatch):
+@pytest.mark.parametrize("folded_image", [0, 10**9])
+def test_large_image_layout_second_order(folded_image, monkeypatch):
     monkeypatch.setattr(conv_ops, "SMALL_IMAGE", 0)
+    monkeypatch.setattr(conv_ops, "FOLDED_IMAGE", folded_image)
     x, w = t64(1, 2, 4, 4, seed=1), t64(2, 1, 3, 3, seed=2)
     check_both_orders(lambda x, w: F.conv2d(x, w, stride=2, padding=1, groups=2), (x, w))
     check_both_orders(lambda x, w: F.conv_transpose2d(x, w, stride=2, groups=2), (x, w))
+
+
+# (in_size, kernel, padding as (lo, hi), dilation, groups, channels in / out), stride 1.
+FLAT_SHIFT_GEOMETRIES = [
+    ((7,), (3,), ((1, 1),), (1,), 1, (2, 3)),
+    ((6, 5), (3, 2), ((1, 0), (0, 1)), (1, 2), 1, (2, 2)),
+    ((14, 14), (5, 5), ((0, 0), (0, 0)), (1, 1), 1, (6, 4)),  # LeNet's conv2, smaller
+    ((8, 8), (3, 3), ((1, 1), (1, 1)), (1, 1), 2, (4, 4)),  # ResNet's, grouped
+    ((4, 3, 5), (2, 2, 3), ((1, 0), (0, 0), (2, 1)), (1, 1, 1), 1, (2, 3)),
+    ((9, 9), (3, 3), ((0, 2), (1, 0)), (2, 1), 1, (3, 2)),  # asymmetric padding
+    ((8,), (3,), ((0, -1),), (1,), 1, (2, 2)),  # an input past the windows' reach (output_padding)
+]
+
+
+@pytest.mark.parametrize("geometry", FLAT_SHIFT_GEOMETRIES)
+@pytest.mark.parametrize("small_image, folded_image", [(0, 0), (10**9, 0), (0, 10**9)])
+def test_flat_shift_col2im_equals_the_column_path(geometry, small_image, folded_image, monkeypatch):
+    # conv's input gradient (a transposed conv) through FlatShifts' contiguous slice-adds
+    # equals the exact-size columns and backend.col2im, for every GEMM layout.
+    monkeypatch.setattr(conv_ops, "SMALL_IMAGE", small_image)
+    monkeypatch.setattr(conv_ops, "FOLDED_IMAGE", folded_image)
+    in_size, kernel, padding, dilation, groups, (c_in, c_out) = geometry
+    d = len(in_size)
+    out_size = conv_ops.conv_output_size(in_size, kernel, (1,) * d, padding, dilation)
+    geom = conv_ops.ConvGeometry(
+        in_size, out_size, kernel, (1,) * d, tuple(p[0] for p in padding), dilation, groups
+    )
+    rng = np.random.default_rng(0)
+    g = rng.standard_normal((3, c_out) + out_size)
+    w = rng.standard_normal((c_out, c_in // groups) + kernel)
+    from backends import cpu
+
+    flat = conv_ops._conv_transpose(cpu, g, w, geom, flat=True)
+    columns = conv_ops._conv_transpose(cpu, g, w, geom, flat=False)
+    assert flat.shape == columns.shape == (3, c_in) + in_size
+    np.testing.assert_allclose(flat, columns, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("folded_image", [0, 10**9])
+@pytest.mark.parametrize("max_waste", [0.0, math.inf])
+def test_conv_gradients_with_and_without_flat_shifts(max_waste, folded_image, monkeypatch):
+    # The strategies are chosen by shape; every choice gives the same, proven gradients.
+    monkeypatch.setattr(conv_ops, "FLAT_SHIFTS_MAX_WASTE", max_waste)
+    monkeypatch.setattr(conv_ops, "FOLDED_IMAGE", folded_image)
+    geom_probe = conv_ops.ConvGeometry((4, 4), (4, 4), (3, 3), (1, 1), (1, 1), (1, 1), 1)
+    from backends import cpu
+
+    assert conv_ops.use_flat_shifts(cpu, geom_probe) == (max_waste > 1)
+    x, w, b = t64(2, 2, 4, 4, seed=1), t64(3, 2, 3, 3, seed=2), t64(3, seed=3)
+    check_both_orders(lambda x, w, b: F.conv2d(x, w, b, padding=1, dilation=(1, 2)), (x, w, b))
+    x, w = t64(1, 2, 3, 3, seed=4), t64(2, 3, 2, 2, seed=5)
+    check_both_orders(lambda x, w: F.conv_transpose2d(x, w, padding=1), (x, w))
+    for name in ("conv2d_groups", "conv3d"):
+        _, module, x, out = run_case(name)
+        np.testing.assert_allclose(x.grad.numpy(), REF[f"{name}/grad_x"], atol=1e-10)
+
+
+@pytest.mark.parametrize("dims", [1, 2, 3])
+def test_numpy_batch_inner_columns_are_the_standard_ones_moved(dims):
+    # im2col / col2im with batch_inner=True: the same numbers, laid out (C, *kernel, N, *out).
+    from backends import cpu
+
+    rng = np.random.default_rng(dims)
+    in_size, kernel, stride, padding, dilation = [(5, 4, 3)[:dims], (3, 2, 2)[:dims],
+        (2, 1, 1)[:dims], (1, 0, 1)[:dims], (1, 2, 1)[:dims]]  # fmt: skip
+    out_size = conv_ops.conv_output_size(
+        in_size, kernel, stride, tuple((p, p) for p in padding), dilation
+    )
+    x = rng.standard_normal((2, 3) + in_size)
+    col = cpu.im2col(x, kernel, stride, padding, dilation, out_size)
+    inner = cpu.im2col(x, kernel, stride, padding, dilation, out_size, batch_inner=True)
+    np.testing.assert_array_equal(inner, np.moveaxis(col, 0, 1 + dims))
+    c = rng.standard_normal(col.shape)
+    back = cpu.col2im(c, in_size, stride, padding, dilation)
+    back_inner = cpu.col2im(
+        np.moveaxis(c, 0, 1 + dims).copy(), in_size, stride, padding, dilation, batch_inner=True
+    )
+    np.testing.assert_allclose(back_inner, back, rtol=1e-14, atol=1e-14)

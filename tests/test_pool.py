@@ -223,3 +223,111 @@ def test_max_pool_propagates_nan_and_points_its_index_at_it():
     assert np.isnan(out.item()) and idx.item() == 1
     out.sum().backward()
     assert x.grad.tolist() == [[[[0.0, 1.0], [0.0, 0.0]]]]
+
+
+@pytest.mark.parametrize(
+    "in_size, kernel",
+    [((9,), (3,)), ((8, 9), (2, 2)), ((7, 5), (3, 2)), ((4, 5, 4), (2, 2, 2)), ((6, 6), (1, 3))],
+)
+def test_tiled_max_pool_scatter_equals_the_column_path(in_size, kernel):
+    # stride = kernel, no padding: the gradient is written in place of col2im's slice-adds.
+    # Ties (whole zero windows, as after a ReLU), NaN inputs and an infinite gradient
+    # (0 * inf = NaN in both paths) included.
+    from autograd.ops import pool as P
+    from autograd.ops.conv import ConvGeometry, conv_output_size
+
+    d = len(in_size)
+    out_size = conv_output_size(in_size, kernel, kernel, ((0, 0),) * d, (1,) * d)
+    geom = ConvGeometry(in_size, out_size, kernel, kernel, (0,) * d, (1,) * d)
+    assert P._tiles(geom)
+    rng = np.random.default_rng(1)
+    x = np.maximum(rng.standard_normal((2, 3) + in_size), 0.0)
+    x.reshape(-1)[::7] = np.nan
+    _, index = P.MaxPool.apply(A.tensor(x), geom)
+    grad = rng.standard_normal((2, 3) + out_size)
+    grad.reshape(-1)[1] = np.inf
+    index = index.data
+    backend = A.tensor(x)._backend
+    with np.errstate(invalid="ignore"):  # 0 * inf, in both paths
+        col = P._one_hot_columns(np, grad, index, kernel, out_size)
+        expected = backend.col2im(col, in_size, kernel, (0,) * d, (1,) * d)
+        got = P._scatter_tiles(np, grad, index, geom)
+    assert got.shape == expected.shape and got.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+@pytest.mark.parametrize(
+    "n, lo, hi", [(5, 2, 3), (4, 0, 3), (6, 5, 1), (3, 2, 2), (2, 1, 1), (3, 7, 4)]
+)
+def test_pad_gradient_slice_adds_equal_the_scatter_add(mode, n, lo, hi):
+    # AxisScatter's runs (slice-adds, reversed slices, sums) against np.add.at on the same
+    # sources, along every axis of a 3-D gradient.
+    from autograd.ops import shape as S
+
+    if mode == "reflect" and (lo >= n or hi >= n):
+        pytest.skip("reflect padding must be smaller than the size")
+    if mode == "circular" and (lo > n or hi > n):
+        sources = S._pad_sources(n, lo, hi, mode)  # wraps more than once: still runs
+        assert len(S.GatherPlan(sources).runs) > 2
+    sources = S._pad_sources(n, lo, hi, mode)
+    np.testing.assert_array_equal(S._pad_index(np, n, lo, hi, mode), sources)
+    plan = S.GatherPlan(sources)
+    rng = np.random.default_rng(n + lo + hi)
+    for axis in range(3):
+        shape = [2, 3, 4]
+        shape[axis] = n + lo + hi
+        grad = rng.standard_normal(shape)
+        expected_shape = list(shape)
+        expected_shape[axis] = n
+        expected = np.zeros(expected_shape)
+        np.add.at(expected, (slice(None),) * axis + (np.array(sources),), grad)
+        for max_runs in (0, 10**9):  # the per-use passes (ordered sources) and the runs
+            plan.MAX_RUNS = max_runs
+            plan.__init__(sources)
+            got = S.AxisScatter.apply(A.tensor(grad), axis, np.array(sources), plan, n)
+            np.testing.assert_allclose(got.numpy(), expected, rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("max_runs", [0, 8, 10**9])
+@pytest.mark.parametrize("exact", [False, True])
+@pytest.mark.parametrize(
+    "in_size, out_size",
+    [((3, 4), (5, 7)), ((7, 5), (3, 2)), ((4,), (9,)), ((2, 3, 5), (3, 4, 5)), ((20,), (33,))],
+)
+def test_nearest_gathers_and_their_gradient_equal_one_fancy_index(
+    in_size, out_size, exact, max_runs, monkeypatch
+):
+    # One AxisGather per dim (gradient: slice-adds and sums, or per-use passes) against the
+    # single advanced index (gradient: a scatter-add) that nearest resampling used to be.
+    from autograd.ops import shape as S
+
+    monkeypatch.setattr(S.GatherPlan, "MAX_RUNS", max_runs)
+    from autograd.ops.index import Getitem
+
+    x = t64(2, 3, *in_size, seed=7)
+    mode = "nearest-exact" if exact else "nearest"
+    y = F.interpolate(x, size=out_size, mode=mode)
+    index = []
+    for i, (n, out) in enumerate(zip(in_size, out_size)):
+        dst = np.arange(out, dtype=np.float64)
+        src = np.floor((dst + 0.5) * (n / out) if exact else dst * (n / out)).astype(np.int64)
+        shape = [1] * len(in_size)
+        shape[i] = out
+        index.append(np.minimum(src, n - 1).reshape(shape))
+    reference = Getitem.apply(x, (slice(None), slice(None)) + tuple(index))
+    np.testing.assert_array_equal(y.detach().numpy(), reference.detach().numpy())
+    g = t64(*y.shape, seed=8, requires_grad=False)
+    (got,) = A.grad(y, x, g)
+    (expected,) = A.grad(reference, x, g)
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-13, atol=1e-13)
+
+
+def test_pad_and_nearest_gradients_make_no_transfer(strict):
+    # The gather plans are host ints; their device index arrays are built on the device.
+    x = A.randn(2, 3, 11, 5, device="strict", requires_grad=True)
+    with strict.counting() as moved:
+        F.interpolate(x, size=(25, 7), mode="nearest").sum().backward()  # > 8 runs: per use
+        F.pad(x, (2, 1, 3, 2), mode="reflect").sum().backward()
+        F.pad(x, (2, 1, 3, 2), mode="replicate").sum().backward()
+    assert (moved.to_host, moved.from_host) == (0, 0)

@@ -20,6 +20,7 @@ from ..function import Function
 from ..tensor import Tensor
 from .conv import ConvGeometry, Unfold
 from .index import Getitem, IndexAdd
+from .shape import AxisGather, GatherPlan
 
 
 # ------------------------------------------------------------------------------ max-pool
@@ -55,6 +56,30 @@ def _windows(geom: ConvGeometry) -> Any:
             slice(k * d, k * d + (o - 1) * s + 1, s)
             for k, s, d, o in zip(offset, geom.stride, geom.dilation, geom.out_size)
         )
+
+
+def _tiles(geom: ConvGeometry) -> bool:
+    """Windows that tile the input without overlap or padding (stride = kernel, the usual
+    ``MaxPool2d(2)``): every input position belongs to at most one window."""
+    return (
+        not any(geom.padding)
+        and all(d == 1 for d in geom.dilation)
+        and tuple(geom.stride) == tuple(geom.kernel)
+        and all(o * k <= n for o, k, n in zip(geom.out_size, geom.kernel, geom.in_size))
+    )
+
+
+def _scatter_tiles(xp: Any, grad: Any, index: Any, geom: ConvGeometry) -> Any:
+    """PoolScatter for tiling windows, with no columns and no adds: per kernel offset, one
+    strided slice of the input gets ``grad`` times (argmax == offset), as the column path's
+    one-hot product; positions no window covers (floor mode) stay zero."""
+    covered = all(o * k == n for o, k, n in zip(geom.out_size, geom.kernel, geom.in_size))
+    shape = grad.shape[:2] + tuple(geom.in_size)
+    image = xp.empty(shape, dtype=grad.dtype) if covered else xp.zeros(shape, dtype=grad.dtype)
+    index = index.reshape(grad.shape)
+    for k, window in enumerate(_windows(geom)):
+        xp.multiply(grad, index == k, out=image[window])
+    return image
 
 
 def _index_dtype(kernel: tuple) -> str:
@@ -106,6 +131,8 @@ class PoolScatter(Function):
     def forward(ctx, grad, index, geom):
         ctx.geom = geom
         ctx.save_for_backward(index)
+        if _tiles(geom):
+            return _scatter_tiles(ctx.xp, grad, index, geom)
         col = _one_hot_columns(ctx.xp, grad, index, geom.kernel, geom.out_size)
         return ctx.backend.col2im(col, geom.in_size, geom.stride, geom.padding, geom.dilation)
 
@@ -356,7 +383,6 @@ def interpolate_nearest(x: Tensor, out_size: tuple, scales: tuple, exact: bool) 
     """Nearest-neighbour resampling: src = floor(dst * in / out) ('nearest', PyTorch's legacy
     rule) or floor((dst + 0.5) * in / out) ('nearest-exact'), clamped to the input."""
     xp = x._backend.xp
-    d = len(out_size)
     in_size = x.shape[2:]
     # An integer upscale of 'nearest' repeats each pixel: a broadcast and a reshape.
     if not exact and all(
@@ -369,12 +395,18 @@ def interpolate_nearest(x: Tensor, out_size: tuple, scales: tuple, exact: bool) 
             shape += [n, 1]
             expanded += [n, f]
         return x.reshape(shape).expand(expanded).reshape(tuple(x.shape[:2]) + tuple(out_size))
-    index = []
+    # One gather per spatial dim (AxisGather), whose gradient is a few slice-adds and sums per
+    # dim (runs of repeated or consecutive sources), not a scatter-add.
     for i, (n, out, scale) in enumerate(zip(in_size, out_size, scales)):
         ratio = 1.0 / scale if scale else n / out
+        # The same float64 arithmetic in Python, for the runs (no device read).
+        sources = [
+            min(math.floor((j + 0.5) * ratio if exact else j * ratio), n - 1) for j in range(out)
+        ]
+        if sources == list(range(n)):
+            continue
         dst = xp.arange(out, dtype="float64")
         src = xp.floor((dst + 0.5) * ratio if exact else dst * ratio).astype("int64")
-        shape = [1] * d
-        shape[i] = out
-        index.append(xp.minimum(src, n - 1).reshape(shape))
-    return Getitem.apply(x, (slice(None), slice(None)) + tuple(index))
+        index = xp.minimum(src, n - 1)
+        x = AxisGather.apply(x, 2 + i, index, GatherPlan(sources), n)
+    return x

@@ -390,9 +390,8 @@ def pad(a: Tensor, pad: Any, mode: str = "constant", value: float = 0.0) -> Tens
         raise ValueError(
             f"pad: unknown mode {mode!r}; use constant, reflect, replicate or circular"
         )
-    # Non-constant modes gather existing elements, so they are index_selects (with their gradient).
-    from .index import index_select
-
+    # Non-constant modes gather existing elements along each padded dim: an AxisGather, whose
+    # gradient adds back by slices (a few runs per dim), not by a scatter-add.
     xp = a._backend.xp
     out = a
     for d, (lo, hi) in enumerate(widths):
@@ -401,8 +400,123 @@ def pad(a: Tensor, pad: Any, mode: str = "constant", value: float = 0.0) -> Tens
             if mode == "reflect" and (lo >= n or hi >= n):
                 raise ValueError(f"pad: reflect padding {lo, hi} must be < the size {n} of dim {d}")
             index = _pad_index(xp, n, lo, hi, mode)
-            out = index_select(out, d, Tensor._make(index, a._backend))
+            plan = GatherPlan(_pad_sources(n, lo, hi, mode))
+            out = AxisGather.apply(out, d, index, plan, n)
     return out
+
+
+def _pad_sources(n: int, lo: int, hi: int, mode: str) -> list:
+    """``_pad_index`` in Python ints, for the runs of the gradient (no device read)."""
+    out = []
+    for j in range(-lo, n + hi):
+        if mode == "replicate":
+            out.append(min(max(j, 0), n - 1))
+        elif mode == "circular":
+            out.append(j % n)
+        else:
+            period = 2 * (n - 1)
+            k = abs(j) % period
+            out.append(period - k if k >= n else k)
+    return out
+
+
+class GatherPlan:
+    """How to add a gather's gradient back without a scatter-add, from its source positions
+    (host ints): ``runs`` (out_start, out_stop, source_start, step) of step 1, -1 or 0 (a
+    repeated source), each one slice-add or one sum; or, for many runs of non-decreasing sources
+    (nearest resampling by a non-integer factor), ``uses`` passes: pass k adds, to every source,
+    the gradient of its k-th use (where it has one), found on the device with ``searchsorted``
+    (no host copy), as whole-array ops.
+    """
+
+    # More runs than this and the per-use passes (at most a few per source) are cheaper.
+    MAX_RUNS = 8
+
+    def __init__(self, sources: list) -> None:
+        self.sources = list(sources)
+        self.runs = self._runs(self.sources)
+        self.uses = 0
+        ordered = all(a <= b for a, b in zip(self.sources, self.sources[1:]))
+        if ordered and len(self.runs) > self.MAX_RUNS:
+            counts: dict = {}
+            for source in self.sources:
+                counts[source] = counts.get(source, 0) + 1
+            self.uses = max(counts.values())
+
+    @staticmethod
+    def _runs(sources: list) -> tuple:
+        runs = []
+        i, m = 0, len(sources)
+        while i < m:
+            step = sources[i + 1] - sources[i] if i + 1 < m else 1
+            if step not in (-1, 0, 1):
+                step = 1
+            j = i + 1
+            while j < m and sources[j] - sources[j - 1] == step:
+                j += 1
+            runs.append((i, j, sources[i], step))
+            i = j
+        return tuple(runs)
+
+
+def _along_axis(axis: int, sl: slice) -> tuple:
+    return (slice(None),) * axis + (sl,)
+
+
+class AxisGather(Function):
+    """``take(a, index, axis)`` where ``index`` holds ``plan.sources`` (a ``GatherPlan``) on the
+    device: padding and nearest resampling. Its gradient is ``AxisScatter``."""
+
+    @staticmethod
+    def forward(ctx, a, axis, index, plan, n):
+        ctx.args = (axis, index, plan, n)
+        return ctx.xp.take(a, index, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return AxisScatter.apply(grad_out, *ctx.args), None, None, None, None
+
+
+class AxisScatter(Function):
+    """AxisGather's adjoint without a scatter-add: each run of the gradient added back to its
+    sources by one slice-add (reversed for step -1, summed for a repeated source), or one pass
+    per use of a source (see ``GatherPlan``)."""
+
+    @staticmethod
+    def forward(ctx, grad, axis, index, plan, n):
+        ctx.args = (axis, index, plan, n)
+        xp = ctx.xp
+        shape = grad.shape[:axis] + (n,) + grad.shape[axis + 1 :]
+        out = xp.zeros(shape, dtype=grad.dtype)
+        if plan.uses:
+            # index is non-decreasing: source s is used at positions [first[s], stop[s]).
+            every = xp.arange(n, dtype=index.dtype)
+            first = xp.searchsorted(index, every, side="left")
+            count = xp.searchsorted(index, every, side="right") - first
+            spread = (1,) * axis + (n,) + (1,) * (grad.ndim - axis - 1)
+            last = grad.shape[axis] - 1
+            for k in range(plan.uses):
+                part = xp.take(grad, xp.minimum(first + k, last), axis=axis)
+                out += xp.where((count > k).reshape(spread), part, grad.dtype.type(0))
+            return out
+        for start, stop, source, step in plan.runs:
+            length = stop - start
+            if step == 0:
+                part = grad[_along_axis(axis, slice(start, stop))]
+                out[_along_axis(axis, slice(source, source + 1))] += part.sum(
+                    axis=axis, keepdims=True
+                )
+            elif step == 1:
+                part = grad[_along_axis(axis, slice(start, stop))]
+                out[_along_axis(axis, slice(source, source + length))] += part
+            else:
+                part = grad[_along_axis(axis, slice(stop - 1, start - 1 if start else None, -1))]
+                out[_along_axis(axis, slice(source - length + 1, source + 1))] += part
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return AxisGather.apply(grad_out, *ctx.args), None, None, None, None
 
 
 def _pad_index(xp: Any, n: int, lo: int, hi: int, mode: str) -> Any:
