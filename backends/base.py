@@ -173,6 +173,15 @@ class Backend:
         ``reduce`` in ``"sum"``, ``"prod"``, ``"amax"``, ``"amin"`` (in place)."""
         raise NotImplementedError
 
+    def reduce_sum(self, array: Any, axis: tuple | None, keepdims: bool) -> Any:
+        """``array.sum(axis, keepdims=keepdims)`` as an array (``axis``: sorted non-negative
+        axes, or None for all). Backends may sum in another order (the NumPy backend)."""
+        return array.sum(axis=axis, keepdims=keepdims)
+
+    def reduce_mean(self, array: Any, axis: tuple | None, keepdims: bool) -> Any:
+        """``array.mean(axis, keepdims=keepdims)`` as an array (see ``reduce_sum``)."""
+        return array.mean(axis=axis, keepdims=keepdims)
+
     def accumulate(self, name: str, array: Any, axis: int) -> Any:
         """The running ``xp.<name>`` (``maximum``, ``minimum``, ``logaddexp``) along ``axis``.
 
