@@ -83,7 +83,9 @@ class Backend:
     - ``synchronize``: wait for queued device work (a no-op on the CPU)
     - the kernels where NumPy and CuPy differ: ``scatter_add``, ``scatter_reduce``,
       ``accumulate`` (a running maximum, minimum or log-add-exp: NumPy's ``ufunc.accumulate``;
-      CuPy's ufuncs accumulate only add and multiply), and convolution's data movement
+      CuPy's ufuncs accumulate only add and multiply), ``reduce_sum`` / ``reduce_mean`` (the
+      array methods by default; NumPy's leaner forms and BLAS leading-axes sums on the CPU),
+      and convolution's data movement
       ``im2col`` / ``col2im`` (windows of a padded N-d image as columns, and their adjoint)
     """
 
