@@ -49,6 +49,7 @@ _RELEASED = ("<released>",)
 _SAVED_INPUT = 0
 _SAVED_OUTPUT = 1
 _SAVED_CONST = 2
+_SAVED_NOTHING = (3, None, None)  # a saved None (kind 3: any non-array value, kept as it is)
 
 
 class Function:
@@ -60,7 +61,7 @@ class Function:
     # their __dict__ only when used).
     _out_meta = None  # ((shape, dtype), ...) for multi-output nodes
     _non_differentiable = None
-    _hooks = None  # {output index: [hook, ...]}
+    _hooks = None  # {output index: [hook, ...]}; {} at least once _retained is set
     _retained = None  # {output index: weakref to the tensor} for retain_grad
     _viz = None  # module-call records (autograd.scopes)
 
@@ -86,7 +87,13 @@ class Function:
     @property
     def needs_input_grad(self) -> tuple:
         """One bool per forward argument: does a gradient for it need computing?"""
-        return tuple(map(bool, self._next))
+        edges = self._next
+        n = len(edges)
+        if n == 2:  # the common cases spelled out: read in every binary op's forward/backward
+            return (edges[0] is not None, edges[1] is not None)
+        if n == 1:
+            return (edges[0] is not None,)
+        return tuple([edge is not None for edge in edges])
 
     def save_for_backward(self, *arrays: Any) -> None:
         self._saved = arrays
@@ -165,10 +172,12 @@ class Function:
         gen = 0
         for arg in args:
             if isinstance(arg, Tensor):
-                if backend is None:
-                    backend = arg._backend
-                elif arg._backend is not backend:
-                    _device_error(cls, args)
+                arg_backend = arg._backend
+                if arg_backend is not backend:
+                    if backend is None:
+                        backend = arg_backend
+                    else:
+                        _device_error(cls, args)
                 data = arg.data
                 arrays.append(data)
                 if enabled and arg.requires_grad:
@@ -178,8 +187,9 @@ class Function:
                         edges.append((arg, -1, data.shape, data.dtype))
                     else:
                         edges.append((node, arg._out_idx, data.shape, data.dtype))
-                        if node._gen >= gen:
-                            gen = node._gen + 1
+                        node_gen = node._gen
+                        if node_gen >= gen:
+                            gen = node_gen + 1
                     continue
             else:
                 arrays.append(arg)
@@ -196,23 +206,34 @@ class Function:
         else:
             out = raw = cls.forward(ctx, *arrays)
         backend = ctx._backend  # a device move (ToDevice) sets the output's backend
-        ndarray = backend.ndarray
         if type(out) is not tuple:  # one output: the common case
-            if type(out) is not ndarray:
+            if type(out) is not backend.ndarray:
                 out = backend.xp.asarray(out)  # NumPy gives scalars for 0-d results
+            # Tensor._make, inlined (the hottest line of the engine).
+            result = _new(Tensor)
+            result.data = out
+            result._grad = None
+            result._out_idx = 0
+            result._vc = [0]
+            result._backend = backend
+            result._hooks = None
+            result.name = None
+            result._view = None
             if requires_grad and out.dtype.kind in "fc" and ctx._non_differentiable is None:
                 ctx._gen = gen
                 ctx._n_out = 1
-                result = _make(out, backend, True, ctx, 0)
+                result.requires_grad = True
+                result.grad_fn = ctx
                 if ctx._saved:
                     ctx._saved = _resolve_saved(ctx._saved, args, arrays, (raw,), (out,), (result,))
             else:
-                result = _make(out, backend, False, None, 0)
-                ctx = None
+                result.requires_grad = False
+                result.grad_fn = ctx = None
             if _tracer is not None:
                 _tracer(ctx, (result,))
             return result
 
+        ndarray = backend.ndarray
         outs = tuple(o if type(o) is ndarray else backend.xp.asarray(o) for o in out)
         if not requires_grad:
             results = tuple(_make(o, backend, False, None, 0) for o in outs)
@@ -249,6 +270,9 @@ def _resolve_saved(
     """
     resolved = []
     for item in items:
+        if item is None:  # an operand kept only when another one needs a gradient
+            resolved.append(_SAVED_NOTHING)
+            continue
         for j, array in enumerate(arrays):
             if item is array and isinstance(args[j], Tensor):
                 resolved.append((_SAVED_INPUT, args[j], args[j]._vc[0]))
@@ -313,6 +337,7 @@ def run_backward(
     heap: list = []
     counter = 0
     captured = None
+    wanted_nodes = None
     if inputs is not None:
         captured = {}
         wanted_nodes = {(t.grad_fn, t._out_idx): t for t in inputs if t.grad_fn is not None}
@@ -330,6 +355,15 @@ def run_backward(
             if node is None:
                 leaf_grads.setdefault(root, []).append(grad)
                 continue
+            if node._n_out == 1:
+                old = buffers.get(node)
+                if old is None:
+                    buffers[node] = grad
+                    heappush(heap, (-node._gen, counter, node))
+                    counter += 1
+                else:
+                    buffers[node] = accumulate(old, grad)
+                continue
             buf = buffers.get(node)
             if buf is None:
                 buf = buffers[node] = [None] * node._n_out
@@ -338,19 +372,22 @@ def run_backward(
             idx = root._out_idx
             buf[idx] = grad if buf[idx] is None else accumulate(buf[idx], grad)
 
+        # A single-output node's buffer is its gradient itself; a multi-output node's is a list
+        # with one gradient (or None) per output.
         while heap:
             node = heappop(heap)[2]
-            grad_outs = buffers.pop(node)
-            if node._hooks is not None or node._retained is not None:
-                _run_tensor_hooks(node, grad_outs)
-            if captured is not None:
-                for i, g in enumerate(grad_outs):
-                    t = wanted_nodes.get((node, i))
-                    if t is not None:
-                        captured[t] = g
-            if node._n_out > 1:
-                grad_outs = _materialize(node, grad_outs)
-            grad_ins = node.backward(node, *grad_outs)
+            if node._n_out == 1:
+                grad_out = buffers.pop(node)
+                if captured is not None or node._hooks is not None:
+                    grad_outs = [grad_out]
+                    _node_hooks_and_capture(node, grad_outs, captured, wanted_nodes)
+                    grad_out = grad_outs[0]
+                grad_ins = node.backward(node, grad_out)
+            else:
+                grad_outs = buffers.pop(node)
+                if captured is not None or node._hooks is not None:
+                    _node_hooks_and_capture(node, grad_outs, captured, wanted_nodes)
+                grad_ins = node.backward(node, *_materialize(node, grad_outs))
             if type(grad_ins) is not tuple:
                 grad_ins = (grad_ins,)
             edges = node._next
@@ -386,6 +423,15 @@ def run_backward(
                             _finish_leaves(
                                 {target: _total(parts, create_graph)}, create_graph, assigned
                             )
+                    continue
+                if target._n_out == 1:
+                    old = buffers.get(target)
+                    if old is None:
+                        buffers[target] = g
+                        heappush(heap, (-target._gen, counter, target))
+                        counter += 1
+                    else:
+                        buffers[target] = accumulate(old, g)
                     continue
                 buf = buffers.get(target)
                 if buf is None:
@@ -559,9 +605,8 @@ def _total(parts: list, create_graph: bool) -> Tensor:
         for g in parts[1:]:
             total = total + g if create_graph else _add_arrays(total, g)
         return total
-    first = parts[0]
-    xp = first._backend.xp
-    return _make(xp.stack([g.data for g in parts]).sum(axis=0), first._backend, False, None, 0)
+    backend = parts[0]._backend
+    return _make(backend.stack([g.data for g in parts]).sum(axis=0), backend, False, None, 0)
 
 
 def _reduce_to_shape(g: Tensor, shape: tuple, node: Function, sum_to: Any) -> Tensor:
@@ -585,6 +630,20 @@ def _materialize(node: Function, grad_outs: list) -> list:
         Tensor._make(xp.zeros(shape, dtype), node._backend) if g is None else g
         for g, (shape, dtype) in zip(grad_outs, node._out_meta)
     ]
+
+
+def _node_hooks_and_capture(
+    node: Function, grad_outs: list, captured: dict | None, wanted_nodes: dict | None
+) -> None:
+    """A node's tensor hooks and ``retain_grad`` (in place on ``grad_outs``), then the gradients
+    ``autograd.grad`` asked for."""
+    if node._hooks is not None or node._retained is not None:
+        _run_tensor_hooks(node, grad_outs)
+    if captured is not None:
+        for i, g in enumerate(grad_outs):
+            t = wanted_nodes.get((node, i))
+            if t is not None:
+                captured[t] = g
 
 
 def _run_tensor_hooks(node: Function, grad_outs: list) -> None:
@@ -621,6 +680,8 @@ def _retain(tensor: Tensor) -> None:
     node = tensor.grad_fn
     if node._retained is None:
         node._retained = {}
+    if node._hooks is None:
+        node._hooks = {}  # backward checks _hooks alone to find nodes with hooks or retain_grad
     node._retained[tensor._out_idx] = weakref.ref(tensor)
 
 

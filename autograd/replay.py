@@ -379,6 +379,7 @@ _PURE_CALLS = (
     ("autograd.ops.recurrent", "_lstm_backward"),
     ("autograd.ops.recurrent", "_gru_backward"),
     ("autograd.ops.recurrent", "_weight_grads"),
+    ("autograd.ops.recurrent", "_sequence_backward"),
 )
 
 

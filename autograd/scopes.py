@@ -71,14 +71,24 @@ def _append(node: Any, record: Any) -> None:
 
 def record_module_call(module: Any, inputs: Any, outputs: Any) -> None:
     """Tag each output's ``grad_fn`` with a ``ModuleCall``: the module and its inputs' producers."""
-    out_nodes = []
-    for t in _flatten(outputs):
-        node = t.grad_fn
-        if node is not None and all(node is not seen for seen in out_nodes):
-            out_nodes.append(node)
-    if not out_nodes:
-        return
-    boundary = tuple(t.grad_fn if t.grad_fn is not None else t for t in _flatten(inputs))
+    if isinstance(outputs, Tensor):  # the common case, without the recursive walk
+        node = outputs.grad_fn
+        if node is None:
+            return
+        out_nodes = (node,)
+    else:
+        out_nodes = []
+        for t in _flatten(outputs):
+            node = t.grad_fn
+            if node is not None and all(node is not seen for seen in out_nodes):
+                out_nodes.append(node)
+        if not out_nodes:
+            return
+    if type(inputs) is tuple and len(inputs) == 1 and isinstance(inputs[0], Tensor):
+        t = inputs[0]
+        boundary = (t if t.grad_fn is None else t.grad_fn,)
+    else:
+        boundary = tuple(t.grad_fn if t.grad_fn is not None else t for t in _flatten(inputs))
     record = ModuleCall(module, boundary)
     for node in out_nodes:
         _append(node, record)

@@ -430,10 +430,20 @@ class Tensor:
 
     # -------------------------------------------------------------------- arithmetic
     def __add__(self, other: Any) -> Tensor:
-        return add(self, other)
+        if isinstance(other, Tensor) and self.data.dtype is other.data.dtype:
+            try:  # the hot case (no promotion) without _binary_op's frame
+                return Add.apply(self, other)
+            except ValueError as exc:
+                raise _op_error("add", exc, self, other) from None
+        return _binary_op(Add, "add", self, other)
 
     def __radd__(self, other: Any) -> Tensor:
-        return add(self, other)
+        if isinstance(other, Tensor) and self.data.dtype is other.data.dtype:
+            try:  # the hot case (no promotion) without _binary_op's frame
+                return Add.apply(self, other)
+            except ValueError as exc:
+                raise _op_error("add", exc, self, other) from None
+        return _binary_op(Add, "add", self, other)
 
     def __sub__(self, other: Any) -> Tensor:
         return sub(self, other)
@@ -442,10 +452,20 @@ class Tensor:
         return rsub(self, other)
 
     def __mul__(self, other: Any) -> Tensor:
-        return mul(self, other)
+        if isinstance(other, Tensor) and self.data.dtype is other.data.dtype:
+            try:  # the hot case (no promotion) without _binary_op's frame
+                return Mul.apply(self, other)
+            except ValueError as exc:
+                raise _op_error("mul", exc, self, other) from None
+        return _binary_op(Mul, "mul", self, other)
 
     def __rmul__(self, other: Any) -> Tensor:
-        return mul(self, other)
+        if isinstance(other, Tensor) and self.data.dtype is other.data.dtype:
+            try:  # the hot case (no promotion) without _binary_op's frame
+                return Mul.apply(self, other)
+            except ValueError as exc:
+                raise _op_error("mul", exc, self, other) from None
+        return _binary_op(Mul, "mul", self, other)
 
     def __truediv__(self, other: Any) -> Tensor:
         return div(self, other)
@@ -1542,9 +1562,11 @@ from .ops import statistics as _statistics  # noqa: E402
 from .ops.convert import Cast, Clone, ToDevice  # noqa: E402
 from .ops.elementwise import (  # noqa: E402
     Abs,
+    Add,
     Cos,
     Exp,
     Log,
+    Mul,
     Neg,
     Relu,
     Sigmoid,
@@ -1552,6 +1574,8 @@ from .ops.elementwise import (  # noqa: E402
     Sqrt,
     Tanh,
     _as_tensor,
+    _binary_op,
+    _op_error,
     add,
     bitwise_and,
     bitwise_not,

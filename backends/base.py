@@ -123,6 +123,10 @@ class Backend:
         """``target[index] += values`` with repeated indices accumulating (in place)."""
         raise NotImplementedError
 
+    def stack(self, arrays: list) -> Any:
+        """Same-shaped, same-dtype ``arrays`` stacked along a new first axis (``xp.stack``)."""
+        return self.xp.stack(arrays)
+
     def sgd_update_(
         self, param: Any, grad: Any, buf: Any, lr: float, momentum: float, dampening: float,
         scratch: Any,

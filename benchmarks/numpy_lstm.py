@@ -2,8 +2,8 @@
 backend can reach (one input GEMM, a per-step hidden GEMM and gate math, backpropagation
 through time with one weight-gradient GEMM, SGD). Same shapes and loss as the ``lstm`` case.
 
-Run alone: python -m benchmarks.numpy_lstm [--repeat N]. Not yet a case of benchmarks/cases/ (the
-harness was rewritten while this was written): registering it there is the next step.
+Run alone: python -m benchmarks.numpy_lstm [--repeat N]; in ``make bench`` it is the numpy column
+of the ``lstm_64_256`` case (benchmarks/cases/sequence.py).
 """
 
 from __future__ import annotations

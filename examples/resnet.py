@@ -6,18 +6,28 @@ so the identity is easy to learn; where the dimensions differ, a[l] is multiplie
 (here a 1x1 convolution, the projection shortcut). In theory a plain net's training error
 should only fall with depth; in practice it rises, while a ResNet's keeps falling.
 
-This example trains four nets of the same width on the offline MNIST digits (downsampled to
-14x14 to train in minutes on a CPU): plain and residual, shallow and deep, with the same SGD,
-and prints the final training loss of each, and the gradient norm that reaches the first layer
-at initialisation. It saves the training curves, and the deep plain and residual nets as graphs
+This example trains four nets of the same width (8 then 16 channels, BatchNorm after every
+conv) on 2,000 offline MNIST digits (downsampled to 14x14 to train in minutes on a CPU): plain
+and residual, shallow (5 convs) and deep (33 convs), with the same SGD, and prints the training
+loss and training error of each (averaged over each epoch's batches), the gradient norm that
+reaches the first layer at initialisation and during the last epoch, and whether the notes'
+claim shows in the run (the deep / shallow ratio of the final losses). It saves the training
+curves (loss and error), and the deep plain and residual nets as graphs
 (`resnet_grads_plain.gv`, `resnet_grads_ResNet.gv`, `.svg` with Graphviz): one box per block,
-filled by its gradient norm on one shared scale (`viz.draw(..., color_by="grad_norm")`). What
-it shows at this small size is reported as measured, not as the notes' claim.
+filled by its gradient norm on one shared scale (`viz.draw(..., color_by="grad_norm")`).
 
-Then the Inception motivation, computed from real layers as the notes do: a 5x5 "same" conv from
-28x28x192 to 32 channels costs 28 x 28 x 32 x 5 x 5 x 192 = 120M multiplies; a 1x1 bottleneck to
-16 channels first costs 2.4M + 10M = 12.4M. An Inception block (1x1, 1x1 -> 3x3, 1x1 -> 5x5 and
-max-pool -> 1x1 branches, concatenated) is built and its output shape and parameters printed.
+Measured (seed 0, 6 epochs): the claim shows. The deep plain net ends at a training loss of
+0.97, four times the shallow plain net's 0.24; the deep ResNet ends at 0.18, below the shallow
+ResNet's 0.23. With BatchNorm the deep plain net's first-layer gradient at initialisation does
+not vanish: it is about 100 times the shallow net's (5.1 vs 0.055), exploding rather than
+vanishing, while the deep ResNet's stays moderate (0.31).
+
+Then the Inception motivation, computed from real layers (forward hooks count each conv's
+output) as the notes do: a 5x5 "same" conv from 28x28x192 to 32 channels costs 28 x 28 x 32 x
+5 x 5 x 192 = 120M multiplies; a 1x1 bottleneck to 16 channels first costs 2.4M + 10M = 12.4M.
+An Inception block (1x1, 1x1 -> 3x3, 1x1 -> 5x5 and max-pool -> 1x1 branches, concatenated to
+256 channels) costs 164K parameters and 128M multiplies, against 1.2M parameters and 963M
+multiplies for one 5x5 conv to the same 256 channels.
 
     python -m examples.resnet [--device cuda] [--quick] [--epochs N]
 """
@@ -121,10 +131,29 @@ def gradient_graph(model, X, y, path, title):
     return written
 
 
-def multiplies(conv, size):
-    """Multiplications of a conv on a size x size input ('same' output)."""
-    k = conv.kernel_size[0] * conv.kernel_size[1]
-    return size * size * conv.out_channels * k * conv.in_channels // conv.groups
+def multiplies(module, x):
+    """``module(x)`` and the multiplications its convolutions do for one input, counted as the
+    notes count them (output pixels x output channels x kernel x input channels; no bias adds,
+    no pooling), from the output shapes that forward hooks see."""
+    total = []
+
+    def count(conv, args, output):
+        kh, kw = conv.kernel_size
+        total.append(output[0].numel() * kh * kw * conv.in_channels // conv.groups)
+
+    convs = [m for m in module.modules() if isinstance(m, nn.Conv2d)]
+    handles = [conv.register_forward_hook(count) for conv in convs]
+    try:
+        with A.no_grad():
+            out = module(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return out, sum(total)
+
+
+def parameters(module):
+    return sum(p.numel() for p in module.parameters())
 
 
 class Inception(nn.Module):
@@ -144,28 +173,83 @@ class Inception(nn.Module):
 
 
 def inception_table(device):
-    plain = nn.Conv2d(192, 32, 5, padding=2, device=device)
-    bottleneck = nn.Conv2d(192, 16, 1, device=device)
-    then = nn.Conv2d(16, 32, 5, padding=2, device=device)
-    count = sum
-    rows = [
-        ["5x5 conv, 192 -> 32", count(p.numel() for p in plain.parameters()),
-         multiplies(plain, 28)],
-        ["1x1 conv to 16, then 5x5 to 32",
-         count(p.numel() for m in (bottleneck, then) for p in m.parameters()),
-         multiplies(bottleneck, 28) + multiplies(then, 28)],
-    ]  # fmt: skip
+    """The notes' cost of a 5x5 conv with and without a 1x1 bottleneck, and a whole Inception
+    block against the one 5x5 conv that gives as many channels, all on 28x28x192."""
+    x = A.zeros(1, 192, 28, 28, device=device)
     block = Inception().to(device)
-    with A.no_grad():
-        out = block(A.zeros(1, 192, 28, 28, device=device))
+    candidates = [
+        ("5x5 conv, 192 -> 32", nn.Conv2d(192, 32, 5, padding=2)),
+        ("1x1 conv to 16, then 5x5 to 32",
+         nn.Sequential(nn.Conv2d(192, 16, 1), nn.Conv2d(16, 32, 5, padding=2))),
+        ("Inception block, 192 -> 256", block),
+        ("5x5 conv, 192 -> 256", nn.Conv2d(192, 256, 5, padding=2)),
+    ]  # fmt: skip
+    rows, shapes = [], []
+    for name, module in candidates:
+        out, count = multiplies(module.to(device), x)
+        rows.append([name, parameters(module), count])
+        shapes.append(tuple(out.shape))
     common.print_table(
-        "Inception motivation on 28x28x192 (notes: 120M vs 2.4M + 10M = 12.4M multiplies)",
+        "Inception motivation on 28x28x192 (notes: 120M vs 2.4M + 10M = 12.4M multiplies; the "
+        "notes write 'parameters' for these multiplies)",
         ["layer", "parameters", "multiplies"],
         rows,
     )
-    params = sum(p.numel() for p in block.parameters())
-    print(f"An Inception block on 28x28x192 gives {tuple(out.shape)} with {params:,} parameters")
-    return {"multiplies": [r[2] for r in rows], "inception_shape": tuple(out.shape)}
+    print(
+        f"The Inception block (1x1 | 1x1 -> 3x3 | 1x1 -> 5x5 | max-pool -> 1x1, concatenated) "
+        f"gives {shapes[2]} with {rows[2][1]:,} parameters and {rows[2][2] / 1e6:.1f}M "
+        f"multiplies; one 5x5 conv to the same 256 channels: {rows[3][1]:,} parameters, "
+        f"{rows[3][2] / 1e6:.1f}M multiplies."
+    )
+    return {
+        "multiplies": [r[2] for r in rows[:2]],
+        "parameters": [r[1] for r in rows[:2]],
+        "inception_shape": shapes[2],
+        "block": {"parameters": rows[2][1], "multiplies": rows[2][2]},
+        "conv5x5_256": {"parameters": rows[3][1], "multiplies": rows[3][2]},
+    }
+
+
+def train(model, X, y, epochs, args, name):
+    """SGD with momentum; per epoch, the mean training loss, training error and first-layer
+    gradient norm over the epoch's batches (training mode, as the batches go by)."""
+    optimizer = optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
+    loader = DataLoader(TensorDataset(X, y), batch_size=64, shuffle=True, seed=args.seed)
+    first = model[0][0].weight
+    losses, errors, grad_norms = [], [], []
+    for _ in common.progress(range(epochs), desc=name, enabled=not args.no_progress):
+        total = wrong = norm = 0.0
+        for xb, yb in loader:
+            optimizer.zero_grad()
+            logits = model(xb)
+            loss = F.cross_entropy(logits, yb)
+            loss.backward()
+            norm += first.grad.norm().item()
+            optimizer.step()
+            total += loss.item() * xb.shape[0]
+            wrong += (logits.detach().argmax(dim=1) != yb).sum().item()
+        losses.append(total / X.shape[0])
+        errors.append(wrong / X.shape[0])
+        grad_norms.append(norm / len(loader))
+    return {"losses": losses, "errors": errors, "grad_norms": grad_norms}
+
+
+def verdict(results, depths):
+    """The notes' claim, checked on this run: deeper plain -> higher training loss, deeper
+    ResNet -> lower (or equal). Returns the deep / shallow ratio of the final losses."""
+    effect = {}
+    for kind in ("plain", "ResNet"):
+        shallow, deep = (results[f"{kind}, {1 + 4 * b} convs"]["losses"][-1] for b in depths)
+        effect[kind] = deep / shallow
+    plain_worse, resnet_ok = effect["plain"] > 1, effect["ResNet"] <= 1
+    print(
+        f"Deep / shallow final training loss: plain {effect['plain']:.2f}, ResNet "
+        f"{effect['ResNet']:.2f}. The notes' claim (the deeper plain net trains worse, the "
+        f"deeper ResNet not) {'shows' if plain_worse and resnet_ok else 'does NOT show'} in "
+        f"this run: the deep plain net ends {'above' if plain_worse else 'at or below'} the "
+        f"shallow one, the deep ResNet {'at or below' if resnet_ok else 'above'} the shallow one."
+    )
+    return effect
 
 
 def main(argv=None):
@@ -183,7 +267,7 @@ def main(argv=None):
     X, y, _, _ = load_mnist_offline()
     X = F.avg_pool2d(X[:n_train], 2).to(args.device)  # 14x14: minutes, not hours, on a CPU
     y = y[:n_train].to(args.device)
-    results, curves, rows, graph_files = {}, {}, [], []
+    results, curves, errors, rows, graph_files = {}, {}, {}, [], []
     for residual in (False, True):
         for blocks in depths:
             A.manual_seed(args.seed)
@@ -195,44 +279,46 @@ def main(argv=None):
                     model, X[:256], y[:256], args.out / f"resnet_grads_{name.split(',')[0]}",
                     f"{name}: |grad| per block at initialisation",
                 )  # fmt: skip
-            optimizer = optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
-            loader = DataLoader(TensorDataset(X, y), batch_size=64, shuffle=True, seed=args.seed)
-            losses = []
             start = time.perf_counter()
-            for _ in common.progress(range(epochs), desc=name, enabled=not args.no_progress):
-                total = 0.0
-                for xb, yb in loader:
-                    optimizer.zero_grad()
-                    loss = F.cross_entropy(model(xb), yb)
-                    loss.backward()
-                    optimizer.step()
-                    total += loss.item() * xb.shape[0]
-                losses.append(total / n_train)
-            curves[name] = losses
-            results[name] = {"losses": losses, "first_layer_grad_norm": grad_norm}
-            rows.append([name, conv_layers(model), losses[-1], f"{grad_norm:.3g}",
-                         f"{time.perf_counter() - start:.1f}"])  # fmt: skip
+            run = train(model, X, y, epochs, args, name)
+            seconds = time.perf_counter() - start
+            curves[name], errors[name] = run["losses"], run["errors"]
+            results[name] = {**run, "first_layer_grad_norm": grad_norm}
+            rows.append([name, conv_layers(model), run["losses"][-1],
+                         common.percent(run["errors"][-1]), f"{grad_norm:.3g}",
+                         f"{run['grad_norms'][-1]:.3g}", f"{seconds:.1f}"])  # fmt: skip
     common.print_table(
-        f"Training loss after {epochs} epochs on {n_train} digits (14x14), SGD lr {args.lr}",
-        ["network", "3x3 convs", "final training loss", "first-layer grad norm", "seconds"],
+        f"After {epochs} epochs on {n_train} digits (14x14), SGD lr {args.lr} momentum 0.9 "
+        "(loss and error averaged over each epoch's batches, in training mode)",
+        ["network", "3x3 convs", "training loss", "training error",
+         "first-layer grad norm at init", "in the last epoch", "seconds"],
         rows,
-    )
+    )  # fmt: skip
+    depth_effect = verdict(results, depths)
+    epochs_axis = list(range(1, epochs + 1))
     files = [
         common.save_curves(
-            args.out / "resnet_training.png",
-            curves,
-            xlabel="epoch",
-            ylabel="training loss",
-            title="Plain vs residual, shallow vs deep",
-            logy=True,
-        )
-    ]
+            args.out / "resnet_training.png", curves, xlabel="epoch", ylabel="training loss",
+            title="Plain vs residual, shallow vs deep", logy=True, x=epochs_axis,
+        ),
+        common.save_curves(
+            args.out / "resnet_training_error.png", {k: [100 * e for e in v]
+                                                     for k, v in errors.items()},
+            xlabel="epoch", ylabel="training error (%)",
+            title="Plain vs residual, shallow vs deep", x=epochs_axis,
+        ),
+    ]  # fmt: skip
     files += graph_files
     print("gradient graphs of the deep nets:", ", ".join(str(f) for f in graph_files))
     inception = inception_table(args.device)
     if not all(math.isfinite(r["losses"][-1]) for r in results.values()):
         print("a run diverged (a non-finite loss)")
-    return {"results": results, "inception": inception, "files": files}
+    return {
+        "results": results,
+        "depth_effect": depth_effect,
+        "inception": inception,
+        "files": files,
+    }
 
 
 if __name__ == "__main__":

@@ -14,7 +14,15 @@ import pytest
 import autograd as A
 import nn
 from autograd import gradcheck, gradgradcheck
-from autograd.ops.recurrent import GRUStep, LSTMStep, RNNStep
+from autograd.ops.recurrent import (
+    GRUSequence,
+    GRUStep,
+    LSTMSequence,
+    LSTMStep,
+    RNNSequence,
+    RNNStep,
+    run_direction,
+)
 from nn.utils.rnn import (
     PackedSequence,
     pack_padded_sequence,
@@ -255,6 +263,71 @@ def test_fast_and_composed_backward_agree():
     composed = A.grad(loss, inputs, create_graph=True)
     for f, c in zip(fast, composed):
         np.testing.assert_allclose(n(f), n(c), rtol=1e-12, atol=1e-14)
+
+
+def _direction_grads(mode, args, reverse, fused, create_graph=False):
+    out, h, c = run_direction(mode, *args, reverse, fused)
+    rng = np.random.default_rng(7)
+    outs = [t for t in (out, h, c) if t is not None]
+    loss = sum((t * A.tensor(rng.standard_normal(t.shape))).sum() for t in outs)
+    inputs = [a for a in args if isinstance(a, A.Tensor)]
+    grads = A.grad(loss, inputs, create_graph=create_graph)
+    return [n(t) for t in outs] + [n(g) for g in grads]
+
+
+GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+@pytest.mark.parametrize("mode", list(GATES))
+@pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
+@pytest.mark.parametrize("bias", [False, True], ids=["folded", "b_hh"])
+def test_sequence_ops_match_the_step_ops(mode, reverse, bias):
+    # The whole-sequence node (fast path of a layer) against one node per step; both
+    # backward paths of the sequence node (arrays, and differentiable ops under create_graph).
+    t, b, h, g = 5, 3, 4, GATES[mode]
+    c0 = _r(b, h) if mode == "LSTM" else None
+    args = (_r(t, b, g * h), _r(b, h), c0, _r(g * h, h), _r(g * h) if bias else None, None, None)
+    steps = _direction_grads(mode, args, reverse, fused=False)
+    fused = _direction_grads(mode, args, reverse, fused=True)
+    composite = _direction_grads(mode, args, reverse, fused=True, create_graph=True)
+    n_state = 2 if mode == "LSTM" else 1
+    assert len(steps) == len(fused) == len(composite) == 1 + n_state + 2 + n_state + bias
+    for s, f, c in zip(steps, fused, composite):
+        np.testing.assert_allclose(f, s, rtol=1e-12, atol=1e-13)
+        np.testing.assert_allclose(c, s, rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("mode", list(GATES))
+@pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
+def test_sequence_ops_gradcheck_and_gradgradcheck(mode, reverse):
+    # Second derivatives go through the composite backward (create_graph).
+    t, b, h, g = 3, 2, 3, GATES[mode]
+    args = (_r(t, b, g * h), _r(b, h), _r(g * h, h), _r(g * h))
+    if mode == "LSTM":
+        fn = lambda gx, hh, w, bias, c: LSTMSequence.apply(gx, hh, c, w, bias, reverse)  # noqa: E731
+        args = (*args, _r(b, h))
+    elif mode == "GRU":
+        fn = lambda gx, hh, w, bias: GRUSequence.apply(gx, hh, None, w, bias, reverse)  # noqa: E731
+    else:
+        relu = mode == "RNN_RELU"
+        fn = lambda gx, hh, w, bias: RNNSequence.apply(gx, hh, None, w, bias, reverse, relu)  # noqa: E731
+    assert gradcheck(fn, args) and gradgradcheck(fn, args)
+
+
+def test_lstm_sequence_op_outputs_own_their_state():
+    # h_n and c_n are copies; an in-place change of the output is caught at backward.
+    args = (_r(3, 2, 8), _r(2, 2), _r(2, 2), _r(8, 2), None, False)
+    out, h, c = LSTMSequence.apply(*args)
+    before = n(out).copy()
+    with A.no_grad():
+        h.add_(1.0)
+        c.add_(1.0)
+    np.testing.assert_array_equal(n(out), before)
+    out, h, c = LSTMSequence.apply(*args)
+    with A.no_grad():
+        out.mul_(2.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()
 
 
 # ----------------------------------------------------------------- long sequences, clipping

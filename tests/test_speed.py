@@ -3,6 +3,9 @@ give the same numbers, bit for bit, as the readable reference path."""
 
 from __future__ import annotations
 
+import gc
+import tracemalloc
+
 import numpy as np
 import pytest
 
@@ -141,3 +144,122 @@ def test_fused_adam_equals_the_reference_update_bit_for_bit(dtype, options):
         np.testing.assert_array_equal(
             opt.state[fast][key].numpy(), slow_opt.state[slow][key].numpy()
         )
+
+
+def _mlp_and_batch():
+    """A small MLP whose every weight matrix takes 8 KiB or more (float32)."""
+    A.manual_seed(0)
+    model = nn.Sequential(
+        nn.Linear(48, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 32)
+    )
+    return model, A.randn(16, 48), A.tensor(np.arange(16) % 32)
+
+
+def _traced(fn):
+    """(net bytes still allocated after ``fn()``, peak bytes above the start while it ran).
+
+    ``gc.collect()`` empties CPython's free lists (of tuples, dicts ...), which would otherwise
+    count as allocated."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        fn()
+        peak = tracemalloc.get_traced_memory()[1]
+        gc.collect()
+        current = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    return current - start, peak - start
+
+
+@pytest.mark.parametrize(
+    "make_opt",
+    [
+        lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9),
+        lambda ps: optim.SGD(ps, lr=0.1),
+        lambda ps: optim.Adam(ps, lr=1e-3),
+    ],
+    ids=["sgd_momentum", "sgd", "adam"],
+)
+def test_a_steady_state_optimizer_step_allocates_no_arrays(kernel, make_opt):
+    model, x, y = _mlp_and_batch()
+    opt = make_opt(model.parameters())
+    _train(model, opt, x, y, 2, set_to_none=False)  # state and scratch exist from now on
+    net, peak = _traced(opt.step)
+    # Python objects only (views, tuples): below half of the smallest weight matrix (8 KiB).
+    assert net < 2048 and peak < 4096, (net, peak)
+
+
+def test_the_first_step_allocates_state_and_later_steps_allocate_nothing_that_stays(kernel):
+    model, x, y = _mlp_and_batch()
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    params = sum(p.data.nbytes for p in model.parameters())
+    first, _ = _traced(lambda: _train(model, opt, x, y, 1, set_to_none=False))
+    assert first >= 2 * params  # the .grad buffers and the momentum buffers
+    _train(model, opt, x, y, 1, set_to_none=False)  # the update with momentum, compiled (Numba)
+    for _ in range(3):
+        net, peak = _traced(lambda: _train(model, opt, x, y, 1, set_to_none=False))
+        assert net < 2048, net  # the gradients went into the existing buffers
+        assert peak < first  # activations and transient gradients only
+
+
+def _grads(out, inputs, create_graph):
+    grads = A.autograd.grad(out.sum(), inputs, create_graph=create_graph, retain_graph=True)
+    return [g.detach().numpy() for g in grads]
+
+
+@pytest.mark.parametrize("x_shape", [(5,), (4, 5), (2, 3, 5)])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("x_grad", [True, False])  # False: a first layer's batch of data
+def test_linear_one_op_backward_equals_the_differentiable_rules(x_shape, bias, x_grad):
+    rng = np.random.default_rng(0)
+    x = A.tensor(rng.standard_normal(x_shape), requires_grad=x_grad)
+    w = A.tensor(rng.standard_normal((3, 5)), requires_grad=True)
+    b = A.tensor(rng.standard_normal(3), requires_grad=True) if bias else None
+    inputs = [t for t in (x, w, b) if t is not None and t.requires_grad]
+    out = nn.functional.linear(x, w, b) ** 2
+    for fast, slow in zip(_grads(out, inputs, False), _grads(out, inputs, True)):
+        np.testing.assert_allclose(fast, slow, rtol=1e-13, atol=1e-14)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("options", [{}, {"ignore_index": 2}, {"weight": [0.5, 2.0, 1.0, 3.0]}])
+def test_fused_cross_entropy_equals_log_softmax_then_nll(reduction, options):
+    rng = np.random.default_rng(1)
+    x = A.tensor(rng.standard_normal((6, 4)) * 3, requires_grad=True)
+    target = A.tensor([0, 2, 3, 1, 2, 0])
+    kwargs = dict(options, reduction=reduction)
+    if "weight" in kwargs:
+        kwargs["weight"] = A.tensor(kwargs["weight"], dtype=A.float64)
+    F = nn.functional
+    fused = F.cross_entropy(x, target, **kwargs)
+    assert fused.grad_fn.name == "CrossEntropy"
+    composite = F.nll_loss(F.log_softmax(x, 1), target, **kwargs)
+    np.testing.assert_allclose(fused.detach().numpy(), composite.detach().numpy(), rtol=1e-14)
+    for create_graph in (False, True):  # the one-op backward and the differentiable one
+        (fast,) = A.autograd.grad(fused.sum(), [x], create_graph=create_graph, retain_graph=True)
+        (slow,) = A.autograd.grad(composite.sum(), [x], retain_graph=True)
+        np.testing.assert_allclose(fast.detach().numpy(), slow.numpy(), rtol=1e-13, atol=1e-15)
+
+
+def test_fused_cross_entropy_all_ignored_gives_nan_loss_and_zero_gradient():
+    x = A.randn(3, 4, requires_grad=True)
+    loss = nn.functional.cross_entropy(x, A.tensor([1, 1, 1]), ignore_index=1)
+    assert np.isnan(loss.item())
+    loss.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((3, 4), np.float32))
+
+
+@pytest.mark.parametrize("shape", [(3, 256), (2, 2, 130), (300,), (4, 7)])
+def test_relu_against_a_row_of_zeros_equals_maximum_with_zero(shape):
+    """Rows of 128+ take the broadcast-zeros path (faster on NumPy); the values are maximum's."""
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal(shape).astype(np.float32)
+    flat = a.reshape(-1)
+    flat[:4] = [np.nan, -np.inf, np.inf, 0.0]
+    x = A.tensor(a, requires_grad=True)
+    y = x.relu()
+    np.testing.assert_array_equal(y.detach().numpy(), np.maximum(a, 0))
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), (np.maximum(a, 0) > 0).astype(np.float32))

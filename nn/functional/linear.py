@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from autograd import Function, Tensor
+from autograd import Function, Tensor, is_grad_enabled
 from autograd.ops.linalg import Matmul
 from autograd.ops.reduce import Sum
 from autograd.ops.shape import Permute
@@ -32,6 +32,9 @@ class _Linear(Function):
         # Shapes were checked by forward, so the ops are applied directly (no argument checks).
         x, weight = ctx.saved_tensors
         need_x, need_weight, need_bias = ctx.needs_input_grad
+        if not is_grad_enabled():  # the usual backward, without a graph of the gradients
+            grads = iter(_LinearGrads.apply(grad_out, x, weight, need_x, need_weight, need_bias))
+            return tuple(next(grads) if need else None for need in (need_x, need_weight, need_bias))
         grad_x = None
         if need_x:
             if grad_out.ndim > 2:
@@ -52,6 +55,26 @@ class _Linear(Function):
             lead = tuple(range(grad_out.ndim - 1))
             grad_bias = Sum.apply(grad_out, lead, False) if lead else grad_out
         return grad_x, grad_weight, grad_bias
+
+
+class _LinearGrads(Function):
+    """``_Linear``'s gradients when no graph of them is wanted, as one op with one output per
+    needed gradient: ``grad_x = g W``, ``grad_weight = g^T x`` (the GEMM reads the transposed
+    view of ``g``: no copy), ``grad_bias`` = ``g`` summed over the leading dims. The input's
+    gradient is never computed when it is not needed (a first layer's batch of data)."""
+
+    @staticmethod
+    def forward(ctx, grad_out, x, weight, need_x, need_weight, need_bias):
+        rows = grad_out.reshape(-1, grad_out.shape[-1]) if grad_out.ndim != 2 else grad_out
+        grads = []
+        if need_x:
+            grad_x = rows @ weight
+            grads.append(grad_x.reshape(x.shape) if grad_out.ndim != 2 else grad_x)
+        if need_weight:
+            grads.append(rows.T @ (x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x))
+        if need_bias:
+            grads.append(rows.sum(axis=0))
+        return tuple(grads)
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

@@ -264,6 +264,68 @@ class _NllLoss(Function):
         return A.where(chosen, (coef * grad_out).unsqueeze(dim), 0.0), None, None
 
 
+class _CrossEntropy(Function):
+    """``nll_loss(log_softmax(x, 1), target, weight)`` on (N, C) logits and class indices, as one
+    node (PyTorch fuses it too). Forward keeps each row's max and log-sum-exp (two N-vectors,
+    not the (N, C) log-probabilities); backward is ``(softmax(x) - onehot) * scale`` in one op,
+    ``_CrossEntropyGrad``, unless a graph of the gradient is wanted (``create_graph``), where it
+    is built from differentiable ops so that higher derivatives stay right."""
+
+    @staticmethod
+    def forward(ctx, x, target, weight, *, ignore_index, reduction):
+        xp = ctx.xp
+        valid = target != ignore_index
+        index = xp.where(valid, target, 0)
+        top = x.max(axis=1, keepdims=True)
+        shifted = x - top
+        log_total = xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
+        # The same roundings as log_softmax then nll_loss: (x_t - max) - log(sum exp).
+        picked = shifted[xp.arange(x.shape[0]), index] - log_total[:, 0]
+        w = valid.astype(x.dtype)
+        if weight is not None:
+            w *= weight[index]
+        losses = -picked * w
+        if reduction == "none":
+            scale, out = w, losses
+        elif reduction == "sum":
+            scale, out = w, losses.sum()
+        else:
+            total = w.sum()
+            quiet = xp.errstate(invalid="ignore") if hasattr(xp, "errstate") else nullcontext()
+            with quiet:  # all targets ignored: 0 / 0 = nan, as PyTorch, without the warning
+                scale, out = w / total, losses.sum() / total
+            # ... but ignored targets get gradient 0, not nan (as nll_loss).
+            scale = xp.where(valid, scale, 0.0).astype(x.dtype, copy=False)
+        ctx.save_for_backward(x, top, log_total, index, scale)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, top, log_total, index, scale = ctx.saved_tensors
+        if not A.is_grad_enabled():  # the usual backward: no graph of the gradient
+            return _CrossEntropyGrad.apply(grad_out, x, top, log_total, index, scale), None, None
+        classes = A.arange(x.shape[1], device=x.device).reshape(1, -1)
+        onehot = (index.unsqueeze(1) == classes).to(x.dtype)
+        coef = (scale * grad_out).unsqueeze(1)
+        return (A.softmax(x, 1) - onehot) * coef, None, None
+
+
+class _CrossEntropyGrad(Function):
+    """``(softmax(x) - onehot(index)) * (scale * grad_out)[:, None]``, from the saved row max
+    and log-sum-exp: one exp pass and one scale pass over (N, C). Used without a graph only."""
+
+    @staticmethod
+    def forward(ctx, grad_out, x, top, log_total, index, scale):
+        xp = ctx.xp
+        grad = xp.subtract(x, top)
+        grad -= log_total
+        xp.exp(grad, out=grad)
+        coef = (scale * grad_out)[:, None]
+        grad *= coef
+        grad[xp.arange(x.shape[0]), index] -= coef[:, 0]
+        return grad
+
+
 def _check_class_target(input: Tensor, target: Tensor, op: str) -> int:
     """Validate class-index targets; returns the class dim of ``input``."""
     if target.dtype.kind not in "iu":
@@ -295,10 +357,22 @@ def _check_class_target(input: Tensor, target: Tensor, op: str) -> int:
     return 1
 
 
+class _ClassOutOfRange(Function):
+    """The targets outside ``[0, num_classes)`` that are not ``ignore_index``: one op (a bool
+    mask) where the check would otherwise take five."""
+
+    @staticmethod
+    def forward(ctx, target, num_classes, ignore_index):
+        outside = (target < 0) | (target >= num_classes)
+        if 0 <= ignore_index < num_classes:
+            return outside
+        return outside & (target != ignore_index)
+
+
 def _check_class_range(target: Tensor, num_classes: int, ignore_index: int, op: str) -> None:
     if target.numel() == 0:
         return
-    bad = (target != ignore_index) & ((target < 0) | (target >= num_classes))
+    bad = _ClassOutOfRange.apply(target, num_classes, ignore_index)
     if A.replay.any_true(bad):  # in a compiled step: checked without a host read per replay
         value = target[bad][0].item()
         raise IndexError(
@@ -381,6 +455,18 @@ def cross_entropy(
                 f"({num_classes},)"
             )
         weight = weight.detach().to(input.dtype)
+    if (
+        target.dtype.kind in "iu"
+        and input.ndim == 2
+        and label_smoothing == 0
+        and input.dtype.kind == "f"
+    ):
+        # The common case, (N, C) logits and class indices: one node, one-pass backward.
+        _check_class_target(input, target, "nll_loss")
+        _check_class_range(target, num_classes, ignore_index, "nll_loss")
+        return _CrossEntropy.apply(
+            input, target, weight, ignore_index=ignore_index, reduction=reduction
+        )
     weight_shape = [1] * input.ndim
     weight_shape[class_dim] = num_classes
     logp = log_softmax(input, class_dim)

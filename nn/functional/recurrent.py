@@ -1,7 +1,8 @@
 """Recurrent layers and cells as functions: PyTorch's argument rules around the fused step ops.
 
 A layer and direction costs one GEMM for the input projection of all its time steps, then one
-node per step (``autograd.ops.recurrent``: the hidden GEMM and the gate math fused). Packed
+node that runs all the steps (``autograd.ops.recurrent``: hidden GEMMs and gate math into buffers
+of the whole sequence), or, with ``proj_size`` or a packed batch, one node per step. Packed
 batches (``nn.utils.rnn.PackedSequence``) run padded, with a per-step mask that freezes the state
 of the sequences that have ended, so ``h_n`` is each sequence's own last state, as in PyTorch.
 """
