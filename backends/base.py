@@ -83,7 +83,9 @@ class Backend:
     - ``synchronize``: wait for queued device work (a no-op on the CPU)
     - the kernels where NumPy and CuPy differ: ``scatter_add``, ``scatter_reduce``,
       ``accumulate`` (a running maximum, minimum or log-add-exp: NumPy's ``ufunc.accumulate``;
-      CuPy's ufuncs accumulate only add and multiply), and convolution's data movement
+      CuPy's ufuncs accumulate only add and multiply), ``reduce_sum`` / ``reduce_mean`` (the
+      array methods by default; NumPy's leaner forms and BLAS leading-axes sums on the CPU),
+      and convolution's data movement
       ``im2col`` / ``col2im`` (windows of a padded N-d image as columns, and their adjoint)
     """
 
@@ -193,6 +195,15 @@ class Backend:
         """``target[index] = reduce(target[index], values)`` with repeated indices combining, for
         ``reduce`` in ``"sum"``, ``"prod"``, ``"amax"``, ``"amin"`` (in place)."""
         raise NotImplementedError
+
+    def reduce_sum(self, array: Any, axis: tuple | None, keepdims: bool) -> Any:
+        """``array.sum(axis, keepdims=keepdims)`` as an array (``axis``: sorted non-negative
+        axes, or None for all). Backends may sum in another order (the NumPy backend)."""
+        return array.sum(axis=axis, keepdims=keepdims)
+
+    def reduce_mean(self, array: Any, axis: tuple | None, keepdims: bool) -> Any:
+        """``array.mean(axis, keepdims=keepdims)`` as an array (see ``reduce_sum``)."""
+        return array.mean(axis=axis, keepdims=keepdims)
 
     def accumulate(self, name: str, array: Any, axis: int) -> Any:
         """The running ``xp.<name>`` (``maximum``, ``minimum``, ``logaddexp``) along ``axis``.

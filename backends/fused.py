@@ -64,6 +64,10 @@ def adam_update_reference(
 
 _numba_sgd = None  # the compiled kernel, or False once Numba turned out to be missing
 
+# Parameters with fewer elements take the NumPy reference on the CPU: Numba's dispatch costs
+# more than the two passes it saves (measured crossover: 4-8 thousand float32 elements).
+NUMBA_SGD_MIN_SIZE = 4096
+
 
 def numba_sgd() -> Any:
     """The Numba SGD kernel, compiled (and cached on disk) on first use; None without Numba."""
@@ -96,12 +100,15 @@ def _compile_sgd(numba: Any) -> Any:
 
     def run(param: Any, grad: Any, buf: Any, lr: float, momentum: float, dampening: float) -> bool:
         """The update on flat views; False when the layouts don't allow it (caller falls back)."""
-        arrays = (param, grad) if buf is None else (param, grad, buf)
-        if not all(a.flags.c_contiguous and a.dtype == param.dtype for a in arrays):
+        dtype = param.dtype
+        if dtype.char not in "fd" or grad.dtype != dtype or not grad.flags.c_contiguous:
             return False
-        if param.dtype.char not in "fd" or not param.flags.writeable:
+        flags = param.flags
+        if not (flags.c_contiguous and flags.writeable):
             return False
-        scalar = param.dtype.type
+        if buf is not None and (buf.dtype != dtype or not buf.flags.c_contiguous):
+            return False
+        scalar = dtype.type
         p, g = param.reshape(-1), grad.reshape(-1)
         if buf is None:
             sgd_plain(p, g, scalar(-lr))

@@ -499,6 +499,17 @@ class StrictBackend(Backend):
         out = _HOST_DUTIES.col2im(_unwrap(col, originals, "col2im"), *args, **kwargs)
         return _wrap(out, originals)
 
+    def reduce_sum(self, array: Any, axis: Any, keepdims: bool) -> Any:
+        # The NumPy duty (BLAS for leading axes), so that a step here equals the CPU's bit for bit.
+        originals: dict = {}
+        out = _HOST_DUTIES.reduce_sum(_unwrap(array, originals, "reduce_sum"), axis, keepdims)
+        return _wrap(out, originals)
+
+    def reduce_mean(self, array: Any, axis: Any, keepdims: bool) -> Any:
+        originals: dict = {}
+        out = _HOST_DUTIES.reduce_mean(_unwrap(array, originals, "reduce_mean"), axis, keepdims)
+        return _wrap(out, originals)
+
     def scatter_reduce(self, target: Any, index: Any, values: Any, reduce: str) -> None:
         # As CuPyBackend: no atomic multiply on a GPU, so "prod" is refused there and here.
         if reduce == "prod":

@@ -22,6 +22,7 @@ def kernel(request, monkeypatch):
     if request.param == "numba":
         pytest.importorskip("numba")
         monkeypatch.setattr(fused, "_numba_sgd", None)
+        monkeypatch.setattr(fused, "NUMBA_SGD_MIN_SIZE", 0)  # the kernel for small ones too
     else:
         monkeypatch.setattr(fused, "_numba_sgd", False)
     return request.param

@@ -508,15 +508,31 @@ class TanhBackward(Function):
         return grad_grad, grad_y
 
 
+def sigmoid_array(xp: Any, a: Any) -> Any:
+    """``sigmoid`` of a floating array, stable for large ``|a|``: with ``e = exp(-|a|)`` (exp of
+    a non-positive number only: no overflow), ``1 / (1 + e)`` where ``a >= 0`` and
+    ``e / (1 + e)`` where ``a < 0``. Seven calls into three new arrays: the numerator is ``e``
+    itself with 1 written where ``a >= 0``, divided in place (the values of the two-branch
+    ``where`` formula, bit for bit, without computing both branches)."""
+    if a.dtype.kind == "c":  # complex: the two-branch formula (ordering compares real parts)
+        e = xp.exp(-xp.abs(a))
+        return xp.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(a.dtype, copy=False)
+    if a.ndim == 0:  # NumPy answers a 0-d array with a scalar, which takes no out=
+        return sigmoid_array(xp, a.reshape(1)).reshape(())
+    e = xp.abs(a)
+    xp.negative(e, out=e)
+    xp.exp(e, out=e)
+    denominator = xp.add(e, 1.0)
+    xp.copyto(e, 1.0, where=a >= 0)
+    return xp.divide(e, denominator, out=e)
+
+
 class Sigmoid(Function):
     @staticmethod
     def forward(ctx, a):
         if a.dtype.kind not in "fc":  # the call only when there is a cast to do
             a = _floating(ctx, a)
-        xp = ctx.xp
-        # exp of a non-positive number only: no overflow for large |a|.
-        e = xp.exp(-xp.abs(a))
-        out = xp.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(a.dtype, copy=False)
+        out = sigmoid_array(ctx.xp, a)
         ctx.save_for_backward(out)
         return out
 

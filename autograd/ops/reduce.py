@@ -71,11 +71,13 @@ def _unreduce(grad_out: Tensor, shape: tuple, dims: tuple | None, scale: float =
 
 
 class Sum(Function):
+    """The backend's ``reduce_sum`` (on the CPU a leading-axes sum is one BLAS call)."""
+
     @staticmethod
     def forward(ctx, a, dims, keepdim):
         ctx.input_shape = a.shape
         ctx.dims = dims
-        return a.sum(axis=dims, keepdims=keepdim)
+        return ctx._backend.reduce_sum(a, dims, keepdim)
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -83,11 +85,13 @@ class Sum(Function):
 
 
 class Mean(Function):
+    """The backend's ``reduce_mean``: its sum divided in place by the count."""
+
     @staticmethod
     def forward(ctx, a, dims, keepdim):
         ctx.input_shape = a.shape
         ctx.dims = dims
-        return a.mean(axis=dims, keepdims=keepdim)
+        return ctx._backend.reduce_mean(a, dims, keepdim)
 
     @staticmethod
     def backward(ctx, grad_out):

@@ -73,7 +73,7 @@ class _LinearGrads(Function):
         if need_weight:
             grads.append(rows.T @ (x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x))
         if need_bias:
-            grads.append(rows.sum(axis=0))
+            grads.append(ctx._backend.reduce_sum(rows, (0,), False))  # BLAS on the CPU
         return tuple(grads)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import autograd as A
 from autograd import Function, Tensor
+from autograd.ops.elementwise import sigmoid_array
 
 from ._utils import _check_tensor, _reduce, _reduction, _warn_size
 from .activation import log_softmax
@@ -116,22 +117,44 @@ def binary_cross_entropy(
     return _reduce(loss, reduction)
 
 
+def _softplus_neg(xp: Any, x: Any) -> Any:
+    """``softplus(-x) = log1p(exp(-|x|)) + max(-x, 0)`` (PyTorch's stable form), written as
+    ``log1p(exp(-|x|)) - min(x, 0)`` into one new array: the same value bit for bit
+    (``max(-x, 0)`` is ``-min(x, 0)`` exactly, and ``a - b`` is ``a + (-b)``)."""
+    if x.ndim == 0:  # NumPy answers a 0-d array with a scalar, which takes no out=
+        return _softplus_neg(xp, x.reshape(1)).reshape(())
+    out = xp.abs(x)
+    xp.negative(out, out=out)
+    xp.exp(out, out=out)
+    xp.log1p(out, out=out)
+    return xp.subtract(out, xp.minimum(x, 0.0), out=out)
+
+
 class _BCEWithLogits(Function):
-    """(1 - t) x + lw softplus(-x), lw = 1 + (pos_weight - 1) t; softplus without overflow."""
+    """(1 - t) x + lw softplus(-x), lw = 1 + (pos_weight - 1) t; softplus without overflow.
+
+    Without ``pos_weight`` the forward writes into two new arrays (softplus and the loss). The
+    usual backward, ``grad_out * (sigmoid(x) - t)``, is one op (``_BCEWithLogitsGrad``) unless
+    a graph of the gradient is wanted (``create_graph``)."""
 
     @staticmethod
     def forward(ctx, x, t, pos_weight):
         xp = ctx.xp
-        softplus_neg = xp.log1p(xp.exp(-xp.abs(x))) + xp.maximum(-x, 0.0)
+        softplus_neg = _softplus_neg(xp, x)
         ctx.save_for_backward(x, t, pos_weight)
         if pos_weight is None:
-            return (1.0 - t) * x + softplus_neg
+            loss = xp.subtract(1.0, t)  # x and t have one shape and dtype (the caller checked)
+            loss *= x
+            loss += softplus_neg
+            return loss
         return (1.0 - t) * x + ((pos_weight - 1.0) * t + 1.0) * softplus_neg
 
     @staticmethod
     def backward(ctx, grad_out):
         x, t, pos_weight = ctx.saved_tensors
         need_x, need_t, need_pw = ctx.needs_input_grad
+        if need_x and not need_t and pos_weight is None and not A.is_grad_enabled():
+            return _BCEWithLogitsGrad.apply(grad_out, x, t), None, None
         grad_x = grad_t = grad_pw = None
         if need_x:
             if pos_weight is None:
@@ -150,6 +173,21 @@ class _BCEWithLogits(Function):
             if need_pw:
                 grad_pw = grad_out * t * softplus_neg
         return grad_x, grad_t, grad_pw
+
+
+class _BCEWithLogitsGrad(Function):
+    """``grad_out * (sigmoid(x) - t)``, the input's gradient of ``_BCEWithLogits`` without
+    ``pos_weight``, as one op writing into the sigmoid's new array (used without a graph only;
+    the same values bit for bit as the differentiable rule)."""
+
+    @staticmethod
+    def forward(ctx, grad_out, x, t):
+        xp = ctx.xp
+        grad = sigmoid_array(xp, x)
+        grad -= t
+        if grad_out.shape == grad.shape and grad_out.dtype == grad.dtype:
+            return xp.multiply(grad_out, grad, out=grad)
+        return grad_out * grad
 
 
 def binary_cross_entropy_with_logits(
