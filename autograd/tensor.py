@@ -437,13 +437,7 @@ class Tensor:
                 raise _op_error("add", exc, self, other) from None
         return _binary_op(Add, "add", self, other)
 
-    def __radd__(self, other: Any) -> Tensor:
-        if isinstance(other, Tensor) and self.data.dtype is other.data.dtype:
-            try:  # the hot case (no promotion) without _binary_op's frame
-                return Add.apply(self, other)
-            except ValueError as exc:
-                raise _op_error("add", exc, self, other) from None
-        return _binary_op(Add, "add", self, other)
+    __radd__ = __add__  # same body: add is commutative, and a Tensor on the left never lands here
 
     def __sub__(self, other: Any) -> Tensor:
         return sub(self, other)
@@ -459,13 +453,7 @@ class Tensor:
                 raise _op_error("mul", exc, self, other) from None
         return _binary_op(Mul, "mul", self, other)
 
-    def __rmul__(self, other: Any) -> Tensor:
-        if isinstance(other, Tensor) and self.data.dtype is other.data.dtype:
-            try:  # the hot case (no promotion) without _binary_op's frame
-                return Mul.apply(self, other)
-            except ValueError as exc:
-                raise _op_error("mul", exc, self, other) from None
-        return _binary_op(Mul, "mul", self, other)
+    __rmul__ = __mul__  # same body: mul is commutative, and a Tensor on the left never lands here
 
     def __truediv__(self, other: Any) -> Tensor:
         return div(self, other)
