@@ -52,6 +52,28 @@ def test_dcgan(tmp_path, extra):
     assert all(loss == loss for loss in result["gen_losses"] + result["disc_losses"])  # no NaN
 
 
+def test_dcgan_samples_keep_running_statistics():
+    """Training-mode samples use batch statistics but leave the BN buffers and mode as they were."""
+    import autograd as A
+
+    gen = dcgan.Generator(z_dim=8, hidden=4)
+    gen(A.randn(6, 8))  # one training-mode pass: running statistics away from their init
+    before = [b.detach().clone() for b in gen.buffers()]
+    noise = A.randn(5, 8)
+    train_mode = dcgan.sample(gen, noise)
+    assert gen.training
+    assert all(bool((b == old).all().item()) for b, old in zip(gen.buffers(), before))
+    gen.eval()
+    eval_mode = dcgan.sample(gen, noise, batch_stats=False)
+    assert not gen.training
+    assert all(bool((b == old).all().item()) for b, old in zip(gen.buffers(), before))
+    with A.no_grad():
+        assert bool(A.allclose(eval_mode, gen(noise)))
+        gen.train()
+        assert bool(A.allclose(train_mode, gen(noise)))  # batch statistics of these 5 samples
+    assert not bool(A.allclose(train_mode, eval_mode))
+
+
 def test_resnet(tmp_path):
     result = run(resnet, tmp_path, "--epochs", "1")
     assert set(result["results"]) == {"plain, 5 convs", "plain, 9 convs", "ResNet, 5 convs",
