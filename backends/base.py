@@ -5,6 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 
+def reduced_count(shape: tuple, axis: tuple | None) -> int:
+    """How many elements a reduction over ``axis`` (None: all) folds into each output element."""
+    count = 1
+    for i, n in enumerate(shape):
+        if axis is None or i in axis:
+            count *= n
+    return count
+
+
 class Device(str):
     """A device name that is also a string: ``Device("cuda", 0)`` is ``"cuda:0"``.
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy
 
 from . import fused
-from .base import Backend
+from .base import Backend, reduced_count
 from .fused import numba_sgd, sgd_update_reference
 
 
@@ -151,7 +151,7 @@ class NumPyBackend(Backend):
         """``reduce_sum`` divided in place by the count, for float32/float64 (as ``numpy.mean``,
         which divides the same sum by the count, less its Python wrappers); other dtypes, empty
         reductions and counts past 2**24 (not exact in float32) take ``numpy.mean`` itself."""
-        count = _count(array.shape, axis)
+        count = reduced_count(array.shape, axis)
         if array.dtype.char not in "fd" or not 0 < count <= 1 << 24:
             return numpy.asarray(array.mean(axis=axis, keepdims=keepdims))
         total = self.reduce_sum(array, axis, keepdims)
@@ -188,14 +188,6 @@ def _ones(dtype: Any, n: int) -> numpy.ndarray:
         ones.flags.writeable = False
         _ONES[dtype] = ones
     return ones[:n]
-
-
-def _count(shape: tuple, axis: tuple | None) -> int:
-    count = 1
-    for i, n in enumerate(shape):
-        if axis is None or i in axis:
-            count *= n
-    return count
 
 
 _SCATTER_UFUNCS = {

@@ -8,6 +8,7 @@ from collections import namedtuple
 from typing import Any
 
 from backends import dtypes as _dtypes
+from backends.base import reduced_count as _count
 
 from ..function import Function
 from ..grad_mode import _state
@@ -109,14 +110,6 @@ def sum(a: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) ->
     elif a.data.dtype.kind in "bui":
         a = a.to(_dtypes.int64)
     return Sum.apply(a, _dims(dim, a.data.ndim, "sum"), keepdim)
-
-
-def _count(shape: tuple, dims: tuple | None) -> int:
-    n = 1
-    for i, s in enumerate(shape):
-        if dims is None or i in dims:
-            n *= s
-    return n
 
 
 def mean(a: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
