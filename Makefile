@@ -51,8 +51,10 @@ format: $(STAMP)
 
 # 3 alternating rounds keep the whole table near 4 minutes on 2 cores (BENCH_ROUNDS=5: tighter).
 BENCH_ROUNDS ?= 3
+# BENCH_ARGS=--same-malloc: PyTorch and NumPy get the malloc settings chalkgrad applies to itself.
+BENCH_ARGS ?=
 bench: $(STAMP)
-	$(PY) -m benchmarks.run --device $(DEVICE) --rounds $(BENCH_ROUNDS)
+	$(PY) -m benchmarks.run --device $(DEVICE) --rounds $(BENCH_ROUNDS) $(BENCH_ARGS)
 	@$(MAKE) --no-print-directory bench-ddp DEVICE=$(DEVICE)
 
 # CuPy's API without a GPU (CuPy imports without one): every xp.<name> exists in CuPy, and the

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy
 
-from . import fused
+from . import fused, host_memory
 from .base import Backend, reduced_count
 from .fused import numba_sgd, sgd_update_reference
 
@@ -23,6 +23,7 @@ class NumPyBackend(Backend):
 
     def __init__(self) -> None:
         super().__init__(numpy, "cpu")
+        host_memory.keep_freed_blocks()  # reuse a step's big blocks in the next (see there)
         self.rng = numpy.random.default_rng()
 
     def seed(self, seed: int) -> None:

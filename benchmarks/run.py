@@ -83,9 +83,20 @@ def columns_for(case: Case, device: str, with_torch: bool) -> list[Column]:
     return cols
 
 
-def run_worker(case: str, col: Column, threads: int, seconds: float) -> float:
+def same_malloc_env() -> dict:
+    """glibc's variables for the settings chalkgrad's CPU backend applies to itself
+    (``backends.host_memory``): with ``--same-malloc`` every framework's process gets them."""
+    from backends.host_memory import SETTINGS
+
+    return {name: str(value) for name, (_, value) in SETTINGS.items()}
+
+
+def run_worker(
+    case: str, col: Column, threads: int, seconds: float, extra_env: dict | None = None
+) -> float:
     """One process: the median seconds per op of ``case`` under ``col``."""
     env = dict(os.environ)
+    env.update(extra_env or {})
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         env[var] = str(threads)
     cmd = [sys.executable, "-m", "benchmarks.worker", case, col.framework, col.device]
@@ -99,7 +110,10 @@ def run_worker(case: str, col: Column, threads: int, seconds: float) -> float:
     return json.loads(proc.stdout.strip().splitlines()[-1])["median"]
 
 
-def run_case(case: Case, device: str, rounds: int, threads: int, seconds: float) -> dict:
+def run_case(
+    case: Case, device: str, rounds: int, threads: int, seconds: float,
+    extra_env: dict | None = None,
+) -> dict:  # fmt: skip
     with_torch = torch_available()
     cols = columns_for(case, device, with_torch)
     per_round: dict[str, list[float]] = {c.label: [] for c in cols}
@@ -109,7 +123,7 @@ def run_case(case: Case, device: str, rounds: int, threads: int, seconds: float)
             if col.label in errors:
                 continue
             try:
-                per_round[col.label].append(run_worker(case.name, col, threads, seconds))
+                per_round[col.label].append(run_worker(case.name, col, threads, seconds, extra_env))
             except (RuntimeError, subprocess.TimeoutExpired) as exc:
                 errors[col.label] = str(exc)
     times = {}
@@ -213,6 +227,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--only", default=None, help="comma-separated case names")
     parser.add_argument("--out", default=None, help="JSON path (default out/bench/DEVICE.json)")
+    parser.add_argument(
+        "--same-malloc",
+        action="store_true",
+        help="give every framework's process the glibc malloc settings that chalkgrad's CPU "
+        "backend applies to itself (backends/host_memory.py); default: each as it ships",
+    )
     args = parser.parse_args(argv)
     device = "cpu" if args.device == "cpu" else args.device
     cases = all_cases()
@@ -229,17 +249,33 @@ def main(argv: list[str] | None = None) -> list[dict]:
         f"alternating, warm-up excluded; median [min-max] over rounds; ratio = median of "
         f"per-round ratios (< 1: chalkgrad faster)"
     )
+    extra_env = same_malloc_env() if args.same_malloc else {}
+    if args.same_malloc:
+        settings = " ".join(f"{k}={v}" for k, v in extra_env.items())
+        print(f"host allocator: every process runs with {settings}")
+    else:
+        print(
+            "host allocator: each framework as it ships (chalkgrad's CPU backend keeps freed "
+            "blocks through glibc's mallopt, backends/host_memory.py; PyTorch and NumPy use "
+            "glibc's defaults; --same-malloc gives every process chalkgrad's settings)"
+        )
     if not with_torch:
         print("PyTorch is not installed: no PyTorch column (pip install torch to compare)")
     rows = []
     for name in names:
-        row = run_case(cases[name], device, args.rounds, args.threads, args.seconds)
+        row = run_case(cases[name], device, args.rounds, args.threads, args.seconds, extra_env)
         rows.append(row)
         for line in format_rows(row, device):
             print(line, flush=True)
     out = Path(args.out) if args.out else ROOT / "out" / "bench" / f"{device.replace(':', '')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"device": device, "threads": args.threads, "rounds": args.rounds, "torch": with_torch}
+    meta = {
+        "device": device,
+        "threads": args.threads,
+        "rounds": args.rounds,
+        "torch": with_torch,
+        "same_malloc": args.same_malloc,
+    }
     out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
     picture = plot(rows, out.with_suffix(".png"))
     print(f"rows written to {out}" + (f", plot to {picture}" if picture else ""))
