@@ -396,3 +396,13 @@ def test_pad_and_nearest_gradients_make_no_transfer(strict):
         F.pad(x, (2, 1, 3, 2), mode="reflect").sum().backward()
         F.pad(x, (2, 1, 3, 2), mode="replicate").sum().backward()
     assert (moved.to_host, moved.from_host) == (0, 0)
+
+
+@pytest.mark.parametrize("kernel, stride", [(2, 2), (3, 1)])
+def test_max_pool_of_an_empty_batch(kernel, stride):
+    # PyTorch allows a batch of 0; the index kept for backward has 0 rows too.
+    x = A.tensor(np.zeros((0, 3, 6, 6), np.float32), requires_grad=True)
+    out = F.max_pool2d(x, kernel, stride)
+    assert out.shape == (0, 3) + ((6 - kernel) // stride + 1,) * 2
+    out.sum().backward()
+    assert x.grad.shape == x.shape

@@ -29,8 +29,9 @@ def _one_hot_columns(xp: Any, grad: Any, index: Any, kernel: tuple, out_size: tu
     n, c = grad.shape[:2]
     k = math.prod(kernel)
     offsets = xp.arange(k).reshape(1, 1, k, 1)
-    hit = offsets == index.reshape(n, c, 1, -1)
-    col = hit * grad.reshape(n, c, 1, -1)
+    pixels = math.prod(out_size)
+    hit = offsets == index.reshape(n, c, 1, pixels)
+    col = hit * grad.reshape(n, c, 1, pixels)
     return col.astype(grad.dtype, copy=False).reshape((n, c) + tuple(kernel) + tuple(out_size))
 
 
@@ -186,7 +187,7 @@ class MaxPool(Function):
             result = _shifted_max(xp, x, geom)
         best, index = result if result is not None else _looped_max(xp, x, geom)
         n, c = x.shape[:2]
-        index = index.reshape(n, c, -1)
+        index = index.reshape(n, c, math.prod(geom.out_size))
         ctx.geom = geom
         ctx.save_for_backward(index)
         ctx.mark_non_differentiable(index)
@@ -226,7 +227,7 @@ class PoolGather(Function):
         n, c = x.shape[:2]
         col = ctx.backend.im2col(
             x, geom.kernel, geom.stride, geom.padding, geom.dilation, geom.out_size
-        ).reshape(n, c, math.prod(geom.kernel), -1)
+        ).reshape(n, c, math.prod(geom.kernel), math.prod(geom.out_size))
         out = ctx.xp.take_along_axis(col, index[:, :, None, :], axis=2)
         return out.reshape((n, c) + tuple(geom.out_size))
 
