@@ -103,7 +103,8 @@ class Backend:
     name = "abstract"
 
     # col2im by a loop of slice-adds (NumPy) rather than one kernel: for stride 1, conv's
-    # transposed products then use autograd.ops.conv.FlatShifts (contiguous slice-adds).
+    # transposed products then use autograd.ops.conv.FlatShifts (contiguous slice-adds), and
+    # max-pool over tiling windows runs on contiguous shifted slices (autograd.ops.pool).
     flat_shifts = False
     # Conv runs one GEMM per group over batch x pixels, on columns laid out (C, *kernel, N,
     # *out) (``batch_inner``), rather than a batch of per-sample GEMMs (see autograd.ops.conv).

@@ -79,6 +79,8 @@ class NumPyBackend(Backend):
             image[(...,) + tuple(slice(p, p + s) for p, s in zip(padding, x.shape[2:]))] = x
         else:
             image = x
+        if _expand_rows_first(kernel, stride, out_size):
+            return _im2col_rows_first(image, kernel, stride, dilation, out_size, batch_inner)
         if batch_inner:
             col = numpy.empty(lead[1:] + tuple(kernel) + lead[:1] + tuple(out_size), x.dtype)
             for offset in itertools.product(*(range(k) for k in kernel)):
@@ -207,6 +209,53 @@ def _padded_size(
         max(p + n, (o - 1) * s + d * (k - 1) + 1)
         for n, k, s, p, d, o in zip(in_size, kernel, stride, padding, dilation, out_size)
     )
+
+
+# im2col copies one output row at a time: for short rows (LeNet's conv2: 10 pixels, 192 000
+# rows) the per-row cost of NumPy's copy loop outweighs the bytes. Below this row length the
+# last dim's kernel offsets are expanded first (``_im2col_rows_first``). Measured on NumPy, one
+# thread, CPU ms per call, cache flushed between calls: LeNet's conv2 columns 1.55 -> 1.2
+# (0.6 with a warm cache), its conv1 (28-pixel rows) 1.55 -> 1.6, a 3x3 32 x 32 conv
+# (32-pixel rows) 5.3 -> 6.1.
+ROWS_FIRST_MAX_ROW = 16
+
+
+def _expand_rows_first(kernel: tuple, stride: tuple, out_size: tuple) -> bool:
+    """Whether ``_im2col_rows_first`` pays: 2-d or more, a real kernel along the last dim,
+    short output rows, and stride 1 along the other dims (so a window of the expanded rows is
+    one contiguous block of out_size[1:] per kernel offset)."""
+    return (
+        len(kernel) >= 2
+        and kernel[-1] > 1
+        and out_size[-1] <= ROWS_FIRST_MAX_ROW
+        and all(s == 1 for s in stride[:-1])
+    )
+
+
+def _im2col_rows_first(
+    image: Any, kernel: tuple, stride: tuple, dilation: tuple, out_size: tuple, batch_inner: bool
+) -> numpy.ndarray:
+    """im2col of the padded ``image`` in two copies with long inner loops, the same columns as
+    the loop over all kernel offsets: first ``rows`` (N, C, k_last, *padded[:-1], out[-1]),
+    every padded row read at each offset of the last dim; then one copy per offset of the other
+    dims, whose windows of ``rows`` are contiguous blocks (stride 1 there). NumPy copies
+    ``prod(out_size)`` elements per inner loop instead of ``out_size[-1]``."""
+    lead = image.shape[:2]
+    k, s, d, o = kernel[-1], stride[-1], dilation[-1], out_size[-1]
+    rows = numpy.empty(lead + (k,) + image.shape[2:-1] + (o,), dtype=image.dtype)
+    for j in range(k):
+        rows[:, :, j] = image[..., j * d : j * d + (o - 1) * s + 1 : s]
+    if batch_inner:
+        col = numpy.empty(lead[1:] + tuple(kernel) + lead[:1] + tuple(out_size), image.dtype)
+    else:
+        col = numpy.empty(lead + tuple(kernel) + tuple(out_size), dtype=image.dtype)
+    for offset in itertools.product(*(range(k) for k in kernel[:-1])):
+        window = rows[(slice(None),) + _window(offset, stride[:-1], dilation[:-1], out_size[:-1])]
+        if batch_inner:  # (N, C, k_last, *out) -> (C, k_last, N, *out)
+            col[(slice(None),) + offset] = window.transpose(1, 2, 0, *range(3, window.ndim))
+        else:
+            col[(slice(None), slice(None)) + offset] = window
+    return col
 
 
 def _window(offset: tuple, stride: tuple, dilation: tuple, out_size: tuple) -> tuple:

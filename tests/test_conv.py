@@ -367,6 +367,41 @@ def test_numpy_im2col_col2im_are_adjoint_with_ceil_mode_reach():
     assert np.sum(zero_fill * c) == pytest.approx(np.sum(x * back))
 
 
+@pytest.mark.parametrize("batch_inner", [False, True])
+@pytest.mark.parametrize("fill", [0.0, -np.inf])
+def test_numpy_im2col_rows_first_equals_the_offset_loop(batch_inner, fill, monkeypatch):
+    # Short output rows: the last dim's kernel offsets are expanded first (two copies with long
+    # inner loops); the columns are the same numbers as the loop over every kernel offset.
+    from backends import cpu
+    from backends import numpy_backend as nb
+
+    rng = np.random.default_rng(3)
+    geometries = [  # in_size, kernel, stride, padding, dilation
+        ((14, 14), (5, 5), (1, 1), (0, 0), (1, 1)),  # LeNet's conv2
+        ((28, 28), (5, 5), (1, 1), (2, 2), (1, 1)),  # LeNet's conv1 (rows of 28: the loop)
+        ((7, 9), (3, 2), (1, 2), (1, 1), (2, 1)),
+        ((5, 6, 7), (2, 3, 3), (1, 1, 2), (1, 0, 1), (1, 2, 1)),
+        ((6, 8), (2, 1), (1, 1), (0, 0), (1, 1)),  # no offsets along the last dim: the loop
+        ((9, 8), (3, 3), (2, 1), (1, 1), (1, 1)),  # stride 2 along a leading dim: the loop
+    ]
+    used = 0
+    for in_size, kernel, stride, padding, dilation in geometries:
+        out_size = conv_ops.conv_output_size(
+            in_size, kernel, stride, tuple((p, p) for p in padding), dilation
+        )
+        x = rng.standard_normal((2, 3) + in_size)
+        args = (x, kernel, stride, padding, dilation, out_size, fill, batch_inner)
+        used += nb._expand_rows_first(kernel, stride, out_size)
+        got = cpu.im2col(*args)
+        with monkeypatch.context() as m:
+            m.setattr(nb, "ROWS_FIRST_MAX_ROW", 0)
+            assert not nb._expand_rows_first(kernel, stride, out_size)
+            expected = cpu.im2col(*args)
+        assert got.shape == expected.shape
+        np.testing.assert_array_equal(got, expected)
+    assert used == 3
+
+
 def test_geometry_of_conv_output_size():
     assert conv_ops.conv_output_size((28,), (5,), (1,), ((2, 2),), (1,)) == (28,)
     assert conv_ops.conv_output_size((7,), (3,), (2,), ((1, 1),), (1,)) == (4,)

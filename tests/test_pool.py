@@ -256,6 +256,71 @@ def test_tiled_max_pool_scatter_equals_the_column_path(in_size, kernel):
     np.testing.assert_array_equal(got, expected)
 
 
+TILED_POOLS = [
+    ((9,), (3,)),
+    ((8, 9), (2, 2)),
+    ((7, 5), (3, 2)),
+    ((4, 5, 4), (2, 2, 2)),
+    ((6, 6), (1, 3)),
+    ((6, 6), (1, 1)),
+    ((10, 11), (2, 3)),
+    ((12,), (12,)),
+    ((5, 7, 6), (1, 3, 2)),
+]
+
+
+def tiled_geometry(in_size, kernel):
+    from autograd.ops.conv import ConvGeometry, conv_output_size
+
+    d = len(in_size)
+    out_size = conv_output_size(in_size, kernel, kernel, ((0, 0),) * d, (1,) * d)
+    return ConvGeometry(in_size, out_size, kernel, kernel, (0,) * d, (1,) * d)
+
+
+@pytest.mark.parametrize("in_size, kernel", TILED_POOLS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_shifted_max_pool_equals_the_loop(in_size, kernel, dtype):
+    # NumPy's tiled max-pool (contiguous shifted slices, row maxima first) against the strided
+    # loop: the same values and the same first-maximum index, on ties (small integers, the
+    # zeros after a ReLU), on plain values and on non-contiguous inputs; None when a window
+    # holds a NaN (the loop then runs: PyTorch's last-NaN-wins index).
+    from autograd.ops import pool as P
+
+    geom = tiled_geometry(in_size, kernel)
+    assert P._tiles(geom)
+    rng = np.random.default_rng(2)
+    shape = (2, 3) + in_size
+    inputs = [
+        rng.integers(-2, 3, shape).astype(dtype),
+        np.maximum(rng.standard_normal(shape), 0.0).astype(dtype),
+        np.asfortranarray(rng.standard_normal(shape).astype(dtype)),
+        rng.standard_normal((2, 3) + tuple(2 * n for n in in_size)).astype(dtype)[
+            (...,) + (slice(None, None, 2),) * len(in_size)
+        ],
+    ]
+    for x in inputs:
+        best, index = P._shifted_max(np, x, geom)
+        expected_best, expected_index = P._looped_max(np, x, geom)
+        assert best.dtype == expected_best.dtype and index.dtype == expected_index.dtype
+        np.testing.assert_array_equal(best, expected_best)
+        np.testing.assert_array_equal(index, expected_index)
+    x = inputs[1].copy()
+    x.reshape(-1)[::5] = np.nan
+    assert P._shifted_max(np, x, geom) is None
+
+
+def test_max_pool_on_numpy_takes_the_shifted_path_for_tiles(monkeypatch):
+    from autograd.ops import pool as P
+
+    calls = []
+    shifted = P._shifted_max
+    monkeypatch.setattr(P, "_shifted_max", lambda *a: calls.append(1) or shifted(*a))
+    x = A.tensor(np.random.default_rng(0).standard_normal((2, 3, 8, 8)), requires_grad=True)
+    F.max_pool2d(x, 2).sum().backward()
+    F.max_pool2d(x, 3, 1).sum().backward()  # overlapping windows: the loop
+    assert calls == [1]
+
+
 @pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
 @pytest.mark.parametrize(
     "n, lo, hi", [(5, 2, 3), (4, 0, 3), (6, 5, 1), (3, 2, 2), (2, 1, 1), (3, 7, 4)]
@@ -331,3 +396,13 @@ def test_pad_and_nearest_gradients_make_no_transfer(strict):
         F.pad(x, (2, 1, 3, 2), mode="reflect").sum().backward()
         F.pad(x, (2, 1, 3, 2), mode="replicate").sum().backward()
     assert (moved.to_host, moved.from_host) == (0, 0)
+
+
+@pytest.mark.parametrize("kernel, stride", [(2, 2), (3, 1)])
+def test_max_pool_of_an_empty_batch(kernel, stride):
+    # PyTorch allows a batch of 0; the index kept for backward has 0 rows too.
+    x = A.tensor(np.zeros((0, 3, 6, 6), np.float32), requires_grad=True)
+    out = F.max_pool2d(x, kernel, stride)
+    assert out.shape == (0, 3) + ((6 - kernel) // stride + 1,) * 2
+    out.sum().backward()
+    assert x.grad.shape == x.shape
