@@ -105,7 +105,9 @@ def _shifted_max(xp: Any, x: Any, geom: ConvGeometry) -> Any:
     maximum in row-major window order wins (PyTorch); a window's values and index come out
     equal to the loop's (the maximum of each row, then of those, is the same number). Without
     NaN checks, a NaN would win where PyTorch's rule (the last NaN wins) picks another index:
-    the caller sees None and runs the loop.
+    the caller sees None and runs the loop. One difference in values, none in indices: when
+    -0.0 and +0.0 tie in a window, ``maximum`` keeps the later zero, PyTorch the first, so the
+    output's zero may have the other sign (its gradient goes to PyTorch's index all the same).
     """
     total = x.size
     values = xp.ascontiguousarray(x).reshape(-1)
