@@ -547,7 +547,7 @@ def test_kernel_offsets_equal_the_column_path(geometry, batch, chunk_bytes, monk
     w_ref = conv_ops._weight_grad(cpu, x, g, geom, w.shape, col_ref)
 
     monkeypatch.setattr(conv_ops, "KERNEL_OFFSETS_MIN_CHANNELS", 0)
-    monkeypatch.setattr(conv_ops, "KERNEL_OFFSETS_MAX_WASTE", math.inf)
+    monkeypatch.setattr(conv_ops, "KERNEL_OFFSETS_MAX_WASTED_CHANNELS", math.inf)
     assert conv_ops.use_kernel_offsets(cpu, geom, c_in // groups)
     y, col = conv_ops._conv(cpu, x, w, geom)
     assert col.size < col_ref.size or math.prod(kernel) == 1  # the padded image, no columns
@@ -569,6 +569,12 @@ def test_kernel_offsets_rule_picks_many_channels_and_little_waste():
     resnet = _geometry((32, 32), (3, 3), ((1, 1), (1, 1)), (1, 1), 1)
     assert conv_ops.use_kernel_offsets(cpu, resnet, 32)
     assert not conv_ops.use_kernel_offsets(cpu, resnet, 8)  # few channels: the adds dominate
+    small = _geometry((8, 8), (3, 3), ((1, 1), (1, 1)), (1, 1), 1)  # 8x8 outputs in 10x10 blocks
+    assert not conv_ops.use_kernel_offsets(cpu, small, 128)  # many channels: the waste dominates
+    lenet2 = _geometry((14, 14), (5, 5), ((0, 0), (0, 0)), (1, 1), 1)
+    assert conv_ops.use_kernel_offsets(cpu, lenet2, 16) and not conv_ops.use_kernel_offsets(
+        cpu, lenet2, 6
+    )  # its input gradient (16 contracted channels) but not its forward (6)
     dcgan = _geometry((6, 6), (4, 4), ((0, 0), (0, 0)), (1, 1), 1)  # 3x3 outputs in 6x6 blocks
     assert not conv_ops.use_kernel_offsets(cpu, dcgan, 256)
     strided = resnet._replace(stride=(2, 2), out_size=(16, 16))
@@ -581,7 +587,7 @@ def test_kernel_offsets_rule_picks_many_channels_and_little_waste():
 @pytest.fixture
 def kernel_offsets_everywhere(monkeypatch):
     monkeypatch.setattr(conv_ops, "KERNEL_OFFSETS_MIN_CHANNELS", 0)
-    monkeypatch.setattr(conv_ops, "KERNEL_OFFSETS_MAX_WASTE", math.inf)
+    monkeypatch.setattr(conv_ops, "KERNEL_OFFSETS_MAX_WASTED_CHANNELS", math.inf)
     monkeypatch.setattr(conv_ops, "KERNEL_OFFSETS_CHUNK_BYTES", 700)
 
 

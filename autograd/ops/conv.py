@@ -16,8 +16,10 @@ Forward is im2col (``backend.im2col``: a loop over kernel offsets of strided sli
 ElementwiseKernel on CuPy) and one GEMM per call, batched over groups with ``matmul``; a 1x1
 stride-1 convolution skips im2col and is a plain matmul. col2im (``backend.col2im``) is the
 adjoint: strided slice-adds on NumPy, a gather kernel on CuPy. Which column layout and which
-col2im run is chosen by backend and shape (``_folded``, ``use_flat_shifts``); every choice is
-tested equal to the others.
+col2im run is chosen by backend and shape (``_folded``, ``use_flat_shifts``). On NumPy a
+stride-1 conv with many channels skips im2col altogether: one GEMM per kernel offset on shifted
+slices of the padded image (``KernelOffsets``, chosen by ``use_kernel_offsets``). Every choice
+is tested equal to the others.
 
 Layouts are PyTorch's: input (N, C, *spatial), conv weight (out, in / groups, *kernel),
 transposed conv weight (in, out / groups, *kernel).
@@ -284,26 +286,32 @@ class FlatShifts:
 
 # ------------------------------------------------------------- the kernel-offset strategy
 # For stride 1 with many channels, NumPy skips im2col (see ``KernelOffsets``). Measured per
-# call on NumPy, float32, one thread, CPU ms (process_time, old and new alternating, median of 8;
-# the machine shared): old = the column strategies above, new = kernel offsets.
+# call on NumPy, float32, one thread, CPU ms (process_time, columns and kernel offsets
+# alternating, median of 7-9; the 2-core machine shared with other jobs, so +-15%):
 #
-#   layer (contracted channels, waste)     forward        weight grad    input grad
-#   ResNet 3x3 32 -> 32, 32x32, batch 32   16.4 -> 11.1   13.2 -> 14.6   17.4 -> 11.1
-#     (32, 1.13)
-#   LeNet conv2 6 -> 16, 14x14 -> 10x10    3.0 -> 4.7     2.1 -> 5.2     4.4 -> 3.1
-#     (fwd 6, input grad 16; 1.96)
-#   LeNet conv1 1 -> 6, 28x28, pad 2       2.2 -> 29.2    1.3 -> 2.3     (not needed)
-#     (fwd 1; 1.31)
-#   DCGAN ConvT 256 -> 128, 3x3 -> 6x6     9.3 -> 28.7    7.2 -> 27.4    13.1 -> 28.9
-#     (128 / 256; 4.0)
+#   layer, batch: C contracted, waste      forward       weight grad   input grad    all
+#   ResNet 3x3 32->32 32x32 p1, 32: 32 1.13  17.6 -> 11.9  13.4 -> 15.2  21.7 -> 12.0  0.75x
+#   3x3 16->16 32x32 p1, 32: 16 1.13          5.8 -> 4.0    4.5 -> 5.4    6.8 -> 3.7   0.77x
+#   3x3 8->8 32x32 p1, 32: 8 1.13             1.7 -> 1.7    0.6 -> 2.9    3.7 -> 1.6   1.08x
+#   5x5 16->16 14x14, 128: 16 1.96            9.8 -> 8.2    6.6 -> 11.4  16.7 -> 8.0   0.81x
+#   3x3 64->64 16x16 p1, 32: 64 1.27         12.3 -> 12.7  11.4 -> 12.0  13.2 -> 12.5  1.01x
+#   3x3 128->128 8x8 p1, 32: 128 1.56         9.4 -> 13.3   7.6 -> 12.0  11.9 -> 13.5  1.35x
+#   3x3 256->256 4x4 p1, 32: 256 2.25         8.9 -> 18.9   7.1 -> 16.2  13.0 -> 19.5  1.88x
+#   LeNet conv1 1->6 28x28 p2, 128: 1 1.31    1.9 -> 26.8   0.7 -> 2.2   (not needed)  11x
+#   LeNet conv2 6->16 14x14, 128: 6 1.96      2.4 -> 4.4    1.7 -> 4.9   (16) 3.8 -> 2.7
+#   DCGAN convT 256->128 3x3->6x6, 64:        10.0 -> 35.8   7.3 -> 27.8  13.4 -> 32.4  3.0x
+#     128 (input grad 256) 4.0
 #
-# The shifted adds cost (kernel x output channels) per output pixel against (kernel x output
-# x contracted channels) multiply-adds in the GEMM: few contracted channels (LeNet's 1 and 6)
-# lose. Wasted columns (the padded rows and the batch gaps) multiply all of it: DCGAN's 3x3
-# images in 6x6 blocks lose at any channel count. The weight gradient is slightly slower than
-# the one from im2col columns, but the forward no longer builds those columns.
+# (The contracted channels C are the large image's for the forward and the weight gradient,
+# the small image's for the input gradient; waste = padded block / output pixels.) The shifted
+# adds cost (kernel x out channels) per output pixel against (kernel x out x C) multiply-adds
+# in the GEMM, so few contracted channels lose (LeNet's 1 and 6, and 8 about even); the wasted
+# columns (padded rows' ends, the gaps between samples) cost (waste - 1) x the whole GEMM,
+# which outweighs the im2col saved once there are many channels (im2col is cheap next to a
+# GEMM over 128 channels). Hence the rule: C >= 16 and (waste - 1) x C <= 16. The weight
+# gradient alone is slower than from im2col columns, but the forward no longer builds them.
 KERNEL_OFFSETS_MIN_CHANNELS = 16
-KERNEL_OFFSETS_MAX_WASTE = 2.0
+KERNEL_OFFSETS_MAX_WASTED_CHANNELS = 16.0
 # Columns per GEMM of the kernel-offset loop: its (kernel x out) rows times this many columns
 # fill about this many bytes, so that the shifted adds read them from cache (ResNet's 3x3: 4096
 # columns of 288 rows; 4096 and 8192 ran 10.5-11 ms, 2048 13, all at once 12-13).
@@ -314,13 +322,13 @@ def use_kernel_offsets(backend: Any, geom: ConvGeometry, channels: int) -> bool:
     """Whether this geometry runs as a kernel-offset loop of GEMMs (``KernelOffsets``): stride
     1, a real kernel, a backend that asks for it (NumPy), at least
     ``KERNEL_OFFSETS_MIN_CHANNELS`` contracted ``channels`` per group (the large image's for
-    conv and its weight gradient, the small image's for the transposed conv), and at most
-    ``KERNEL_OFFSETS_MAX_WASTE`` wasted GEMM columns."""
+    conv and its weight gradient, the small image's for the transposed conv), and wasted GEMM
+    columns times ``channels`` at most ``KERNEL_OFFSETS_MAX_WASTED_CHANNELS`` (see above)."""
     if not getattr(backend, "kernel_offsets", False) or geom.pointwise:
         return False
     if any(s != 1 for s in geom.stride) or channels < KERNEL_OFFSETS_MIN_CHANNELS:
         return False
-    return KernelOffsets(geom).waste <= KERNEL_OFFSETS_MAX_WASTE
+    return (KernelOffsets(geom).waste - 1) * channels <= KERNEL_OFFSETS_MAX_WASTED_CHANNELS
 
 
 class KernelOffsets(FlatShifts):
