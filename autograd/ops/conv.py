@@ -396,7 +396,7 @@ class KernelOffsets(FlatShifts):
         n = -(-cols // self.block)
         out = xp.empty((g, o, n * self.block), dtype=src.dtype)
         lo, span = min(shifts), max(shifts) - min(shifts)
-        chunk = max(KERNEL_OFFSETS_CHUNK_BYTES // (g * kernels * o * src.itemsize), 256)
+        chunk = max(KERNEL_OFFSETS_CHUNK_BYTES // (g * kernels * o * src.itemsize), 1)
         stacked = xp.empty((g, kernels * o, min(chunk, cols) + span), dtype=src.dtype)
         w = w.reshape(g, kernels * o, c)
         for a in range(0, cols, chunk):
