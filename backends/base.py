@@ -109,6 +109,9 @@ class Backend:
     # Conv runs one GEMM per group over batch x pixels, on columns laid out (C, *kernel, N,
     # *out) (``batch_inner``), rather than a batch of per-sample GEMMs (see autograd.ops.conv).
     fold_batch = False
+    # Stride-1 convs with many channels run as a loop of GEMMs over kernel offsets on the padded
+    # image, without im2col (autograd.ops.conv.KernelOffsets); CuPy keeps its own kernels.
+    kernel_offsets = False
 
     def __init__(self, xp: Any, device: str) -> None:
         self.xp = xp

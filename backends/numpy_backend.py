@@ -20,6 +20,7 @@ class NumPyBackend(Backend):
     name = "numpy"
     flat_shifts = True
     fold_batch = True
+    kernel_offsets = True
 
     def __init__(self) -> None:
         super().__init__(numpy, "cpu")

@@ -506,3 +506,108 @@ def test_numpy_batch_inner_columns_are_the_standard_ones_moved(dims):
         np.moveaxis(c, 0, 1 + dims).copy(), in_size, stride, padding, dilation, batch_inner=True
     )
     np.testing.assert_allclose(back_inner, back, rtol=1e-14, atol=1e-14)
+
+
+# --------------------------------------------------- kernel offsets: GEMMs without im2col
+# (in_size, kernel, padding as (lo, hi), dilation, groups, channels large / small), stride 1.
+KERNEL_OFFSET_GEOMETRIES = FLAT_SHIFT_GEOMETRIES + [
+    ((5, 7), (3, 3), ((1, 1), (1, 1)), (1, 1), 3, (6, 9)),  # ResNet's, non-square, 3 groups
+    ((6, 6), (2, 3), ((2, 2), (0, 3)), (2, 1), 1, (3, 2)),  # padding past the kernel's reach
+    ((3, 4, 4), (3, 1, 2), ((1, 1), (0, 0), (1, 0)), (1, 1, 2), 2, (4, 2)),
+]
+
+
+def _geometry(in_size, kernel, padding, dilation, groups):
+    d = len(in_size)
+    out_size = conv_ops.conv_output_size(in_size, kernel, (1,) * d, padding, dilation)
+    return conv_ops.ConvGeometry(
+        in_size, out_size, kernel, (1,) * d, tuple(p[0] for p in padding), dilation, groups
+    )
+
+
+@pytest.mark.parametrize("geometry", KERNEL_OFFSET_GEOMETRIES)
+@pytest.mark.parametrize("batch", [1, 3])
+@pytest.mark.parametrize("chunk_bytes", [4 << 20, 700])
+def test_kernel_offsets_equal_the_column_path(geometry, batch, chunk_bytes, monkeypatch):
+    # conv, transposed conv and weight gradient by a loop of GEMMs over kernel offsets equal
+    # im2col / col2im's, in float64; a tiny chunk budget splits the columns into many chunks.
+    from backends import cpu
+
+    monkeypatch.setattr(conv_ops, "KERNEL_OFFSETS_CHUNK_BYTES", chunk_bytes)
+    in_size, kernel, padding, dilation, groups, (c_in, c_out) = geometry
+    geom = _geometry(in_size, kernel, padding, dilation, groups)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((batch, c_in) + in_size)
+    g = rng.standard_normal((batch, c_out) + geom.out_size)
+    w = rng.standard_normal((c_out, c_in // groups) + kernel)
+    monkeypatch.setattr(conv_ops, "KERNEL_OFFSETS_MIN_CHANNELS", 10**9)
+    assert not conv_ops.use_kernel_offsets(cpu, geom, c_in // groups)
+    y_ref, col_ref = conv_ops._conv(cpu, x, w, geom)
+    x_ref = conv_ops._conv_transpose(cpu, g, w, geom)
+    w_ref = conv_ops._weight_grad(cpu, x, g, geom, w.shape, col_ref)
+
+    monkeypatch.setattr(conv_ops, "KERNEL_OFFSETS_MIN_CHANNELS", 0)
+    monkeypatch.setattr(conv_ops, "KERNEL_OFFSETS_MAX_WASTED_CHANNELS", math.inf)
+    assert conv_ops.use_kernel_offsets(cpu, geom, c_in // groups)
+    y, col = conv_ops._conv(cpu, x, w, geom)
+    assert col.size < col_ref.size or math.prod(kernel) == 1  # the padded image, no columns
+    assert y.shape == y_ref.shape and y.flags.c_contiguous
+    np.testing.assert_allclose(y, y_ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(conv_ops._conv(cpu, x, w, geom, conv_ops._columns(cpu, x, geom))[0],
+                               y_ref, rtol=1e-12, atol=1e-12)  # fmt: skip
+    x_new = conv_ops._conv_transpose(cpu, g, w, geom)
+    assert x_new.shape == x_ref.shape and x_new.flags.c_contiguous
+    np.testing.assert_allclose(x_new, x_ref, rtol=1e-12, atol=1e-12)
+    for saved in (col, None):
+        w_new = conv_ops._weight_grad(cpu, x, g, geom, w.shape, saved)
+        np.testing.assert_allclose(w_new, w_ref, rtol=1e-12, atol=1e-12)
+
+
+def test_kernel_offsets_rule_picks_many_channels_and_little_waste():
+    from backends import cpu
+
+    resnet = _geometry((32, 32), (3, 3), ((1, 1), (1, 1)), (1, 1), 1)
+    assert conv_ops.use_kernel_offsets(cpu, resnet, 32)
+    assert not conv_ops.use_kernel_offsets(cpu, resnet, 8)  # few channels: the adds dominate
+    small = _geometry((8, 8), (3, 3), ((1, 1), (1, 1)), (1, 1), 1)  # 8x8 outputs in 10x10 blocks
+    assert not conv_ops.use_kernel_offsets(cpu, small, 128)  # many channels: the waste dominates
+    lenet2 = _geometry((14, 14), (5, 5), ((0, 0), (0, 0)), (1, 1), 1)
+    assert conv_ops.use_kernel_offsets(cpu, lenet2, 16) and not conv_ops.use_kernel_offsets(
+        cpu, lenet2, 6
+    )  # its input gradient (16 contracted channels) but not its forward (6)
+    dcgan = _geometry((6, 6), (4, 4), ((0, 0), (0, 0)), (1, 1), 1)  # 3x3 outputs in 6x6 blocks
+    assert not conv_ops.use_kernel_offsets(cpu, dcgan, 256)
+    strided = resnet._replace(stride=(2, 2), out_size=(16, 16))
+    assert not conv_ops.use_kernel_offsets(cpu, strided, 32)
+    from backends.cupy_backend import CuPyBackend
+
+    assert cpu.kernel_offsets and not CuPyBackend.kernel_offsets  # CuPy keeps its own kernels
+
+
+@pytest.fixture
+def kernel_offsets_everywhere(monkeypatch):
+    monkeypatch.setattr(conv_ops, "KERNEL_OFFSETS_MIN_CHANNELS", 0)
+    monkeypatch.setattr(conv_ops, "KERNEL_OFFSETS_MAX_WASTED_CHANNELS", math.inf)
+    monkeypatch.setattr(conv_ops, "KERNEL_OFFSETS_CHUNK_BYTES", 700)
+
+
+def test_kernel_offsets_gradients_to_second_order(kernel_offsets_everywhere):
+    x, w, b = t64(2, 2, 4, 5, seed=1), t64(4, 1, 3, 2, seed=2), t64(4, seed=3)
+    check_both_orders(
+        lambda x, w, b: F.conv2d(x, w, b, padding=(1, 2), dilation=(1, 2), groups=2), (x, w, b)
+    )
+    x, w = t64(1, 2, 3, 3, seed=4), t64(2, 3, 2, 2, seed=5)
+    check_both_orders(lambda x, w: F.conv_transpose2d(x, w, padding=1), (x, w))
+    x, w = t64(2, 2, 5, seed=6), t64(3, 2, 3, seed=7)
+    check_both_orders(lambda x, w: F.conv1d(x, w, padding=1), (x, w))
+    x, w = t64(1, 2, 3, 2, 3, seed=8), t64(2, 2, 2, 1, 2, seed=9)
+    check_both_orders(lambda x, w: F.conv3d(x, w, padding=(1, 0, 1)), (x, w))
+
+
+@pytest.mark.parametrize("name", CONV_CASES)
+def test_kernel_offsets_match_pytorch(name, kernel_offsets_everywhere):
+    _, module, x, out = run_case(name)
+    np.testing.assert_allclose(out.detach().numpy(), REF[f"{name}/out"], atol=1e-10)
+    np.testing.assert_allclose(x.grad.numpy(), REF[f"{name}/grad_x"], atol=1e-10)
+    for key, p in module.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), REF[f"{name}/grad/{key}"], atol=1e-10)

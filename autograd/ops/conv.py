@@ -16,8 +16,10 @@ Forward is im2col (``backend.im2col``: a loop over kernel offsets of strided sli
 ElementwiseKernel on CuPy) and one GEMM per call, batched over groups with ``matmul``; a 1x1
 stride-1 convolution skips im2col and is a plain matmul. col2im (``backend.col2im``) is the
 adjoint: strided slice-adds on NumPy, a gather kernel on CuPy. Which column layout and which
-col2im run is chosen by backend and shape (``_folded``, ``use_flat_shifts``); every choice is
-tested equal to the others.
+col2im run is chosen by backend and shape (``_folded``, ``use_flat_shifts``). On NumPy a
+stride-1 conv with many channels skips im2col altogether: one GEMM per kernel offset on shifted
+slices of the padded image (``KernelOffsets``, chosen by ``use_kernel_offsets``). Every choice
+is tested equal to the others.
 
 Layouts are PyTorch's: input (N, C, *spatial), conv weight (out, in / groups, *kernel),
 transposed conv weight (in, out / groups, *kernel).
@@ -91,9 +93,12 @@ def _folded(backend: Any, geom: ConvGeometry) -> bool:
 
 
 def _columns(backend: Any, x: Any, geom: ConvGeometry) -> Any:
-    """im2col of x (N, C, *in_size) in the backend's layout (see above)."""
+    """im2col of x (N, C, *in_size) in the backend's layout (see above); for kernel offsets,
+    no columns but the padded image in ``KernelOffsets.large``'s layout."""
     n, c = x.shape[:2]
     g = geom.groups
+    if use_kernel_offsets(backend, geom, c // g):
+        return KernelOffsets(geom).large(backend.xp, x, g)
     if _folded(backend, geom):
         if geom.pointwise:
             return _batch_inner(x, g)
@@ -155,6 +160,8 @@ def _conv(backend: Any, x: Any, w: Any, geom: ConvGeometry, col: Any = None) -> 
     """(y (N, O, *out_size), the columns of x): one GEMM per group."""
     g = geom.groups
     n = x.shape[0]
+    if use_kernel_offsets(backend, geom, x.shape[1] // g):
+        return _conv_offsets(backend, x, w, geom, col)
     if col is None:
         col = _columns(backend, x, geom)
     w = w.reshape(g, w.shape[0] // g, -1)
@@ -173,11 +180,14 @@ def _conv(backend: Any, x: Any, w: Any, geom: ConvGeometry, col: Any = None) -> 
 def _conv_transpose(backend: Any, x: Any, w: Any, geom: ConvGeometry, flat: Any = None) -> Any:
     """x (N, C_in, *out_size), w (C_in, C_out / groups, *kernel) -> (N, C_out, *in_size).
 
-    ``flat`` picks the col2im strategy (default: ``use_flat_shifts``): the shifted flat layout
-    (see ``FlatShifts``) or columns of the exact size and ``backend.col2im``.
+    By default the strategy is chosen by shape: kernel offsets (``use_kernel_offsets``), else
+    columns and a col2im through ``FlatShifts`` (``use_flat_shifts``) or ``backend.col2im``.
+    ``flat`` forces one of the latter two: the shifted flat layout or exact-size columns.
     """
     g = geom.groups
     n = x.shape[0]
+    if flat is None and use_kernel_offsets(backend, geom, x.shape[1] // g):
+        return _conv_transpose_offsets(backend, x, w, geom)
     folded = _folded(backend, geom)
     if flat is None:
         flat = use_flat_shifts(backend, geom)
@@ -274,10 +284,184 @@ class FlatShifts:
         return image[(slice(None), slice(None)) + inside]
 
 
+# ------------------------------------------------------------- the kernel-offset strategy
+# For stride 1 with many channels, NumPy skips im2col (see ``KernelOffsets``). Measured per
+# call on NumPy, float32, one thread, CPU ms (process_time, columns and kernel offsets
+# alternating, median of 7-9; the 2-core machine shared with other jobs, so +-15%):
+#
+#   layer, batch: C contracted, waste      forward       weight grad   input grad    all
+#   ResNet 3x3 32->32 32x32 p1, 32: 32 1.13  17.6 -> 11.9  13.4 -> 15.2  21.7 -> 12.0  0.75x
+#   3x3 16->16 32x32 p1, 32: 16 1.13          5.8 -> 4.0    4.5 -> 5.4    6.8 -> 3.7   0.77x
+#   3x3 8->8 32x32 p1, 32: 8 1.13             1.7 -> 1.7    0.6 -> 2.9    3.7 -> 1.6   1.08x
+#   5x5 16->16 14x14, 128: 16 1.96            9.8 -> 8.2    6.6 -> 11.4  16.7 -> 8.0   0.81x
+#   3x3 64->64 16x16 p1, 32: 64 1.27         12.3 -> 12.7  11.4 -> 12.0  13.2 -> 12.5  1.01x
+#   3x3 128->128 8x8 p1, 32: 128 1.56         9.4 -> 13.3   7.6 -> 12.0  11.9 -> 13.5  1.35x
+#   3x3 256->256 4x4 p1, 32: 256 2.25         8.9 -> 18.9   7.1 -> 16.2  13.0 -> 19.5  1.88x
+#   LeNet conv1 1->6 28x28 p2, 128: 1 1.31    1.9 -> 26.8   0.7 -> 2.2   (not needed)  11x
+#   LeNet conv2 6->16 14x14, 128: 6 1.96      2.4 -> 4.4    1.7 -> 4.9   (16) 3.8 -> 2.7
+#   DCGAN convT 256->128 3x3->6x6, 64:        10.0 -> 35.8   7.3 -> 27.8  13.4 -> 32.4  3.0x
+#     128 (input grad 256) 4.0
+#
+# (The contracted channels C are the large image's for the forward and the weight gradient,
+# the small image's for the input gradient; waste = padded block / output pixels.) The shifted
+# adds cost (kernel x out channels) per output pixel against (kernel x out x C) multiply-adds
+# in the GEMM, so few contracted channels lose (LeNet's 1 and 6, and 8 about even); the wasted
+# columns (padded rows' ends, the gaps between samples) cost (waste - 1) x the whole GEMM,
+# which outweighs the im2col saved once there are many channels (im2col is cheap next to a
+# GEMM over 128 channels). Hence the rule: C >= 16 and (waste - 1) x C <= 16. The weight
+# gradient alone is slower than from im2col columns, but the forward no longer builds them.
+KERNEL_OFFSETS_MIN_CHANNELS = 16
+KERNEL_OFFSETS_MAX_WASTED_CHANNELS = 16.0
+# Columns per GEMM of the kernel-offset loop: its (kernel x out) rows times this many columns
+# fill about this many bytes, so that the shifted adds read them from cache (ResNet's 3x3: 4096
+# columns of 288 rows; 4096 and 8192 ran 10.5-11 ms, 2048 13, all at once 12-13).
+KERNEL_OFFSETS_CHUNK_BYTES = 4 << 20
+
+
+def use_kernel_offsets(backend: Any, geom: ConvGeometry, channels: int) -> bool:
+    """Whether this geometry runs as a kernel-offset loop of GEMMs (``KernelOffsets``): stride
+    1, a real kernel, a backend that asks for it (NumPy), at least
+    ``KERNEL_OFFSETS_MIN_CHANNELS`` contracted ``channels`` per group (the large image's for
+    conv and its weight gradient, the small image's for the transposed conv), and wasted GEMM
+    columns times ``channels`` at most ``KERNEL_OFFSETS_MAX_WASTED_CHANNELS`` (see above)."""
+    if not getattr(backend, "kernel_offsets", False) or geom.pointwise:
+        return False
+    if any(s != 1 for s in geom.stride) or channels < KERNEL_OFFSETS_MIN_CHANNELS:
+        return False
+    return (KernelOffsets(geom).waste - 1) * channels <= KERNEL_OFFSETS_MAX_WASTED_CHANNELS
+
+
+class KernelOffsets(FlatShifts):
+    """Stride-1 convolutions as one GEMM per kernel offset on shifted slices, without im2col.
+
+    The large image, padded, is laid out channels first with the batch inside the columns:
+    (groups, C / groups, N x block), block = prod(padded), every sample a block of ``padded``
+    strides (``FlatShifts``'s flat layout, one block after the other). An output pixel at flat
+    position o reads kernel offset k at o + shift_k, so
+
+    - conv:            y[:, o]       = sum_k W_k @ x[:, o + shift_k]
+    - transposed conv: x[:, p]       = sum_k W_k^T @ y[:, p - shift_k]
+    - weight grad:     dW_k          = y @ x[:, shift_k :]^T   (sum over every column)
+
+    with y on the same strides, zeros between its pixels. Each is a GEMM per offset on a
+    contiguous-row slice; the first two run as one GEMM of all offsets' weights stacked,
+    (kernel x out, in) @ (in, columns), in chunks of columns, then a sum of the stacked rows
+    shifted by shift_k, read from cache. The GEMMs also compute the columns between the
+    output pixels (the padded rows' ends, the gap between samples), which are dropped: that is
+    ``waste`` = block / prod(out_size) more work. Layouts at the edges stay PyTorch's: the
+    arrays in and out are (N, C, *spatial), and the moves to and from this layout are one
+    copy each.
+    """
+
+    def __init__(self, geom: ConvGeometry) -> None:
+        super().__init__(geom)
+        self.block = math.prod(self.padded)
+        self.waste = self.block / math.prod(geom.out_size)
+
+    def rows(self, n: int) -> int:
+        """The columns a conv computes for n samples: up to the last sample's last output row."""
+        return (n - 1) * self.block + self.length
+
+    def large(self, xp: Any, x: Any, groups: int) -> Any:
+        """x (N, C, *in_size) -> (groups, C / groups, (N - 1) block + total), zero padded."""
+        n, c = x.shape[:2]
+        buf = xp.zeros((c, (n - 1) * self.block + self.total), dtype=x.dtype)
+        image = buf[:, : n * self.block].reshape((c, n) + self.padded)
+        inside = tuple(slice(p, p + s) for p, s in zip(self.geom.padding, self.geom.in_size))
+        image[(slice(None), slice(None)) + inside] = x.swapaxes(0, 1)
+        return buf.reshape(groups, c // groups, -1)
+
+    def small(self, xp: Any, y: Any, groups: int, front: int = 0) -> Any:
+        """y (N, C, *out_size) -> (groups, C / groups, front + N block) on the padded strides,
+        after ``front`` zero columns, zeros between the pixels."""
+        n, c = y.shape[:2]
+        buf = xp.zeros((c, front + n * self.block), dtype=y.dtype)
+        image = buf[:, front:].reshape((c, n) + self.padded)
+        image[(slice(None), slice(None)) + tuple(slice(0, o) for o in self.geom.out_size)] = (
+            y.swapaxes(0, 1)
+        )
+        return buf.reshape(groups, c // groups, -1)
+
+    def image(self, out: Any, n: int, window: tuple) -> Any:
+        """(groups, C / groups, N block) -> (N, C, *extents), the ``window`` slices of every
+        block: one transposed copy."""
+        c = out.shape[0] * out.shape[1]
+        image = out.reshape((c, n) + self.padded)[(slice(None), slice(None)) + window]
+        return image.swapaxes(0, 1).copy()
+
+    def shifted_gemms(self, xp: Any, w: Any, src: Any, shifts: list, cols: int) -> Any:
+        """out[:, :, j] = sum_k w[:, k] @ src[:, :, j + shifts[k]] for j < ``cols`` (the rest of
+        the N x block columns left unset); w (groups, kernel, O, C), src (groups, C, ...)."""
+        g, kernels, o, c = w.shape
+        n = -(-cols // self.block)
+        out = xp.empty((g, o, n * self.block), dtype=src.dtype)
+        lo, span = min(shifts), max(shifts) - min(shifts)
+        chunk = max(KERNEL_OFFSETS_CHUNK_BYTES // (g * kernels * o * src.itemsize), 1)
+        stacked = xp.empty((g, kernels * o, min(chunk, cols) + span), dtype=src.dtype)
+        w = w.reshape(g, kernels * o, c)
+        for a in range(0, cols, chunk):
+            b = min(a + chunk, cols)
+            part = stacked[..., : b - a + span]
+            xp.matmul(w, src[..., a + lo : b + lo + span], out=part)
+            part = part.reshape(g, kernels, o, -1)
+            acc = out[..., a:b]
+            for k, shift in enumerate(shifts):
+                s = shift - lo
+                if k == 0:
+                    xp.copyto(acc, part[:, k, :, s : s + b - a])
+                else:
+                    acc += part[:, k, :, s : s + b - a]
+        return out
+
+
+def _conv_offsets(backend: Any, x: Any, w: Any, geom: ConvGeometry, col: Any = None) -> tuple:
+    """``_conv`` by kernel offsets; ``col`` is x in ``KernelOffsets.large``'s layout."""
+    layout = KernelOffsets(geom)
+    xp, g, n = backend.xp, geom.groups, x.shape[0]
+    if col is None:
+        col = layout.large(xp, x, g)
+    kernels = len(layout.shifts)
+    w_k = w.reshape(g, w.shape[0] // g, -1, kernels).transpose(0, 3, 1, 2).copy()
+    out = layout.shifted_gemms(xp, w_k, col, layout.shifts, layout.rows(n))
+    return layout.image(out, n, tuple(slice(0, o) for o in geom.out_size)), col
+
+
+def _conv_transpose_offsets(backend: Any, x: Any, w: Any, geom: ConvGeometry) -> Any:
+    """``_conv_transpose`` by kernel offsets: the gather form, x shifted back by shift_k."""
+    layout = KernelOffsets(geom)
+    xp, g, n = backend.xp, geom.groups, x.shape[0]
+    kernels = len(layout.shifts)
+    w_k = w.reshape(g, w.shape[0] // g, -1, kernels).transpose(0, 3, 2, 1).copy()
+    front = max(layout.shifts)
+    src = layout.small(xp, x, g, front)
+    shifts = [front - s for s in layout.shifts]
+    out = layout.shifted_gemms(xp, w_k, src, shifts, n * layout.block)
+    inside = tuple(slice(p, p + s) for p, s in zip(geom.padding, geom.in_size))
+    return layout.image(out, n, inside)
+
+
+def _weight_grad_offsets(
+    backend: Any, x: Any, g: Any, geom: ConvGeometry, shape: tuple, col: Any
+) -> Any:
+    """``_weight_grad`` by kernel offsets: one (O, columns) @ (columns, C) GEMM per offset."""
+    layout = KernelOffsets(geom)
+    xp, groups = backend.xp, geom.groups
+    if col is None:
+        col = layout.large(xp, x, groups)
+    rows = layout.rows(x.shape[0])
+    g = layout.small(xp, g, groups)[..., :rows]
+    grad = xp.empty((len(layout.shifts),) + g.shape[:2] + col.shape[1:2], dtype=g.dtype)
+    for k, shift in enumerate(layout.shifts):
+        xp.matmul(g, col[..., shift : shift + rows].swapaxes(-1, -2), out=grad[k])
+    return grad.transpose(1, 2, 3, 0).reshape(shape)
+
+
 def _weight_grad(backend: Any, x: Any, g: Any, geom: ConvGeometry, shape: tuple, col: Any) -> Any:
     """sum over batch and pixels of g (N, O, *out) times the columns of x: the conv weight's
     gradient, of ``shape`` (O, C / groups, *kernel)."""
     groups = geom.groups
+    if use_kernel_offsets(backend, geom, x.shape[1] // groups):
+        return _weight_grad_offsets(backend, x, g, geom, shape, col)
     if col is None:
         col = _columns(backend, x, geom)
     if _folded(backend, geom):
