@@ -19,9 +19,10 @@ filled by its gradient norm on one shared scale (`viz.draw(..., color_by="grad_n
 Measured (seed 0, 6 epochs): the claim shows. The deep plain net ends at a training loss of
 1.10 and a training error of 43.4%, against the shallow plain net's 0.26 and 6.3%; the deep
 ResNet ends at 0.13 and 4.1%, below the shallow ResNet's 0.23 and 6.0% (examples/README.md has
-the numbers and how they move with the order of float32 sums: thread count, conv strategy). With BatchNorm the deep plain net's
-first-layer gradient at initialisation does not vanish: it is about 90 times the shallow net's
-(5.1 vs 0.055), exploding rather than vanishing, while the deep ResNet's stays moderate (0.31).
+the numbers and how they move with the order of float32 sums: thread count, conv strategy).
+With BatchNorm the deep plain net's first-layer gradient at initialisation does not vanish: it
+is about 90 times the shallow net's (5.1 vs 0.055), exploding rather than vanishing, while the
+deep ResNet's stays moderate (0.31).
 
 Then the Inception motivation, computed from real layers (forward hooks count each conv's
 output) as the notes do: a 5x5 "same" conv from 28x28x192 to 32 channels costs 28 x 28 x 32 x

@@ -611,3 +611,91 @@ def test_kernel_offsets_match_pytorch(name, kernel_offsets_everywhere):
     np.testing.assert_allclose(x.grad.numpy(), REF[f"{name}/grad_x"], atol=1e-10)
     for key, p in module.named_parameters():
         np.testing.assert_allclose(p.grad.numpy(), REF[f"{name}/grad/{key}"], atol=1e-10)
+
+
+def test_kernel_offsets_chunks_that_would_overlap_run_one_gemm_per_offset(monkeypatch):
+    # A big kernel with many output channels leaves few columns per chunk of the stacked GEMM,
+    # which then recomputes the kernel's reach past every chunk: one GEMM per offset instead.
+    from backends import cpu
+
+    calls = []
+    original = conv_ops.KernelOffsets._gemm_per_offset
+
+    def spy(self, *args):
+        calls.append(1)
+        return original(self, *args)
+
+    monkeypatch.setattr(conv_ops.KernelOffsets, "_gemm_per_offset", spy)
+    geom = _geometry((12, 12), (7, 7), ((3, 3), (3, 3)), (1, 1), 1)
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((2, 16, 12, 12)), rng.standard_normal((512, 16, 7, 7))
+    monkeypatch.setattr(conv_ops, "KERNEL_OFFSETS_MIN_CHANNELS", 10**9)
+    y_ref = conv_ops._conv(cpu, x, w, geom)[0]
+    monkeypatch.setattr(conv_ops, "KERNEL_OFFSETS_MIN_CHANNELS", 0)
+    monkeypatch.setattr(conv_ops, "KERNEL_OFFSETS_MAX_WASTED_CHANNELS", math.inf)
+    layout = conv_ops.KernelOffsets(geom)
+    chunk = conv_ops.KERNEL_OFFSETS_CHUNK_BYTES // (49 * 512 * 8)
+    assert 4 * (max(layout.shifts) - min(layout.shifts)) > chunk
+    np.testing.assert_allclose(conv_ops._conv(cpu, x, w, geom)[0], y_ref, rtol=1e-12, atol=1e-12)
+    assert calls
+
+
+def test_kernel_offsets_leave_half_precision_on_the_columns():
+    from backends import cpu
+
+    resnet = _geometry((32, 32), (3, 3), ((1, 1), (1, 1)), (1, 1), 1)
+    assert conv_ops.use_kernel_offsets(cpu, resnet, 32, np.float32)
+    assert conv_ops.use_kernel_offsets(cpu, resnet, 32, np.float64)
+    assert not conv_ops.use_kernel_offsets(cpu, resnet, 32, np.float16)
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+@pytest.mark.parametrize("strategy", ["kernel offsets", "flat shifts"])
+def test_shifted_layouts_give_the_column_paths_values_for_non_finite_operands(
+    bad, strategy, monkeypatch
+):
+    # The shifted layouts multiply the zeros between pixels by the other operand: with an inf
+    # or NaN there, 0 x inf would be NaN where the column path (and PyTorch) has no product.
+    from backends import cpu
+
+    geom = _geometry((6, 7), (3, 3), ((1, 1), (1, 1)), (1, 1), 1)
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 4) + geom.in_size)
+    g = rng.standard_normal((2, 5) + geom.out_size)
+    w = rng.standard_normal((5, 4, 3, 3))
+    x[1, 2, 0, 6] = bad  # an edge pixel, read by the padded rows' wasted columns
+    w[3, 1, 2, 0] = bad
+    monkeypatch.setattr(conv_ops, "KERNEL_OFFSETS_MIN_CHANNELS", 10**9)
+    monkeypatch.setattr(type(cpu), "flat_shifts", False)
+    w_ref = conv_ops._weight_grad(cpu, x, g, geom, w.shape, None)
+    x_ref = conv_ops._conv_transpose(cpu, g, w, geom)
+    if strategy == "kernel offsets":
+        monkeypatch.setattr(conv_ops, "KERNEL_OFFSETS_MIN_CHANNELS", 0)
+        monkeypatch.setattr(conv_ops, "KERNEL_OFFSETS_MAX_WASTED_CHANNELS", math.inf)
+        assert conv_ops.use_kernel_offsets(cpu, geom, 4)
+    else:
+        monkeypatch.setattr(type(cpu), "flat_shifts", True)
+        assert conv_ops.use_flat_shifts(cpu, geom)
+    col = conv_ops._columns(cpu, x, geom)
+    np.testing.assert_array_equal(conv_ops._weight_grad(cpu, x, g, geom, w.shape, col), w_ref)
+    np.testing.assert_array_equal(conv_ops._conv_transpose(cpu, g, w, geom), x_ref)
+    assert np.isfinite(w_ref).sum() > 0 and np.isfinite(x_ref).sum() > 0
+
+
+@pytest.mark.parametrize("op", ["conv1d", "conv2d", "conv3d", "conv_transpose2d"])
+@pytest.mark.parametrize("channels", [3, 32])  # columns, and kernel offsets on NumPy
+def test_an_empty_batch_gives_empty_outputs_and_zero_weight_gradients(op, channels):
+    # As PyTorch: (0, out, *spatial) outputs, a (0, in, *spatial) input gradient, and zero
+    # weight and bias gradients, to the second order.
+    d = 3 if op == "conv3d" else 1 if op == "conv1d" else 2
+    x = A.zeros((0, channels) + (6,) * d, requires_grad=True)
+    layout = (channels, 4) if op.startswith("conv_transpose") else (4, channels)
+    w = A.ones(layout + (3,) * d, requires_grad=True)
+    b = A.ones(4, requires_grad=True)
+    y = getattr(F, op)(x, w, b, padding=1)
+    assert y.shape == (0, 4) + (6,) * d
+    gx, gw, gb = A.grad(y.sum(), (x, w, b), create_graph=True)
+    assert gx.shape == x.shape and gw.shape == w.shape
+    assert not gw.detach().numpy().any() and not gb.detach().numpy().any()
+    gw.sum().backward()
+    assert w.grad is None or not w.grad.numpy().any()

@@ -92,12 +92,15 @@ def _folded(backend: Any, geom: ConvGeometry) -> bool:
     return getattr(backend, "fold_batch", False) and math.prod(geom.out_size) < FOLDED_IMAGE
 
 
-def _columns(backend: Any, x: Any, geom: ConvGeometry) -> Any:
-    """im2col of x (N, C, *in_size) in the backend's layout (see above); for kernel offsets,
-    no columns but the padded image in ``KernelOffsets.large``'s layout."""
+def _columns(backend: Any, x: Any, geom: ConvGeometry, offsets: bool = True) -> Any:
+    """im2col of x (N, C, *in_size) in the backend's layout (see above); for kernel offsets
+    (unless ``offsets`` is False), no columns but the padded image in ``KernelOffsets.large``'s
+    layout."""
     n, c = x.shape[:2]
     g = geom.groups
-    if use_kernel_offsets(backend, geom, c // g):
+    if n == 0:  # an empty batch: x stands for its empty columns (_conv, _weight_grad know)
+        return x
+    if offsets and use_kernel_offsets(backend, geom, c // g, x.dtype):
         return KernelOffsets(geom).large(backend.xp, x, g)
     if _folded(backend, geom):
         if geom.pointwise:
@@ -127,6 +130,15 @@ def _image(backend: Any, col: Any, geom: ConvGeometry, n: int) -> Any:
         return col.reshape((n, -1) + tuple(geom.in_size))
     col = col.reshape((n, -1) + tuple(geom.kernel) + tuple(geom.out_size))
     return backend.col2im(col, geom.in_size, geom.stride, geom.padding, geom.dilation)
+
+
+def _all_finite(xp: Any, a: Any) -> bool:
+    """Whether every entry of ``a`` is finite (one pass and a host read; the shifted layouts,
+    which need it, run on NumPy only). Those layouts multiply the zeros between an image's
+    pixels by real entries of the other operand, products the column path never forms: a
+    non-finite operand would turn them into NaN (0 x inf), so it takes the column path and
+    gives PyTorch's values."""
+    return bool(xp.isfinite(a).all())
 
 
 def _add_bias(y: Any, b: Any) -> Any:
@@ -160,7 +172,9 @@ def _conv(backend: Any, x: Any, w: Any, geom: ConvGeometry, col: Any = None) -> 
     """(y (N, O, *out_size), the columns of x): one GEMM per group."""
     g = geom.groups
     n = x.shape[0]
-    if use_kernel_offsets(backend, geom, x.shape[1] // g):
+    if n == 0:  # an empty batch: an empty output (x stands for its empty columns)
+        return backend.xp.zeros((0, w.shape[0]) + tuple(geom.out_size), x.dtype), x
+    if use_kernel_offsets(backend, geom, x.shape[1] // g, x.dtype):
         return _conv_offsets(backend, x, w, geom, col)
     if col is None:
         col = _columns(backend, x, geom)
@@ -186,7 +200,15 @@ def _conv_transpose(backend: Any, x: Any, w: Any, geom: ConvGeometry, flat: Any 
     """
     g = geom.groups
     n = x.shape[0]
-    if flat is None and use_kernel_offsets(backend, geom, x.shape[1] // g):
+    if n == 0:
+        return backend.xp.zeros((0, w.shape[1] * g) + tuple(geom.in_size), x.dtype)
+    shifted = flat is None and (
+        use_kernel_offsets(backend, geom, x.shape[1] // g, x.dtype)
+        or use_flat_shifts(backend, geom)
+    )
+    if shifted and not _all_finite(backend.xp, w):
+        flat = False  # the shifted layouts would multiply their zeros by inf or NaN weights
+    if flat is None and use_kernel_offsets(backend, geom, x.shape[1] // g, x.dtype):
         return _conv_transpose_offsets(backend, x, w, geom)
     folded = _folded(backend, geom)
     if flat is None:
@@ -318,13 +340,17 @@ KERNEL_OFFSETS_MAX_WASTED_CHANNELS = 16.0
 KERNEL_OFFSETS_CHUNK_BYTES = 4 << 20
 
 
-def use_kernel_offsets(backend: Any, geom: ConvGeometry, channels: int) -> bool:
+def use_kernel_offsets(backend: Any, geom: ConvGeometry, channels: int, dtype: Any = None) -> bool:
     """Whether this geometry runs as a kernel-offset loop of GEMMs (``KernelOffsets``): stride
     1, a real kernel, a backend that asks for it (NumPy), at least
     ``KERNEL_OFFSETS_MIN_CHANNELS`` contracted ``channels`` per group (the large image's for
     conv and its weight gradient, the small image's for the transposed conv), and wasted GEMM
-    columns times ``channels`` at most ``KERNEL_OFFSETS_MAX_WASTED_CHANNELS`` (see above)."""
+    columns times ``channels`` at most ``KERNEL_OFFSETS_MAX_WASTED_CHANNELS`` (see above).
+    Half precision keeps the columns: the shifted adds round once per kernel offset in
+    float16 (3x the error of the column path's GEMM, measured against float64)."""
     if not getattr(backend, "kernel_offsets", False) or geom.pointwise:
+        return False
+    if dtype is not None and backend.xp.dtype(dtype).itemsize < 4:
         return False
     if any(s != 1 for s in geom.stride) or channels < KERNEL_OFFSETS_MIN_CHANNELS:
         return False
@@ -397,6 +423,10 @@ class KernelOffsets(FlatShifts):
         out = xp.empty((g, o, n * self.block), dtype=src.dtype)
         lo, span = min(shifts), max(shifts) - min(shifts)
         chunk = max(KERNEL_OFFSETS_CHUNK_BYTES // (g * kernels * o * src.itemsize), 1)
+        if 4 * span > chunk:
+            # Each chunk's stacked GEMM also computes ``span`` columns past it: past a quarter
+            # more work (big kernels, many output channels), one GEMM per offset instead.
+            return self._gemm_per_offset(xp, w, src, shifts, cols, out)
         stacked = xp.empty((g, kernels * o, min(chunk, cols) + span), dtype=src.dtype)
         w = w.reshape(g, kernels * o, c)
         for a in range(0, cols, chunk):
@@ -411,6 +441,23 @@ class KernelOffsets(FlatShifts):
                     xp.copyto(acc, part[:, k, :, s : s + b - a])
                 else:
                     acc += part[:, k, :, s : s + b - a]
+        return out
+
+    def _gemm_per_offset(self, xp: Any, w: Any, src: Any, shifts: list, cols: int, out: Any) -> Any:
+        """``shifted_gemms`` as one (O, C) @ (C, chunk) GEMM per kernel offset, added up:
+        no column computed twice, at the price of re-reading each chunk of ``src``."""
+        g, kernels, o, c = w.shape
+        chunk = max(KERNEL_OFFSETS_CHUNK_BYTES // (g * o * src.itemsize), 1)
+        part = xp.empty((g, o, min(chunk, cols)), dtype=src.dtype)
+        for a in range(0, cols, chunk):
+            b = min(a + chunk, cols)
+            acc, tmp = out[..., a:b], part[..., : b - a]
+            for k, shift in enumerate(shifts):
+                xp.matmul(w[:, k], src[..., a + shift : b + shift], out=tmp)
+                if k == 0:
+                    xp.copyto(acc, tmp)
+                else:
+                    acc += tmp
         return out
 
 
@@ -460,8 +507,14 @@ def _weight_grad(backend: Any, x: Any, g: Any, geom: ConvGeometry, shape: tuple,
     """sum over batch and pixels of g (N, O, *out) times the columns of x: the conv weight's
     gradient, of ``shape`` (O, C / groups, *kernel)."""
     groups = geom.groups
-    if use_kernel_offsets(backend, geom, x.shape[1] // groups):
-        return _weight_grad_offsets(backend, x, g, geom, shape, col)
+    if x.shape[0] == 0:  # an empty batch adds nothing
+        return backend.xp.zeros(shape, g.dtype)
+    if use_kernel_offsets(backend, geom, x.shape[1] // groups, x.dtype):
+        if _all_finite(backend.xp, x):
+            return _weight_grad_offsets(backend, x, g, geom, shape, col)
+        # The zeros between g's pixels would meet x's inf or NaN pixels (0 x inf = NaN where
+        # the column path has no product): columns after all, made here from x.
+        col = _columns(backend, x, geom, offsets=False)
     if col is None:
         col = _columns(backend, x, geom)
     if _folded(backend, geom):
