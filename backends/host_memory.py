@@ -11,13 +11,18 @@ the defaults, 19 ms with the settings below, one thread).
 ``keep_freed_blocks`` asks glibc (``mallopt``) to serve blocks under 32 MiB from the heap,
 to hand the heap's top back only past 256 MiB of free space, and to grow it 64 MiB at a time:
 freed blocks are reused by the next step, whose pages are already mapped. The cost is
-memory: a process keeps up to about 320 MiB of freed heap instead of returning it.
+memory: the process keeps the heap of its largest step (resident memory stays at that peak
+after the step; blocks freed in the middle of the heap are reused, never returned), where
+glibc's defaults would hand most big blocks back. For a training loop that is the memory the
+next step needs anyway; for a program that has one big burst and then runs small, it is not:
+set ``CHALKGRAD_MALLOC=0`` there.
 
-It runs once, when the CPU backend loads. It changes nothing when ``CHALKGRAD_MALLOC=0``, when
-the user set glibc's own ``MALLOC_*_`` variables (theirs win), or on other C libraries (macOS,
-musl, Windows). PyTorch leaves the allocator as it is; the same settings for any process are
-the environment variables ``MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=268435456
-MALLOC_TOP_PAD_=67108864``.
+It runs when the CPU backend loads (``import autograd``), for the whole process and its forked
+children. It changes nothing when ``CHALKGRAD_MALLOC`` is ``0``, ``false``, ``off`` or ``no``,
+when the user set glibc's own ``MALLOC_*_`` variables or preloads another allocator (theirs
+win), or on other C libraries (macOS, musl, Windows). PyTorch leaves the allocator as it is;
+the same settings for any process are the environment variables
+``MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=268435456 MALLOC_TOP_PAD_=67108864``.
 """
 
 from __future__ import annotations
@@ -49,9 +54,10 @@ def keep_freed_blocks() -> str:
 
 
 def _apply() -> str:
-    if os.environ.get("CHALKGRAD_MALLOC", "1") == "0":
-        return "off (CHALKGRAD_MALLOC=0)"
-    user = [name for name in _USER_VARIABLES if name in os.environ]
+    setting = os.environ.get("CHALKGRAD_MALLOC", "1")
+    if setting.strip().lower() in ("0", "false", "off", "no"):
+        return f"off (CHALKGRAD_MALLOC={setting})"
+    user = [name for name in _USER_VARIABLES if os.environ.get(name, "").strip()]
     if user:
         return f"left to the user ({', '.join(user)} set)"
     if not _is_glibc():
@@ -62,8 +68,9 @@ def _apply() -> str:
         return "no mallopt"
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     mallopt.restype = ctypes.c_int
-    if not all(mallopt(param, value) == 1 for param, value in SETTINGS.values()):
-        return "mallopt refused"
+    refused = [name for name, (param, value) in SETTINGS.items() if mallopt(param, value) != 1]
+    if refused:  # the others stay applied
+        return f"partly applied (mallopt refused {', '.join(refused)})"
     return "applied"
 
 

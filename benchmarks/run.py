@@ -254,10 +254,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
         settings = " ".join(f"{k}={v}" for k, v in extra_env.items())
         print(f"host allocator: every process runs with {settings}")
     else:
+        from backends import host_memory  # the workers see the same environment as this process
+
         print(
-            "host allocator: each framework as it ships (chalkgrad's CPU backend keeps freed "
-            "blocks through glibc's mallopt, backends/host_memory.py; PyTorch and NumPy use "
-            "glibc's defaults; --same-malloc gives every process chalkgrad's settings)"
+            f"host allocator: each framework as it ships (chalkgrad's CPU backend: "
+            f"{host_memory.state}, backends/host_memory.py; PyTorch and NumPy: glibc's "
+            f"defaults; --same-malloc gives every process chalkgrad's settings)"
         )
     if not with_torch:
         print("PyTorch is not installed: no PyTorch column (pip install torch to compare)")

@@ -34,8 +34,14 @@ def test_loading_the_cpu_backend_applies_the_settings_on_glibc():
     assert _state_in_fresh_process() == "applied"
 
 
-def test_chalkgrad_malloc_0_turns_it_off():
-    assert _state_in_fresh_process(CHALKGRAD_MALLOC="0") == "off (CHALKGRAD_MALLOC=0)"
+@pytest.mark.parametrize("value", ["0", "false", "Off", "no"])
+def test_chalkgrad_malloc_0_turns_it_off(value):
+    assert _state_in_fresh_process(CHALKGRAD_MALLOC=value) == f"off (CHALKGRAD_MALLOC={value})"
+
+
+@pytest.mark.skipif(not GLIBC, reason="glibc only")
+def test_empty_malloc_variables_are_not_the_users_settings():
+    assert _state_in_fresh_process(LD_PRELOAD="", MALLOC_TOP_PAD_="") == "applied"
 
 
 @pytest.mark.parametrize("variable", ["MALLOC_TOP_PAD_", "GLIBC_TUNABLES"])
