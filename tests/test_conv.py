@@ -699,3 +699,43 @@ def test_an_empty_batch_gives_empty_outputs_and_zero_weight_gradients(op, channe
     assert not gw.detach().numpy().any() and not gb.detach().numpy().any()
     gw.sum().backward()
     assert w.grad is None or not w.grad.numpy().any()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("rows", [(3, 7), (7, 3), (4, 4)])
+def test_times_transposed_is_a_times_b_transposed_in_either_gemm_order(dtype, rows):
+    # The weight gradient's long-inner GEMM runs with the operand of more rows on the left;
+    # either order is the same product (bit for bit on this NumPy's OpenBLAS; allclose here).
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((2, rows[0], 300)).astype(dtype)
+    b = rng.standard_normal((2, rows[1], 300)).astype(dtype)
+    got = conv_ops._times_transposed(a, b)
+    ref = np.einsum("gik,gjk->gij", a.astype(np.float64), b.astype(np.float64))
+    assert got.shape == ref.shape and got.dtype == dtype
+    tol = 1e-4 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got, ref, rtol=tol, atol=tol)
+    np.testing.assert_allclose(got, a @ b.swapaxes(-1, -2), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("small_image, folded_image", [(0, 0), (10**9, 0), (0, 10**9)])
+def test_weight_grad_of_every_layout_equals_the_reference_sum(
+    dtype, small_image, folded_image, monkeypatch
+):
+    # LeNet's conv2 shapes, smaller: the weight gradient of each GEMM layout against an einsum
+    # over the standard columns in float64.
+    from backends import cpu
+
+    monkeypatch.setattr(conv_ops, "SMALL_IMAGE", small_image)
+    monkeypatch.setattr(conv_ops, "FOLDED_IMAGE", folded_image)
+    monkeypatch.setattr(conv_ops, "KERNEL_OFFSETS_MIN_CHANNELS", 10**9)
+    geom = _geometry((9, 9), (3, 3), ((1, 1), (1, 1)), (1, 1), 1)
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((3, 4) + geom.in_size).astype(dtype)
+    g = rng.standard_normal((3, 5) + geom.out_size).astype(dtype)
+    col = cpu.im2col(x.astype(np.float64), (3, 3), (1, 1), (1, 1), (1, 1), geom.out_size)
+    ref = np.einsum("nopq,nckhpq->ockh", g.astype(np.float64), col)
+    got = conv_ops._weight_grad(cpu, x, g, geom, ref.shape, None)
+    assert got.dtype == dtype
+    tol = 1e-4 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got, ref, rtol=tol, atol=tol)

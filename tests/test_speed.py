@@ -4,6 +4,7 @@ give the same numbers, bit for bit, as the readable reference path."""
 from __future__ import annotations
 
 import gc
+import math
 import tracemalloc
 
 import numpy as np
@@ -263,3 +264,60 @@ def test_relu_against_a_row_of_zeros_equals_maximum_with_zero(shape):
     np.testing.assert_array_equal(y.detach().numpy(), np.maximum(a, 0))
     y.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), (np.maximum(a, 0) > 0).astype(np.float32))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("contiguous", [True, False])
+def test_relu_backward_mask_in_place_equals_grad_times_mask_bit_for_bit(dtype, contiguous):
+    """The in-place float mask (contiguous y) gives ``grad * (y > 0)``'s bits: NaN in y gives
+    0, an infinite grad where y <= 0 gives NaN, and the zeros keep the product's signs."""
+    from autograd.ops.elementwise import _relu_mask_times
+
+    rng = np.random.default_rng(5)
+    y = np.maximum(rng.standard_normal((4, 6, 5)), 0).astype(dtype)
+    grad = rng.standard_normal((4, 6, 5)).astype(dtype)
+    y.reshape(-1)[:6] = [np.nan, 0.0, -0.0, 0.0, np.nan, 2.0]
+    grad.reshape(-1)[:6] = [1.0, np.inf, -3.0, np.nan, np.nan, -0.0]
+    if not contiguous:
+        y, grad = y.transpose(2, 0, 1), grad.transpose(2, 0, 1)
+    got, ref = _relu_mask_times(grad, y), grad * (y > 0)
+    assert got.dtype == ref.dtype and got.shape == ref.shape
+    np.testing.assert_array_equal(got, ref)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(ref))
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+
+
+def test_relu_gradients_to_second_order():
+    rng = np.random.default_rng(6)
+    a = rng.standard_normal((3, 130))
+    a[np.abs(a) < 0.05] = 0.5  # away from the kink
+    x = A.tensor(a, dtype=A.float64, requires_grad=True)
+    assert A.gradcheck(lambda x: x.relu() * x, (x,))
+    assert A.gradgradcheck(lambda x: x.relu() * x, (x,))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("transposed", [False, True])
+def test_relu_of_a_conv_output_is_contiguous_and_equals_maximum_with_zero(dtype, transposed):
+    """A transposed view (the folded conv's output) with planes of RELU_PLANE+ pixels gets a
+    plane of zeros broadcast into a C-contiguous output; either way the values and zero signs
+    are maximum's, and NaN stays NaN."""
+    from autograd.ops.elementwise import RELU_PLANE
+
+    rng = np.random.default_rng(7)
+    side = math.isqrt(RELU_PLANE) + 1
+    a = rng.standard_normal((5, 3, 2, side * side)).astype(dtype)
+    a.reshape(-1)[:5] = [np.nan, -np.inf, np.inf, 0.0, -0.0]
+    if not transposed:
+        a = a.reshape(5, 3, 2, side, side)
+    x = A.tensor(a, requires_grad=True)
+    v = x.transpose(0, 1) if transposed else x
+    assert v.data.flags.c_contiguous != transposed
+    y = v.relu()
+    ref = np.maximum(v.data, 0)
+    assert y.detach().numpy().flags.c_contiguous
+    np.testing.assert_array_equal(y.detach().numpy(), ref)
+    np.testing.assert_array_equal(np.signbit(y.detach().numpy()), np.signbit(ref))
+    y.sum().backward()
+    expected = (np.maximum(a, 0) > 0).astype(dtype)
+    np.testing.assert_array_equal(x.grad.numpy(), expected)

@@ -559,6 +559,18 @@ class SigmoidBackward(Function):
         return grad_grad, grad_y
 
 
+# From this many pixels per channel, ReLU's forward on a non-contiguous (N, C, *spatial)
+# broadcasts a plane of zeros into a contiguous output. Measured on NumPy, one thread, float32,
+# CPU ms: alone, 10 alternating rounds, conv2's (128, 16, 10, 10) transposed view 0.12 against
+# 0.14 for ``maximum(a, 0)`` (whose output is laid out as the view); in a LeNet-5 step, 30
+# alternating rounds of 3 steps, per call medians, ReLU 0.17 against 0.15, the max-pool after
+# it 0.55 against 0.59 (no copy), ReLU's backward 0.13 against 0.19 (contiguous y). On the
+# contiguous conv1 output (128, 6, 28, 28) the plane of zeros measured 0.19 against 0.34 alone
+# but 0.39 against 0.37 in the step, so contiguous inputs keep the other paths; smaller planes
+# are unmeasured.
+RELU_PLANE = 100
+
+
 class Relu(Function):
     """One pass forward; backward keeps the output (alive anyway as the next layer's input), not
     a mask of its own, and reads ``y > 0`` from it (PyTorch's ``threshold_backward``)."""
@@ -566,7 +578,13 @@ class Relu(Function):
     @staticmethod
     def forward(ctx, a):
         xp = ctx.xp
-        if a.ndim and a.shape[-1] >= 128:
+        if a.ndim >= 3 and not a.flags.c_contiguous and math.prod(a.shape[2:]) >= RELU_PLANE:
+            # A conv output that is a transposed view (the folded conv's): against a plane of
+            # zeros, broadcast, into a C-contiguous output, so that the next ops (max-pool, this
+            # backward) need no copy and take their contiguous paths.
+            zeros = xp.zeros(a.shape[2:], a.dtype)
+            y = xp.maximum(a, zeros, out=xp.empty(a.shape, a.dtype))
+        elif a.ndim and a.shape[-1] >= 128:
             # Against a row of zeros, broadcast: NumPy's maximum with a scalar runs an
             # unvectorised loop (about twice as slow on a (128, 512) float32 batch).
             y = xp.maximum(a, xp.zeros(a.shape[-1], a.dtype))
@@ -581,13 +599,30 @@ class Relu(Function):
         return ReluBackward.apply(grad_out, y)
 
 
+def _relu_mask_times(grad: Any, y: Any) -> Any:
+    """``grad * (y > 0)``, bit for bit (NaN in y gives 0, an infinite grad where y <= 0 gives
+    NaN, the signs of zeros as the product's). For a contiguous y of grad's shape and dtype,
+    as the mask in grad's dtype multiplied in place: one mixed bool x float multiply fewer.
+
+    Measured in a LeNet-5 step on NumPy, one thread, per call, medians of 40 alternating
+    rounds (10th-90th percentile): (128, 6, 28, 28) float32, contiguous y, 0.51 ms (0.41-0.72)
+    against 0.61 (0.48-0.77) for ``grad * (y > 0)``; for the non-contiguous y of conv2's
+    (128, 16, 10, 10), 0.24 (0.19-0.30) against 0.21 (0.15-0.28), so that one stays.
+    """
+    if grad.shape != y.shape or grad.dtype != y.dtype or not y.flags.c_contiguous:
+        return grad * (y > 0)
+    mask = (y > 0).astype(grad.dtype)
+    mask *= grad
+    return mask
+
+
 class ReluBackward(Function):
     """``grad * (y > 0)``; linear in ``grad``, and zero almost everywhere in ``y``."""
 
     @staticmethod
     def forward(ctx, grad, y):
         ctx.save_for_backward(y)
-        return grad * (y > 0)
+        return _relu_mask_times(grad, y)
 
     @staticmethod
     def backward(ctx, grad_out):
