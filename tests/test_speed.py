@@ -263,28 +263,42 @@ def test_relu_against_a_row_of_zeros_equals_maximum_with_zero(shape):
     y = x.relu()
     np.testing.assert_array_equal(y.detach().numpy(), np.maximum(a, 0))
     y.sum().backward()
-    np.testing.assert_array_equal(x.grad.numpy(), (np.maximum(a, 0) > 0).astype(np.float32))
+    np.testing.assert_array_equal(x.grad.numpy(), (~(np.maximum(a, 0) <= 0)).astype(np.float32))
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
 @pytest.mark.parametrize("contiguous", [True, False])
-def test_relu_backward_mask_in_place_equals_grad_times_mask_bit_for_bit(dtype, contiguous):
-    """The in-place float mask (contiguous y) gives ``grad * (y > 0)``'s bits: NaN in y gives
-    0, an infinite grad where y <= 0 gives NaN, and the zeros keep the product's signs."""
-    from autograd.ops.elementwise import _relu_mask_times
+def test_relu_backward_is_pytorchs_where_bit_for_bit(dtype, contiguous):
+    """``masked_grad`` gives ``where(y <= 0, 0, grad)``'s bits, as PyTorch's ReLU backward: a
+    NaN in y passes the gradient, an infinite or NaN grad where y <= 0 gives +0.0, and a
+    negative grad there +0.0 too (a product would give NaN and -0.0)."""
+    from autograd.ops.elementwise import masked_grad
 
     rng = np.random.default_rng(5)
     y = np.maximum(rng.standard_normal((4, 6, 5)), 0).astype(dtype)
     grad = rng.standard_normal((4, 6, 5)).astype(dtype)
-    y.reshape(-1)[:6] = [np.nan, 0.0, -0.0, 0.0, np.nan, 2.0]
-    grad.reshape(-1)[:6] = [1.0, np.inf, -3.0, np.nan, np.nan, -0.0]
+    y.reshape(-1)[:7] = [np.nan, 0.0, -0.0, 0.0, np.nan, 2.0, 0.0]
+    grad.reshape(-1)[:7] = [1.0, np.inf, -3.0, np.nan, np.nan, -0.0, -np.inf]
     if not contiguous:
         y, grad = y.transpose(2, 0, 1), grad.transpose(2, 0, 1)
-    got, ref = _relu_mask_times(grad, y), grad * (y > 0)
+    got, ref = masked_grad(np, grad, y <= 0), np.where(y <= 0, dtype(0), grad)
     assert got.dtype == ref.dtype and got.shape == ref.shape
     np.testing.assert_array_equal(got, ref)
     np.testing.assert_array_equal(np.signbit(got), np.signbit(ref))
     np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+
+
+def test_relu_and_clamp_backward_match_pytorch_in_the_non_finite_corners():
+    # Values checked against PyTorch 2.13: relu(x).backward(g) and x.clamp(min=0).backward(g).
+    x = A.tensor([np.nan, -1.0, 0.0, 2.0, -3.0], requires_grad=True)
+    g = A.tensor([5.0, np.inf, np.nan, 7.0, -2.0])
+    x.relu().backward(g)
+    np.testing.assert_array_equal(x.grad.numpy(), [5.0, 0.0, 0.0, 7.0, 0.0])
+    assert not np.signbit(x.grad.numpy()).any()
+    x.grad = None
+    x.clamp(min=0).backward(g)
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, np.nan, 7.0, 0.0])
+    assert not np.signbit(x.grad.numpy()).any()
 
 
 def test_relu_gradients_to_second_order():
@@ -319,5 +333,5 @@ def test_relu_of_a_conv_output_is_contiguous_and_equals_maximum_with_zero(dtype,
     np.testing.assert_array_equal(y.detach().numpy(), ref)
     np.testing.assert_array_equal(np.signbit(y.detach().numpy()), np.signbit(ref))
     y.sum().backward()
-    expected = (np.maximum(a, 0) > 0).astype(dtype)
+    expected = (~(np.maximum(a, 0) <= 0)).astype(dtype)  # NaN passes, as PyTorch
     np.testing.assert_array_equal(x.grad.numpy(), expected)
