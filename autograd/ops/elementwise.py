@@ -614,7 +614,7 @@ def masked_grad(xp: Any, grad: Any, drop: Any) -> Any:
     (128, 6, 28, 28) float32, one thread), and ``grad * (y > 0)`` 0.19 ms.
     """
     ints = _SAME_SIZE_INTS.get(grad.dtype.itemsize) if grad.dtype.kind == "f" else None
-    if ints is None or grad.shape != drop.shape:
+    if ints is None or grad.shape != drop.shape or not grad.ndim:  # (0-d: where)
         return xp.where(drop, xp.zeros((), grad.dtype), grad)
     keep = drop.astype(ints)
     keep -= 1
