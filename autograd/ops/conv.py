@@ -202,17 +202,14 @@ def _conv_transpose(backend: Any, x: Any, w: Any, geom: ConvGeometry, flat: Any 
     n = x.shape[0]
     if n == 0:
         return backend.xp.zeros((0, w.shape[1] * g) + tuple(geom.in_size), x.dtype)
-    shifted = flat is None and (
-        use_kernel_offsets(backend, geom, x.shape[1] // g, x.dtype)
-        or use_flat_shifts(backend, geom)
-    )
-    if shifted and not _all_finite(backend.xp, w):
-        flat = False  # the shifted layouts would multiply their zeros by inf or NaN weights
-    if flat is None and use_kernel_offsets(backend, geom, x.shape[1] // g, x.dtype):
-        return _conv_transpose_offsets(backend, x, w, geom)
-    folded = _folded(backend, geom)
     if flat is None:
-        flat = use_flat_shifts(backend, geom)
+        offsets = use_kernel_offsets(backend, geom, x.shape[1] // g, x.dtype)
+        flat = not offsets and use_flat_shifts(backend, geom)
+        if (offsets or flat) and not _all_finite(backend.xp, w):
+            offsets = flat = False  # the shifted layouts would multiply zeros by inf/NaN weights
+        if offsets:
+            return _conv_transpose_offsets(backend, x, w, geom)
+    folded = _folded(backend, geom)
     layout = FlatShifts(geom) if flat else None
     w_t = w.reshape(g, w.shape[0] // g, -1).transpose(0, 2, 1)
     if layout is not None:
